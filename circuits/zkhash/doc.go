@@ -1,0 +1,37 @@
+// Package zkhash is the single definition of every Poseidon2 hash Yinzheng
+// computes, natively (gnark-crypto) and inside circuits (gnark), over the
+// BN254 scalar field. The revocation accumulator, the issuer, the holder and
+// the presentation circuit all hash through this package, and its tests check
+// that the native and in-circuit versions agree bit for bit.
+//
+// # Constructions
+//
+// P_t is the Poseidon2 permutation of width t with gnark-crypto's parameters
+// for BN254: t=2 with 6 full and 50 partial rounds (gnark's default), t=3
+// with 8 and 56 (round keys from gnark-crypto's seed derivation), t=4 with 8
+// and 56 (the reference constants). Every construction truncates the output
+// to the last lane and feeds the last input lane forward, as gnark's
+// Compress does for t=2:
+//
+//	H_t(x_0, …, x_{t-1}) = P_t(x_0, …, x_{t-1})[t-1] + x_{t-1}
+//
+// Domain tags are field elements: Tag(name) is SM3("yinzheng:v1:" || name)
+// read as a big-endian integer and reduced modulo r.
+//
+//	HolderCommitment(s)        = H_2(Tag("holder"), s)
+//	Pseudonym(s, scope)        = H_3(Tag("pseudonym"), s, scope)
+//	Leaf(schema; a, hc, id)    = H_4(Tag("leaf:" || schema), a, hc, id)
+//	Node(h; l, r)              = H_2(l, r) + Tag("node:" || h)   (h = 1 … depth)
+//
+// Leaves and inner nodes are separated twice: they come from permutations of
+// different widths (with different round constants), and each carries its own
+// tag. Inner nodes use the width-2 permutation because a depth-32 path is 32
+// of them and dominates the circuit; their per-height tag is added to the
+// output, which costs no constraint. The holder commitment and the pseudonym
+// put their tag in an input lane, because their other inputs may be chosen by
+// an adversary (a verifier chooses the scope): an additive output tag would
+// not separate them.
+//
+// The empty leaf (a free or revoked slot) is zero. Heights count up from the
+// leaves (height 0) to the root (height depth).
+package zkhash

@@ -1,0 +1,132 @@
+// Command yinzheng is the single command-line tool of Yinzheng: key
+// generation, SD-JWT issuance and verification, the zero-knowledge circuit,
+// the revocation accumulator, the roles (issuer, holder, verifier), the HTTP
+// services, the demo and the benchmarks.
+//
+// Every subcommand prints its result on stdout. On failure it prints one line
+// naming the problem on stderr and exits with status 1 (2 for usage errors).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+)
+
+// command is one top-level subcommand.
+type command struct {
+	summary string
+	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// commands lists the top-level subcommands. Each lives in its own file.
+func commands() map[string]command {
+	return map[string]command{
+		"keygen":     {"generate a private JWK, or print the public half of one", runKeygen},
+		"sdjwt":      {"issue, present and verify SD-JWTs (issue | present | verify)", runSDJWT},
+		"circuits":   {"facts about the presentation circuit (info)", runCircuits},
+		"revocation": {"read the revocation accumulator (witness | delta | bucket)", runRevocation},
+		"bench":      {"benchmarks that print JSON figures (circuit | revocation)", runBench},
+		"demo":       {"run the end-to-end demonstration in a temporary directory", runDemo},
+	}
+}
+
+// errUsage marks an error caused by how the command was called.
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr, cmds)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "yinzheng: unknown command %q\n", args[0])
+		usage(stderr, cmds)
+		return 2
+	}
+	if err := cmd.run(args[1:], stdin, stdout, stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "yinzheng %s: %v\n", args[0], err)
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "usage: yinzheng <command> [arguments]")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
+	}
+}
+
+// usageError wraps a message as a usage error.
+func usageError(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args and refuses stray positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// readInput reads a file, or stdin when name is "-".
+func readInput(name string, stdin io.Reader) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(io.LimitReader(stdin, maxInputBytes))
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxInputBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxInputBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, maxInputBytes)
+	}
+	return data, nil
+}
+
+// maxInputBytes bounds every file the CLI reads.
+const maxInputBytes = 16 << 20

@@ -1,0 +1,134 @@
+package circuits
+
+import (
+	"fmt"
+
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/std/math/bits"
+
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+)
+
+// Bit layout of the packed predicate word (see schemas): birth and expiry
+// date codes, verification level, flags. The circuit decomposes the word into
+// exactly PackedBits bits, so reserved bits above it are forced to zero.
+const (
+	dateBits    = 18
+	birthShift  = 0
+	expiryShift = 18
+	levelShift  = 36
+	levelBits   = 3
+	flagsShift  = 39
+	// FlagBits is the number of credential flags the circuit can require.
+	FlagBits = 2
+	// PackedBits is the width of the packed predicate word.
+	PackedBits = flagsShift + FlagBits
+)
+
+// Flags a request can require (bit i of RequiredFlags).
+const (
+	FlagGuardianConsent         = 1 << 0
+	FlagGuardianAcknowledgement = 1 << 1
+)
+
+// Presentation is the one circuit behind every zero-knowledge presentation.
+// The request changes only its public inputs. Depth is fixed when the circuit
+// is compiled (len(Siblings) == len(Directions)).
+//
+// Public inputs, in this order: the accumulator root, today's date code, the
+// birth-date window, the minimum verification level, the required flags, the
+// verifier's scope, the nonce and the pseudonym. The schema is fixed by the
+// circuit (its leaf tag), so it needs no public input.
+type Presentation struct {
+	Root          frontend.Variable `gnark:",public"`
+	Today         frontend.Variable `gnark:",public"`
+	BornAfter     frontend.Variable `gnark:",public"`
+	BornBefore    frontend.Variable `gnark:",public"`
+	MinLevel      frontend.Variable `gnark:",public"`
+	RequiredFlags frontend.Variable `gnark:",public"`
+	Scope         frontend.Variable `gnark:",public"`
+	Nonce         frontend.Variable `gnark:",public"`
+	Pseudonym     frontend.Variable `gnark:",public"`
+
+	Attributes frontend.Variable   // the packed predicate word
+	Identity   frontend.Variable   // salted digest of the other attributes
+	Secret     frontend.Variable   // the holder secret
+	Directions []frontend.Variable // bit i: the node at height i is a right child
+	Siblings   []frontend.Variable // sibling at height i, bottom-up
+
+	leafTag frontend.Variable `gnark:"-"`
+}
+
+// NewPresentation returns the circuit definition for a tree of the given
+// depth, ready to compile.
+func NewPresentation(depth int) (*Presentation, error) {
+	if depth < 1 || depth > zkhash.MaxDepth {
+		return nil, fmt.Errorf("circuits: depth %d outside 1…%d", depth, zkhash.MaxDepth)
+	}
+	return &Presentation{
+		Directions: make([]frontend.Variable, depth),
+		Siblings:   make([]frontend.Variable, depth),
+		leafTag:    zkhash.LeafTag(SchemaName),
+	}, nil
+}
+
+// Define states the presentation: the credential's leaf is in the issuer's
+// tree, its attributes meet the request, and the pseudonym and the leaf come
+// from the same holder secret.
+func (c *Presentation) Define(api frontend.API) error {
+	if len(c.Directions) != len(c.Siblings) || len(c.Siblings) == 0 {
+		return fmt.Errorf("circuits: path has %d directions and %d siblings", len(c.Directions), len(c.Siblings))
+	}
+	h, err := zkhash.NewHasher(api)
+	if err != nil {
+		return err
+	}
+
+	// Attributes: one decomposition bounds every field at once.
+	attr := bits.ToBinary(api, c.Attributes, bits.WithNbDigits(PackedBits))
+	field := func(shift, width int) frontend.Variable {
+		return bits.FromBinary(api, attr[shift:shift+width], bits.WithUnconstrainedInputs())
+	}
+	birth := field(birthShift, dateBits)
+	expiry := field(expiryShift, dateBits)
+	level := field(levelShift, levelBits)
+
+	// Comparisons: both operands are below 2^w (private ones by the
+	// decomposition above, public ones by the verifier, which builds them), so
+	// a-b is in [0, 2^w) exactly when a >= b.
+	atLeast := func(a, b frontend.Variable, w int) {
+		bits.ToBinary(api, api.Sub(a, b), bits.WithNbDigits(w))
+	}
+	atLeast(birth, c.BornAfter, dateBits)
+	atLeast(c.BornBefore, birth, dateBits)
+	atLeast(expiry, c.Today, dateBits)
+	atLeast(level, c.MinLevel, levelBits)
+
+	// Flags: every required flag is set.
+	required := bits.ToBinary(api, c.RequiredFlags, bits.WithNbDigits(FlagBits))
+	for i := range FlagBits {
+		api.AssertIsEqual(api.Mul(required[i], api.Sub(1, attr[flagsShift+i])), 0)
+	}
+
+	// Holder binding and pseudonym: one secret feeds both.
+	commitment := h.HolderCommitment(c.Secret)
+	api.AssertIsEqual(h.Pseudonym(c.Secret, c.Scope), c.Pseudonym)
+
+	// Membership: issuance and non-revocation in one path.
+	node := h.Leaf(c.leafTag, c.Attributes, commitment, c.Identity)
+	for i := range c.Siblings {
+		api.AssertIsBoolean(c.Directions[i])
+		// left = node, or the sibling when node is a right child; one
+		// multiplication serves both lanes.
+		swap := api.Mul(c.Directions[i], api.Sub(c.Siblings[i], node))
+		left := api.Add(node, swap)
+		right := api.Sub(c.Siblings[i], swap)
+		node = h.Node(i+1, left, right)
+	}
+	api.AssertIsEqual(node, c.Root)
+
+	// The nonce takes part in a constraint, so its verifying-key term is not
+	// zero and a proof cannot be replayed under another nonce.
+	api.Mul(c.Nonce, c.Nonce)
+	return nil
+}

@@ -31,7 +31,7 @@ const (
 	FlagGuardianAcknowledgement = 1 << 1
 )
 
-// Presentation is the one circuit behind every zero-knowledge presentation.
+// Circuit is the one circuit behind every zero-knowledge presentation.
 // The request changes only its public inputs. Depth is fixed when the circuit
 // is compiled (len(Siblings) == len(Directions)).
 //
@@ -39,7 +39,7 @@ const (
 // birth-date window, the minimum verification level, the required flags, the
 // verifier's scope, the nonce and the pseudonym. The schema is fixed by the
 // circuit (its leaf tag), so it needs no public input.
-type Presentation struct {
+type Circuit struct {
 	Root          frontend.Variable `gnark:",public"`
 	Today         frontend.Variable `gnark:",public"`
 	BornAfter     frontend.Variable `gnark:",public"`
@@ -59,13 +59,13 @@ type Presentation struct {
 	leafTag frontend.Variable `gnark:"-"`
 }
 
-// NewPresentation returns the circuit definition for a tree of the given
+// NewCircuit returns the circuit definition for a tree of the given
 // depth, ready to compile.
-func NewPresentation(depth int) (*Presentation, error) {
+func NewCircuit(depth int) (*Circuit, error) {
 	if depth < 1 || depth > zkhash.MaxDepth {
 		return nil, fmt.Errorf("circuits: depth %d outside 1…%d", depth, zkhash.MaxDepth)
 	}
-	return &Presentation{
+	return &Circuit{
 		Directions: make([]frontend.Variable, depth),
 		Siblings:   make([]frontend.Variable, depth),
 		leafTag:    zkhash.LeafTag(SchemaName),
@@ -75,7 +75,7 @@ func NewPresentation(depth int) (*Presentation, error) {
 // Define states the presentation: the credential's leaf is in the issuer's
 // tree, its attributes meet the request, and the pseudonym and the leaf come
 // from the same holder secret.
-func (c *Presentation) Define(api frontend.API) error {
+func (c *Circuit) Define(api frontend.API) error {
 	if len(c.Directions) != len(c.Siblings) || len(c.Siblings) == 0 {
 		return fmt.Errorf("circuits: path has %d directions and %d siblings", len(c.Directions), len(c.Siblings))
 	}
@@ -128,7 +128,8 @@ func (c *Presentation) Define(api frontend.API) error {
 	api.AssertIsEqual(node, c.Root)
 
 	// The nonce takes part in a constraint, so its verifying-key term is not
-	// zero and a proof cannot be replayed under another nonce.
-	api.Mul(c.Nonce, c.Nonce)
+	// zero and a proof cannot be replayed under another nonce. Requiring it
+	// to be non-zero costs one constraint and refuses a forgotten nonce.
+	api.AssertIsDifferent(c.Nonce, 0)
 	return nil
 }

@@ -1,0 +1,111 @@
+package circuits
+
+import (
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+)
+
+// testDepth keeps the tests fast; the production depth is exercised by the
+// constraint-count test and the benchmarks.
+const testDepth = 6
+
+// Date codes used by the fixtures: days since 1970 plus 2^17.
+const (
+	dateOffset = 1 << 17
+	birth2000  = dateOffset + 10957 // 2000-01-01
+	today2026  = dateOffset + 20415 // 2025-11-23 (any fixed day works)
+	expiry2030 = dateOffset + 21915 // 2030-01-01
+)
+
+func element(v uint64) fr.Element {
+	var e fr.Element
+	e.SetUint64(v)
+	return e
+}
+
+func randomElement(t testing.TB) fr.Element {
+	t.Helper()
+	var e fr.Element
+	if _, err := e.SetRandom(); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func packAttributes(birth, expiry uint32, level, flags uint8) fr.Element {
+	w := uint64(birth)<<birthShift | uint64(expiry)<<expiryShift | uint64(level)<<levelShift | uint64(flags)<<flagsShift
+	return element(w)
+}
+
+// tree is a small in-memory accumulator for tests.
+type tree struct {
+	depth  int
+	leaves map[uint64]fr.Element
+}
+
+func (tr *tree) node(height int, index uint64) fr.Element {
+	if height == 0 {
+		return tr.leaves[index] // absent leaves are the empty value 0
+	}
+	if tr.empty(height, index) {
+		return zkhash.EmptyRoots(height)[height]
+	}
+	return zkhash.Node(height, tr.node(height-1, 2*index), tr.node(height-1, 2*index+1))
+}
+
+func (tr *tree) empty(height int, index uint64) bool {
+	lo, hi := index<<height, (index+1)<<height
+	for i := range tr.leaves {
+		if i >= lo && i < hi {
+			return false
+		}
+	}
+	return true
+}
+
+func (tr *tree) root() fr.Element { return tr.node(tr.depth, 0) }
+
+func (tr *tree) path(serial uint64) []fr.Element {
+	out := make([]fr.Element, tr.depth)
+	for h := range tr.depth {
+		out[h] = tr.node(h, (serial>>h)^1)
+	}
+	return out
+}
+
+// fixture is a credential in a tree and a statement it satisfies.
+type fixture struct {
+	tree *tree
+	cred Credential
+	st   Statement
+}
+
+func newFixture(t testing.TB, depth int, flags uint8) *fixture {
+	t.Helper()
+	f := &fixture{tree: &tree{depth: depth, leaves: map[uint64]fr.Element{}}}
+	f.cred = Credential{
+		Attributes: packAttributes(birth2000, expiry2030, 3, flags),
+		Identity:   randomElement(t),
+		Secret:     randomElement(t),
+		Serial:     5,
+	}
+	for _, other := range []uint64{0, 1, 4, 9} {
+		f.tree.leaves[other] = randomElement(t)
+	}
+	f.tree.leaves[f.cred.Serial] = f.cred.Leaf()
+	f.cred.Siblings = f.tree.path(f.cred.Serial)
+	f.st = Statement{
+		Root:          f.tree.root(),
+		Today:         today2026,
+		BornAfter:     0,
+		BornBefore:    today2026 - 18*365 - 5, // about 18 years before today
+		MinLevel:      2,
+		RequiredFlags: 0,
+		Scope:         element(1234),
+		Nonce:         randomElement(t),
+	}
+	return f
+}

@@ -1,0 +1,356 @@
+package circuits
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark/backend/groth16"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
+	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
+	"github.com/consensys/gnark/constraint"
+	cs "github.com/consensys/gnark/constraint/bn254"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/multiformats/go-multibase"
+)
+
+// Artifact format and identity of the circuit. CircuitVersion changes
+// whenever the statement changes; the circuit digest catches every other
+// change (a new gnark version compiling differently, say).
+const (
+	KeysFormat     = "yinzheng-circuit-keys/v1"
+	CircuitName    = "presentation"
+	CircuitVersion = 1
+	Curve          = "bn254"
+	Backend        = "groth16"
+
+	// SetupDevelopment marks keys from the deterministic development setup:
+	// anyone can recompute its toxic waste, so anyone can forge proofs.
+	SetupDevelopment = "development"
+	// SetupCeremony marks keys from a multi-party ceremony (gnark's mpcsetup).
+	SetupCeremony = "ceremony"
+
+	// DevelopmentBeacon seeds the development setup. It is public on purpose.
+	DevelopmentBeacon = "yinzheng development setup v1 — INSECURE, for tests and demos only"
+
+	// ProductionDepth is the accumulator depth of the production circuit.
+	ProductionDepth = 32
+)
+
+// File names inside a keys directory. The manifest is written last, so a
+// directory with a manifest is complete.
+const (
+	manifestFile     = "manifest.json"
+	provingKeyFile   = "proving.key"
+	verifyingKeyFile = "verifying.key"
+	maxManifestBytes = 64 << 10
+	maxVerifyingKey  = 64 << 10
+	maxProvingKey    = 64 << 20
+)
+
+// Manifest describes a set of keys: which circuit they belong to and where
+// they came from. It is JSON, stored beside the keys.
+type Manifest struct {
+	Format         string `json:"format"`
+	Circuit        string `json:"circuit"`
+	CircuitVersion int    `json:"circuit_version"`
+	Schema         string `json:"schema"`
+	Depth          int    `json:"depth"`
+	Curve          string `json:"curve"`
+	Backend        string `json:"backend"`
+	Constraints    int    `json:"constraints"`
+	PublicInputs   int    `json:"public_inputs"`
+	// CircuitDigest is multibase base58btc of SM3 over the compiled
+	// constraint system: keys only fit the circuit with this digest.
+	CircuitDigest string `json:"circuit_digest"`
+	// CircuitID is multibase base58btc of SM3 over the verifying key: the
+	// name verifiers and requests use for these keys.
+	CircuitID string `json:"circuit_id"`
+	// ProvingKeyDigest is multibase base58btc of SM3 over the proving key file.
+	ProvingKeyDigest string `json:"proving_key_digest"`
+	Setup            string `json:"setup"`
+	SetupNote        string `json:"setup_note,omitempty"`
+}
+
+// Compiled is the presentation circuit compiled for one depth.
+type Compiled struct {
+	Depth  int
+	CS     constraint.ConstraintSystem
+	Digest string // multibase SM3 of the serialized constraint system
+}
+
+// Compile compiles the presentation circuit for a tree of the given depth.
+func Compile(depth int) (*Compiled, error) {
+	circuit, err := NewCircuit(depth)
+	if err != nil {
+		return nil, err
+	}
+	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, circuit)
+	if err != nil {
+		return nil, fmt.Errorf("circuits: compile: %w", err)
+	}
+	h := sm3.New()
+	if _, err := ccs.WriteTo(h); err != nil {
+		return nil, fmt.Errorf("circuits: digest constraint system: %w", err)
+	}
+	return &Compiled{Depth: depth, CS: ccs, Digest: multibaseID(h.Sum(nil))}, nil
+}
+
+// Info returns the manifest fields that follow from the circuit alone.
+func (c *Compiled) Info() Manifest {
+	return Manifest{
+		Format:         KeysFormat,
+		Circuit:        CircuitName,
+		CircuitVersion: CircuitVersion,
+		Schema:         SchemaName,
+		Depth:          c.Depth,
+		Curve:          Curve,
+		Backend:        Backend,
+		Constraints:    c.CS.GetNbConstraints(),
+		PublicInputs:   c.CS.GetNbPublicVariables() - 1, // without the constant one
+		CircuitDigest:  c.Digest,
+	}
+}
+
+func multibaseID(digest []byte) string {
+	id, err := multibase.Encode(multibase.Base58BTC, digest)
+	if err != nil {
+		panic("circuits: multibase base58btc encoding is unavailable: " + err.Error()) // cannot happen: the encoding is built in
+	}
+	return id
+}
+
+// Keys are a circuit's proving and verifying keys with their manifest.
+type Keys struct {
+	Manifest Manifest
+	Compiled *Compiled
+	PK       groth16.ProvingKey
+	VK       groth16.VerifyingKey
+}
+
+// DevelopmentSetup runs the deterministic development setup: gnark's MPC
+// setup with no contributions, sealed by the public DevelopmentBeacon. Its
+// randomness is known to everyone, so the keys are labelled development keys
+// and refused where production keys are expected. Keys from a real ceremony
+// come out of the same two phases, with contributions, in the same format.
+func DevelopmentSetup(c *Compiled, progress func(stage string)) (*Keys, error) {
+	if progress == nil {
+		progress = func(string) {}
+	}
+	r1csBN254, ok := c.CS.(*cs.R1CS)
+	if !ok {
+		return nil, fmt.Errorf("circuits: constraint system is %T, want a BN254 R1CS", c.CS)
+	}
+	domain := ecc.NextPowerOfTwo(uint64(c.CS.GetNbConstraints()))
+	progress("phase 1 (powers of tau)")
+	var p1 mpcsetup.Phase1
+	p1.Initialize(domain)
+	commons := p1.Seal([]byte(DevelopmentBeacon + " / phase 1"))
+	progress("phase 2 (circuit specific)")
+	var p2 mpcsetup.Phase2
+	evals := p2.Initialize(r1csBN254, &commons)
+	pk, vk := p2.Seal(&commons, &evals, []byte(DevelopmentBeacon+" / phase 2"))
+	return newKeys(c, pk, vk, SetupDevelopment, DevelopmentBeacon)
+}
+
+func newKeys(c *Compiled, pk groth16.ProvingKey, vk groth16.VerifyingKey, setup, note string) (*Keys, error) {
+	m := c.Info()
+	m.Setup, m.SetupNote = setup, note
+	var buf bytes.Buffer
+	if _, err := vk.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("circuits: encode verifying key: %w", err)
+	}
+	m.CircuitID = multibaseID(sm3Sum(buf.Bytes()))
+	buf.Reset()
+	if _, err := pk.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("circuits: encode proving key: %w", err)
+	}
+	m.ProvingKeyDigest = multibaseID(sm3Sum(buf.Bytes()))
+	return &Keys{Manifest: m, Compiled: c, PK: pk, VK: vk}, nil
+}
+
+func sm3Sum(b []byte) []byte {
+	d := sm3.Sum(b)
+	return d[:]
+}
+
+// Save writes the keys into dir (created if needed). Each file is written
+// to a temporary name and renamed into place, the manifest last, so a crash
+// leaves either the old keys or the new ones.
+func (k *Keys) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("circuits: keys directory: %w", err)
+	}
+	var pk, vk bytes.Buffer
+	if _, err := k.PK.WriteTo(&pk); err != nil {
+		return fmt.Errorf("circuits: encode proving key: %w", err)
+	}
+	if _, err := k.VK.WriteTo(&vk); err != nil {
+		return fmt.Errorf("circuits: encode verifying key: %w", err)
+	}
+	manifest, err := json.MarshalIndent(k.Manifest, "", "  ")
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{provingKeyFile, pk.Bytes()}, {verifyingKeyFile, vk.Bytes()}, {manifestFile, append(manifest, '\n')}} {
+		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+			return fmt.Errorf("circuits: save keys: %w", err)
+		}
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// LoadOptions say which keys a caller accepts.
+type LoadOptions struct {
+	// AllowDevelopment accepts keys from the development setup. Only tests,
+	// the demo and benchmarks set it.
+	AllowDevelopment bool
+	// VerifyingOnly skips the proving key (verifiers never need it).
+	VerifyingOnly bool
+}
+
+// ReadManifest reads and checks the manifest of a keys directory.
+func ReadManifest(dir string) (Manifest, error) {
+	data, err := readLimited(filepath.Join(dir, manifestFile), maxManifestBytes)
+	if err != nil {
+		return Manifest{}, err
+	}
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, fmt.Errorf("circuits: manifest %s: %w", dir, err)
+	}
+	switch {
+	case m.Format != KeysFormat:
+		return Manifest{}, fmt.Errorf("circuits: manifest %s: format %q, want %q", dir, m.Format, KeysFormat)
+	case m.Circuit != CircuitName || m.CircuitVersion != CircuitVersion || m.Schema != SchemaName:
+		return Manifest{}, fmt.Errorf("circuits: manifest %s: keys for circuit %s v%d (%s), want %s v%d (%s)",
+			dir, m.Circuit, m.CircuitVersion, m.Schema, CircuitName, CircuitVersion, SchemaName)
+	case m.Curve != Curve || m.Backend != Backend:
+		return Manifest{}, fmt.Errorf("circuits: manifest %s: %s/%s keys, want %s/%s", dir, m.Backend, m.Curve, Backend, Curve)
+	case m.Setup != SetupDevelopment && m.Setup != SetupCeremony:
+		return Manifest{}, fmt.Errorf("circuits: manifest %s: unknown setup %q", dir, m.Setup)
+	}
+	return m, nil
+}
+
+// Load reads keys from dir and checks them against the manifest and against
+// c, the circuit compiled here: keys for another circuit digest are refused.
+func Load(dir string, c *Compiled, opts LoadOptions) (*Keys, error) {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if m.Setup == SetupDevelopment && !opts.AllowDevelopment {
+		return nil, fmt.Errorf("%w (%s)", ErrDevelopmentKeys, dir)
+	}
+	if m.Depth != c.Depth || m.CircuitDigest != c.Digest {
+		return nil, fmt.Errorf("circuits: keys in %s are for another circuit (depth %d, digest %s), this one is depth %d, digest %s",
+			dir, m.Depth, m.CircuitDigest, c.Depth, c.Digest)
+	}
+	vkBytes, err := readLimited(filepath.Join(dir, verifyingKeyFile), maxVerifyingKey)
+	if err != nil {
+		return nil, err
+	}
+	if id := multibaseID(sm3Sum(vkBytes)); id != m.CircuitID {
+		return nil, fmt.Errorf("circuits: verifying key in %s has id %s, the manifest says %s", dir, id, m.CircuitID)
+	}
+	vk := groth16.NewVerifyingKey(ecc.BN254)
+	if _, err := vk.ReadFrom(bytes.NewReader(vkBytes)); err != nil {
+		return nil, fmt.Errorf("circuits: verifying key in %s: %w", dir, err)
+	}
+	if n := vk.NbPublicWitness(); n != m.PublicInputs {
+		return nil, fmt.Errorf("circuits: verifying key in %s has %d public inputs, the circuit %d", dir, n, m.PublicInputs)
+	}
+	k := &Keys{Manifest: m, Compiled: c, VK: vk}
+	if opts.VerifyingOnly {
+		return k, nil
+	}
+	pkBytes, err := readLimited(filepath.Join(dir, provingKeyFile), maxProvingKey)
+	if err != nil {
+		return nil, err
+	}
+	if d := multibaseID(sm3Sum(pkBytes)); d != m.ProvingKeyDigest {
+		return nil, fmt.Errorf("circuits: proving key in %s has digest %s, the manifest says %s", dir, d, m.ProvingKeyDigest)
+	}
+	// The digest matched the manifest, so the expensive subgroup checks of
+	// ReadFrom add nothing: a bad proving key can only make proofs that fail.
+	pk := &groth16bn254.ProvingKey{}
+	if _, err := pk.UnsafeReadFrom(bytes.NewReader(pkBytes)); err != nil {
+		return nil, fmt.Errorf("circuits: proving key in %s: %w", dir, err)
+	}
+	k.PK = pk
+	return k, nil
+}
+
+// LoadOrSetupDevelopment loads development keys for c from dir, or, when
+// they are missing or belong to another circuit, runs the development setup
+// and saves its keys there. Tests, the demo and the benchmarks use it.
+func LoadOrSetupDevelopment(dir string, c *Compiled, progress func(stage string)) (*Keys, error) {
+	k, err := Load(dir, c, LoadOptions{AllowDevelopment: true})
+	if err == nil {
+		return k, nil
+	}
+	if m, merr := ReadManifest(dir); merr == nil && m.Setup != SetupDevelopment {
+		return nil, fmt.Errorf("circuits: %s holds %s keys that do not fit this circuit; refusing to overwrite them: %w", dir, m.Setup, err)
+	}
+	k, err = DevelopmentSetup(c, progress)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Save(dir); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("circuits: %s is missing", path)
+		}
+		return nil, fmt.Errorf("circuits: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("circuits: read %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("circuits: %s is larger than %d bytes", path, limit)
+	}
+	return data, nil
+}

@@ -1,0 +1,249 @@
+package revocation
+
+import (
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+)
+
+func openTemp(t *testing.T, depth int) (*Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "acc")
+	s, err := Open(dir, Options{Depth: depth, MemTableSize: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, dir
+}
+
+func TestEmptyTree(t *testing.T) {
+	s, _ := openTemp(t, 10)
+	root, err := s.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := zkhash.EmptyRoots(10)[10]; !root.Equal(&want) {
+		t.Fatal("empty tree root is not EmptyRoots(depth)[depth]")
+	}
+	if _, err := s.Path(0); !errors.Is(err, ErrUnknownSerial) {
+		t.Fatalf("path of serial 0 in an empty tree: %v", err)
+	}
+}
+
+func TestRandomBatchesMatchReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	s, _ := openTemp(t, 9)
+	ref := newReference(9)
+	for i := range 30 {
+		b := randomBatch(rng, uint64(len(ref.leaves)), 25, 8)
+		first, err := s.ApplyBatch(b)
+		if err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		if first != uint64(len(ref.leaves)) {
+			t.Fatalf("batch %d: first serial %d, want %d", i, first, len(ref.leaves))
+		}
+		ref.apply(b)
+		checkEqual(t, s, ref)
+		for range 5 {
+			if len(ref.leaves) == 0 {
+				break
+			}
+			serial := rng.Uint64N(uint64(len(ref.leaves)))
+			p, err := s.Path(serial)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ref.path(serial)
+			for h := range want {
+				if !p.Siblings[h].Equal(&want[h]) {
+					t.Fatalf("serial %d: sibling %d differs", serial, h)
+				}
+			}
+			if !p.Leaf.Equal(&ref.leaves[serial]) {
+				t.Fatalf("serial %d: leaf differs", serial)
+			}
+			if err := p.Verify(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestFullTreeAndOverflow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	s, _ := openTemp(t, 4)
+	ref := newReference(4)
+	b := Batch{Append: randomLeaves(rng, 16), Revoke: []uint64{15, 0, 7}}
+	if _, err := s.ApplyBatch(b); err != nil {
+		t.Fatal(err)
+	}
+	ref.apply(b)
+	checkEqual(t, s, ref)
+	if _, err := s.Append(randomLeaves(rng, 1)...); err == nil || !strings.Contains(err.Error(), "overflows") {
+		t.Fatalf("append to a full tree: %v", err)
+	}
+}
+
+func TestRevokeIdempotentAndUnknown(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	s, _ := openTemp(t, 8)
+	if _, err := s.Append(randomLeaves(rng, 10)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(3); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Root()
+	if err := s.Revoke(3, 3); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.Root()
+	if !before.Equal(&after) {
+		t.Fatal("revoking twice changed the root")
+	}
+	err := s.Revoke(4, 10)
+	if !errors.Is(err, ErrUnknownSerial) || !strings.Contains(err.Error(), "serial 10") {
+		t.Fatalf("revoking serial 10 of 10: %v", err)
+	}
+	if st, _ := s.Status(4); st != Valid {
+		t.Fatal("a refused batch revoked serial 4 anyway")
+	}
+	if _, err := s.Status(10); !errors.Is(err, ErrUnknownSerial) {
+		t.Fatalf("status of serial 10: %v", err)
+	}
+	if _, err := s.Path(10); !errors.Is(err, ErrUnknownSerial) {
+		t.Fatalf("path of serial 10: %v", err)
+	}
+}
+
+func TestAppendZeroLeafRefused(t *testing.T) {
+	s, _ := openTemp(t, 8)
+	if _, err := s.Append(fr.Element{}); err == nil || !strings.Contains(err.Error(), "zero") {
+		t.Fatalf("appending the empty value: %v", err)
+	}
+}
+
+func TestReopenKeepsState(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	s, dir := openTemp(t, 8)
+	ref := newReference(8)
+	b := randomBatch(rng, 0, 40, 10)
+	if _, err := s.ApplyBatch(b); err != nil {
+		t.Fatal(err)
+	}
+	ref.apply(b)
+	s.Close()
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if s2.Depth() != 8 {
+		t.Fatalf("depth %d after reopening with Depth 0", s2.Depth())
+	}
+	checkEqual(t, s2, ref)
+}
+
+func TestOpenRefusesBadDirectories(t *testing.T) {
+	base := t.TempDir()
+
+	foreign := filepath.Join(base, "foreign")
+	os.Mkdir(foreign, 0o755)
+	os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o644)
+	if _, err := Open(foreign, Options{Depth: 8}); !errors.Is(err, ErrNotAccumulator) {
+		t.Errorf("directory of other files: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(foreign, "notes.txt")); string(b) != "mine" {
+		t.Error("foreign file changed")
+	}
+	if ents, _ := os.ReadDir(foreign); len(ents) != 1 {
+		t.Errorf("Open wrote into a foreign directory: %d entries", len(ents))
+	}
+
+	otherDB := filepath.Join(base, "otherdb")
+	db, err := badger.Open(badger.DefaultOptions(otherDB).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("user"), []byte("data")) })
+	db.Close()
+	if _, err := Open(otherDB, Options{Depth: 8}); !errors.Is(err, ErrNotAccumulator) {
+		t.Errorf("foreign Badger database: %v", err)
+	}
+	db, err = badger.Open(badger.DefaultOptions(otherDB).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(txn *badger.Txn) error {
+		if _, err := txn.Get(keyMeta); err == nil {
+			t.Error("Open wrote an accumulator record into a foreign database")
+		}
+		return nil
+	})
+	db.Close()
+
+	acc := filepath.Join(base, "acc")
+	s, err := Open(acc, Options{Depth: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(acc, Options{Depth: 9}); !errors.Is(err, ErrDepthMismatch) {
+		t.Errorf("other depth: %v", err)
+	}
+	if _, err := Open(acc, Options{Depth: 99}); err == nil {
+		t.Error("depth 99 accepted")
+	}
+
+	for name, meta := range map[string][]byte{
+		"truncated":   []byte(metaMagic),
+		"wrong magic": append([]byte("yinzheng-revocatioX"), formatVersion, 8),
+		"version":     append([]byte(metaMagic), formatVersion+1, 8),
+		"depth 0":     append([]byte(metaMagic), formatVersion, 0),
+	} {
+		dir := filepath.Join(base, strings.ReplaceAll(name, " ", "_"))
+		s, err := Open(dir, Options{Depth: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyMeta, meta) })
+		s.Close()
+		if _, err := Open(dir, Options{Depth: 8}); err == nil || !strings.Contains(err.Error(), "format") {
+			t.Errorf("%s format record: %v", name, err)
+		}
+	}
+
+	if _, err := Open(filepath.Join(base, "missing"), Options{ReadOnly: true}); err == nil {
+		t.Error("read-only open of a missing directory succeeded")
+	}
+}
+
+func TestReadOnlyOpen(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	s, dir := openTemp(t, 8)
+	s.Append(randomLeaves(rng, 5)...)
+	want, _ := s.Root()
+	s.Close()
+	ro, err := Open(dir, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	got, err := ro.Root()
+	if err != nil || !got.Equal(&want) {
+		t.Fatalf("read-only root: %v", err)
+	}
+	if _, err := ro.Append(randomLeaves(rng, 1)...); err == nil {
+		t.Fatal("append through a read-only store succeeded")
+	}
+}

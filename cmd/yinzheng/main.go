@@ -14,6 +14,8 @@ import (
 	"io"
 	"os"
 	"sort"
+
+	"github.com/consensys/gnark/logger"
 )
 
 // command is one top-level subcommand.
@@ -38,6 +40,9 @@ func commands() map[string]command {
 var errUsage = errors.New("usage")
 
 func main() {
+	// gnark logs compilation progress on stdout by default; stdout carries
+	// this command's results, so its logger stays silent.
+	logger.Disable()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

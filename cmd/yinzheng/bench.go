@@ -60,4 +60,3 @@ func runBenchCircuit(args []string, stdin io.Reader, stdout, stderr io.Writer) e
 	_, err = io.WriteString(stdout, b.String())
 	return err
 }
-

@@ -338,3 +338,13 @@ func TestEncodingVectors(t *testing.T) {
 		t.Errorf("%s differs from the vectors this code generates; rerun with -update after reviewing the change", vectorsFile)
 	}
 }
+
+// loadVectorsForSeeds reads the published vectors to seed fuzz targets.
+func loadVectorsForSeeds() (vectorFile, error) {
+	var v vectorFile
+	data, err := os.ReadFile(vectorsFile)
+	if err != nil {
+		return v, err
+	}
+	return v, json.Unmarshal(data, &v)
+}

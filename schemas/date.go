@@ -118,8 +118,3 @@ func MaxDate() Date { d, _ := DateFromCode(MaxDateCode); return d }
 func (d Date) Compare(e Date) int {
 	return d.midnight().Compare(e.midnight())
 }
-
-// addDays returns the date n days after d.
-func (d Date) addDays(n int) Date {
-	return DateOf(d.midnight().AddDate(0, 0, n))
-}

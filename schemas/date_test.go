@@ -47,7 +47,7 @@ func TestParseDate(t *testing.T) {
 		"2023-01-05Z", // trailing text
 		" 2023-01-05", // leading space
 		"+023-01-05",  // sign
-		"２０２３-01-05", // non-ASCII digits
+		"２０２３-01-05",  // non-ASCII digits
 		"1611-02-19",  // one day before code 0
 		"2328-11-12",  // one day after MaxDateCode
 		"0000-01-01",  // out of range

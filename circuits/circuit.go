@@ -7,28 +7,30 @@ import (
 	"github.com/consensys/gnark/std/math/bits"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/schemas"
 )
 
-// Bit layout of the packed predicate word (see schemas): birth and expiry
-// date codes, verification level, flags. The circuit decomposes the word into
-// exactly PackedBits bits, so reserved bits above it are forced to zero.
+// The packed predicate word's layout is the schema's (package schemas); the
+// circuit decomposes the word into exactly PackedBits bits, so reserved bits
+// above it are forced to zero.
 const (
-	dateBits    = 18
-	birthShift  = 0
-	expiryShift = 18
-	levelShift  = 36
-	levelBits   = 3
-	flagsShift  = 39
-	// FlagBits is the number of credential flags the circuit can require.
-	FlagBits = 2
+	dateBits    = schemas.DateBits
+	birthShift  = schemas.BirthShift
+	expiryShift = schemas.ExpiryShift
+	levelShift  = schemas.LevelShift
+	levelBits   = schemas.LevelBits
+	flagsShift  = schemas.FlagsShift
+	// FlagBits is the number of credential flags a statement can require.
+	FlagBits = schemas.FlagBits
 	// PackedBits is the width of the packed predicate word.
-	PackedBits = flagsShift + FlagBits
+	PackedBits = schemas.PackedBits
 )
 
-// Flags a request can require (bit i of RequiredFlags).
+// Flags a statement can require (bits of Statement.RequiredFlags), as
+// defined by the schema.
 const (
-	FlagGuardianConsent         = 1 << 0
-	FlagGuardianAcknowledgement = 1 << 1
+	FlagGuardianConsent         = schemas.FlagGuardianConsent
+	FlagGuardianAcknowledgement = schemas.FlagGuardianAcknowledgement
 )
 
 // Circuit is the one circuit behind every zero-knowledge presentation.

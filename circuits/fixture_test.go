@@ -6,6 +6,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/schemas"
 )
 
 // testDepth keeps the tests fast; the production depth is exercised by the
@@ -14,10 +15,9 @@ const testDepth = 6
 
 // Date codes used by the fixtures: days since 1970 plus 2^17.
 const (
-	dateOffset = 1 << 17
-	birth2000  = dateOffset + 10957 // 2000-01-01
-	today2026  = dateOffset + 20415 // 2025-11-23 (any fixed day works)
-	expiry2030 = dateOffset + 21915 // 2030-01-01
+	birth2000  = schemas.DateOffset + 10957 // 2000-01-01
+	today2026  = schemas.DateOffset + 20415 // 2025-11-23 (any fixed day works)
+	expiry2030 = schemas.DateOffset + 21915 // 2030-01-01
 )
 
 func element(v uint64) fr.Element {
@@ -36,7 +36,10 @@ func randomElement(t testing.TB) fr.Element {
 }
 
 func packAttributes(birth, expiry uint32, level, flags uint8) fr.Element {
-	w := uint64(birth)<<birthShift | uint64(expiry)<<expiryShift | uint64(level)<<levelShift | uint64(flags)<<flagsShift
+	w, err := schemas.Pack(schemas.Predicates{Birth: birth, Expiry: expiry, Level: level, Flags: flags})
+	if err != nil {
+		panic(err) // fixtures are constants
+	}
 	return element(w)
 }
 

@@ -8,11 +8,12 @@ import (
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/schemas"
 )
 
 // MaxDateCode bounds every date code (days since 1970-01-01 plus the
 // schema's offset): date codes are dateBits wide.
-const MaxDateCode = 1<<dateBits - 1
+const MaxDateCode = schemas.MaxDateCode
 
 // MaxLevel is the largest minimum level a statement can ask for.
 const MaxLevel = 1<<levelBits - 1
@@ -85,24 +86,15 @@ func (c *Credential) Leaf() fr.Element {
 	return zkhash.Leaf(zkhash.LeafTag(SchemaName), c.Attributes, zkhash.HolderCommitment(c.Secret), c.Identity)
 }
 
-// unpacked is the packed predicate word taken apart natively.
-type unpacked struct {
-	birth, expiry uint32
-	level, flags  uint8
-}
-
-func unpack(word fr.Element) (unpacked, error) {
-	if !word.IsUint64() || word.Uint64()>>PackedBits != 0 {
-		return unpacked{}, fmt.Errorf("%w: attribute word wider than %d bits", ErrCredential, PackedBits)
+func unpack(word fr.Element) (schemas.Predicates, error) {
+	if !word.IsUint64() {
+		return schemas.Predicates{}, fmt.Errorf("%w: attribute word wider than %d bits", ErrCredential, PackedBits)
 	}
-	w := word.Uint64()
-	field := func(shift, width int) uint64 { return w >> shift & (1<<width - 1) }
-	return unpacked{
-		birth:  uint32(field(birthShift, dateBits)),
-		expiry: uint32(field(expiryShift, dateBits)),
-		level:  uint8(field(levelShift, levelBits)),
-		flags:  uint8(field(flagsShift, FlagBits)),
-	}, nil
+	p, err := schemas.Unpack(word.Uint64())
+	if err != nil {
+		return schemas.Predicates{}, fmt.Errorf("%w: %v", ErrCredential, err)
+	}
+	return p, nil
 }
 
 // Satisfies checks natively, constraint group by constraint group, that the
@@ -123,13 +115,13 @@ func (c *Credential) Satisfies(s *Statement) (pseudonym fr.Element, err error) {
 	switch {
 	case !root.Equal(&s.Root):
 		return fr.Element{}, ErrNotInTree
-	case a.birth < s.BornAfter || a.birth > s.BornBefore:
+	case a.Birth < s.BornAfter || a.Birth > s.BornBefore:
 		return fr.Element{}, ErrBirthDate
-	case a.expiry < s.Today:
+	case a.Expiry < s.Today:
 		return fr.Element{}, ErrExpired
-	case a.level < s.MinLevel:
+	case a.Level < s.MinLevel:
 		return fr.Element{}, ErrLevel
-	case a.flags&s.RequiredFlags != s.RequiredFlags:
+	case a.Flags&s.RequiredFlags != s.RequiredFlags:
 		return fr.Element{}, ErrFlags
 	}
 	return zkhash.Pseudonym(c.Secret, s.Scope), nil

@@ -24,11 +24,11 @@ const DefaultDepth = 32
 const MaxDepth = 48
 
 // DefaultMemTableSize sizes Badger's memtable. Badger refuses a transaction
-// larger than 15% of it (ErrTxnTooBig); 512 MiB lets one transaction carry
-// about a million entries, which covers a batch of 10,000 random revocations
-// at depth 32 (about 2×86,000 node writes) with a wide margin. The memory is
-// reserved, not touched, until written.
-const DefaultMemTableSize = 512 << 20
+// larger than 15% of it (ErrTxnTooBig); 128 MiB lets one transaction carry
+// about 19 MiB, a few hundred thousand entries, which covers a batch of
+// 10,000 random revocations at depth 32 (about 2×86,000 node writes at 10^6
+// leaves). A larger memtable costs memory and time at every Open.
+const DefaultMemTableSize = 128 << 20
 
 // Options configures Open.
 type Options struct {
@@ -49,6 +49,9 @@ type Store struct {
 	depth int
 	empty []fr.Element // empty[h] is the root of an empty subtree of height h
 	mu    sync.Mutex   // serialises writers
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Key prefixes. Every key starts with one of these bytes.
@@ -56,7 +59,7 @@ const (
 	prefixMeta   = 'M' // format record
 	prefixState  = 'S' // leaf count, last published epoch, root
 	prefixNode   = 'N' // height (1) || index (8) → 32-byte node, non-empty only
-	prefixDelta  = 'D' // epoch (8) || height (1) || index (8) → 32-byte node
+	prefixDelta  = 'D' // epoch (8) || batch sequence (8) → the batch's delta
 	prefixEpoch  = 'E' // epoch (8) → published root record
 	prefixStatus = 'B' // chunk (8) → statusChunkBytes of status bits
 )
@@ -105,6 +108,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithDetectConflicts(false). // one writer at a time, under Store.mu
 		WithMetricsEnabled(false).
 		WithMemTableSize(memtable).
+		WithValueThreshold(min(1<<20, memtable/20)). // below Badger's batch limit
 		WithNumMemtables(2).
 		WithCompression(0). // field elements are random: nothing to compress
 		WithBlockCacheSize(64 << 20).
@@ -208,8 +212,11 @@ func (s *Store) readMeta() (int, error) {
 	return depth, err
 }
 
-// Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the store. Closing twice is harmless.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	return s.closeErr
+}
 
 // Depth returns the tree depth.
 func (s *Store) Depth() int { return s.depth }
@@ -218,17 +225,19 @@ func (s *Store) Depth() int { return s.depth }
 type state struct {
 	leafCount uint64
 	published uint64 // last published epoch (0: none yet)
+	batches   uint64 // batches applied, numbering their delta records
 	root      fr.Element
 }
 
-const stateLen = 8 + 8 + fr.Bytes
+const stateLen = 8 + 8 + 8 + fr.Bytes
 
 func (st state) encode() []byte {
 	b := make([]byte, stateLen)
 	binary.BigEndian.PutUint64(b, st.leafCount)
 	binary.BigEndian.PutUint64(b[8:], st.published)
+	binary.BigEndian.PutUint64(b[16:], st.batches)
 	r := st.root.Bytes()
-	copy(b[16:], r[:])
+	copy(b[24:], r[:])
 	return b
 }
 
@@ -244,7 +253,8 @@ func readState(txn *badger.Txn) (state, error) {
 		}
 		st.leafCount = binary.BigEndian.Uint64(v)
 		st.published = binary.BigEndian.Uint64(v[8:])
-		if err := st.root.SetBytesCanonical(v[16:]); err != nil {
+		st.batches = binary.BigEndian.Uint64(v[16:])
+		if err := st.root.SetBytesCanonical(v[24:]); err != nil {
 			return errors.New("revocation: corrupt state record (root)")
 		}
 		return nil
@@ -261,13 +271,12 @@ func nodeKey(height int, index uint64) []byte {
 	return k
 }
 
-// deltaKey is the key of a node recorded in the delta of epoch.
-func deltaKey(epoch uint64, height int, index uint64) []byte {
-	k := make([]byte, 18)
+// deltaKey is the key of the delta of one batch applied in epoch.
+func deltaKey(epoch, batch uint64) []byte {
+	k := make([]byte, 17)
 	k[0] = prefixDelta
 	binary.BigEndian.PutUint64(k[1:], epoch)
-	k[9] = byte(height)
-	binary.BigEndian.PutUint64(k[10:], index)
+	binary.BigEndian.PutUint64(k[9:], batch)
 	return k
 }
 

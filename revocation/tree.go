@@ -112,10 +112,20 @@ func (s *Store) ApplyBatch(b Batch) (uint64, error) {
 		level = append(level, change{index: st.leafCount + uint64(i), value: appended[i]})
 	}
 
-	w := writer{txn: txn, epoch: st.published + 1}
+	// The batch's own delta, merged into its epoch's delta by Delta.
+	d := &Delta{Depth: s.depth, Epoch: st.published + 1, LeafCount: newCount, Levels: make([][]fr.Element, s.depth)}
+	d.Serials = make([]uint64, len(level))
+	for i := range level {
+		d.Serials[i] = level[i].index
+	}
+	w := writer{txn: txn}
 	for h := 0; h < s.depth && len(level) > 0; h++ {
 		if err := w.level(s, h, level); err != nil {
 			return 0, err
+		}
+		d.Levels[h] = make([]fr.Element, len(level))
+		for i := range level {
+			d.Levels[h][i] = level[i].value
 		}
 		if level, err = s.parents(h, level, st.leafCount); err != nil {
 			return 0, err
@@ -123,6 +133,15 @@ func (s *Store) ApplyBatch(b Batch) (uint64, error) {
 	}
 	if len(level) == 1 {
 		st.root = level[0].value
+		d.Root = st.root
+		blob, err := d.MarshalBinary()
+		if err != nil {
+			return 0, err
+		}
+		st.batches++
+		if err := w.set(deltaKey(d.Epoch, st.batches), blob); err != nil {
+			return 0, err
+		}
 	}
 	for chunk, bits := range chunks {
 		if err := w.set(statusKey(chunk), bits); err != nil {
@@ -157,8 +176,7 @@ func readChunk(txn *badger.Txn, chunk uint64) ([]byte, error) {
 
 // writer stages a batch's writes in its transaction.
 type writer struct {
-	txn   *badger.Txn
-	epoch uint64 // the epoch being built, whose delta records the changes
+	txn *badger.Txn
 }
 
 func (w *writer) set(key, value []byte) error {
@@ -171,9 +189,8 @@ func (w *writer) set(key, value []byte) error {
 	return nil
 }
 
-// level stores the changed nodes of one height below the root in the tree
-// (deleting the ones that became empty) and in the delta of the epoch being
-// built. The root lives in the state record.
+// level stores the changed nodes of one height below the root, deleting the
+// ones that became empty. The root lives in the state record.
 func (w *writer) level(s *Store, h int, level []change) error {
 	slab := make([]byte, len(level)*fr.Bytes)
 	for i := range level {
@@ -187,9 +204,6 @@ func (w *writer) level(s *Store, h int, level []change) error {
 			err = w.set(nodeKey(h, level[i].index), v)
 		}
 		if err != nil {
-			return err
-		}
-		if err := w.set(deltaKey(w.epoch, h, level[i].index), v); err != nil {
 			return err
 		}
 	}

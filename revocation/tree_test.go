@@ -17,7 +17,7 @@ import (
 func openTemp(t *testing.T, depth int) (*Store, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "acc")
-	s, err := Open(dir, Options{Depth: depth, MemTableSize: 32 << 20})
+	s, err := Open(dir, Options{Depth: depth, MemTableSize: 16 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestReopenKeepsState(t *testing.T) {
 	}
 	ref.apply(b)
 	s.Close()
-	s2, err := Open(dir, Options{})
+	s2, err := Open(dir, Options{MemTableSize: 16 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestOpenRefusesBadDirectories(t *testing.T) {
 	foreign := filepath.Join(base, "foreign")
 	os.Mkdir(foreign, 0o755)
 	os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o644)
-	if _, err := Open(foreign, Options{Depth: 8}); !errors.Is(err, ErrNotAccumulator) {
+	if _, err := Open(foreign, Options{Depth: 8, MemTableSize: 1 << 20}); !errors.Is(err, ErrNotAccumulator) {
 		t.Errorf("directory of other files: %v", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(foreign, "notes.txt")); string(b) != "mine" {
@@ -171,16 +171,16 @@ func TestOpenRefusesBadDirectories(t *testing.T) {
 	}
 
 	otherDB := filepath.Join(base, "otherdb")
-	db, err := badger.Open(badger.DefaultOptions(otherDB).WithLogger(nil))
+	db, err := badger.Open(badger.DefaultOptions(otherDB).WithLogger(nil).WithMemTableSize(16 << 20))
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("user"), []byte("data")) })
 	db.Close()
-	if _, err := Open(otherDB, Options{Depth: 8}); !errors.Is(err, ErrNotAccumulator) {
+	if _, err := Open(otherDB, Options{Depth: 8, MemTableSize: 1 << 20}); !errors.Is(err, ErrNotAccumulator) {
 		t.Errorf("foreign Badger database: %v", err)
 	}
-	db, err = badger.Open(badger.DefaultOptions(otherDB).WithLogger(nil))
+	db, err = badger.Open(badger.DefaultOptions(otherDB).WithLogger(nil).WithMemTableSize(16 << 20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestOpenRefusesBadDirectories(t *testing.T) {
 	db.Close()
 
 	acc := filepath.Join(base, "acc")
-	s, err := Open(acc, Options{Depth: 8})
+	s, err := Open(acc, Options{Depth: 8, MemTableSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,13 +212,13 @@ func TestOpenRefusesBadDirectories(t *testing.T) {
 		"depth 0":     append([]byte(metaMagic), formatVersion, 0),
 	} {
 		dir := filepath.Join(base, strings.ReplaceAll(name, " ", "_"))
-		s, err := Open(dir, Options{Depth: 8})
+		s, err := Open(dir, Options{Depth: 8, MemTableSize: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyMeta, meta) })
 		s.Close()
-		if _, err := Open(dir, Options{Depth: 8}); err == nil || !strings.Contains(err.Error(), "format") {
+		if _, err := Open(dir, Options{Depth: 8, MemTableSize: 1 << 20}); err == nil || !strings.Contains(err.Error(), "format") {
 			t.Errorf("%s format record: %v", name, err)
 		}
 	}
@@ -234,7 +234,7 @@ func TestReadOnlyOpen(t *testing.T) {
 	s.Append(randomLeaves(rng, 5)...)
 	want, _ := s.Root()
 	s.Close()
-	ro, err := Open(dir, Options{ReadOnly: true})
+	ro, err := Open(dir, Options{ReadOnly: true, MemTableSize: 16 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,71 @@
+package revocation
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+)
+
+// benchStore opens a depth-32 store holding n leaves.
+func benchStore(b *testing.B, n int) *Store {
+	b.Helper()
+	s, err := Open(filepath.Join(b.TempDir(), "acc"), Options{Depth: 32})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	rng := rand.New(rand.NewPCG(1, 1))
+	for n > 0 {
+		k := min(n, 10_000)
+		if _, err := s.Append(randomLeaves(rng, k)...); err != nil {
+			b.Fatal(err)
+		}
+		n -= k
+	}
+	return s
+}
+
+// BenchmarkAppend appends batches of 10,000 leaves at depth 32.
+func BenchmarkAppend(b *testing.B) {
+	s := benchStore(b, 0)
+	rng := rand.New(rand.NewPCG(2, 2))
+	leaves := randomLeaves(rng, 10_000)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Append(leaves...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*10_000/b.Elapsed().Seconds(), "leaves/s")
+}
+
+// BenchmarkRevoke revokes batches of 10,000 random serials among 200,000.
+func BenchmarkRevoke(b *testing.B) {
+	const n = 200_000
+	s := benchStore(b, n)
+	rng := rand.New(rand.NewPCG(3, 3))
+	b.ResetTimer()
+	for b.Loop() {
+		serials := make([]uint64, 10_000)
+		for i := range serials {
+			serials[i] = rng.Uint64N(n)
+		}
+		if err := s.Revoke(serials...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*10_000/b.Elapsed().Seconds(), "revocations/s")
+}
+
+// BenchmarkPath reads the path of a random serial among 100,000.
+func BenchmarkPath(b *testing.B) {
+	const n = 100_000
+	s := benchStore(b, n)
+	rng := rand.New(rand.NewPCG(4, 4))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Path(rng.Uint64N(n)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -196,6 +196,7 @@ func TestSchemaID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("schema id %s", id)
 	if !strings.HasPrefix(id, "z") || len(id) < 40 {
 		t.Errorf("schema id %q is not multibase base58btc of a 32-byte digest", id)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/schemas"
 )
 
 // Backends the circuit benchmark knows.
@@ -311,10 +312,9 @@ func witnesses(depth int, st *circuits.Statement, cred *circuits.Credential) (fu
 // proving age over 18 with guardian consent flags unused.
 func sampleCredential(depth int) (*circuits.Statement, *circuits.Credential, error) {
 	const (
-		offset = 1 << 17
-		birth  = offset + 10957 // 2000-01-01
-		expiry = offset + 21915 // 2030-01-01
-		today  = offset + 20415
+		birth  = schemas.DateOffset + 10957 // 2000-01-01
+		expiry = schemas.DateOffset + 21915 // 2030-01-01
+		today  = schemas.DateOffset + 20415 // 2025-11-23
 	)
 	random := func() fr.Element {
 		var e fr.Element
@@ -323,8 +323,12 @@ func sampleCredential(depth int) (*circuits.Statement, *circuits.Credential, err
 		}
 		return e
 	}
+	word, err := schemas.Pack(schemas.Predicates{Birth: birth, Expiry: expiry, Level: 3})
+	if err != nil {
+		return nil, nil, err
+	}
 	var attrs fr.Element
-	attrs.SetUint64(uint64(birth) | uint64(expiry)<<18 | 3<<36)
+	attrs.SetUint64(word)
 	cred := &circuits.Credential{
 		Attributes: attrs,
 		Identity:   random(),

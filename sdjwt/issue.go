@@ -142,15 +142,19 @@ func Issue(key *jose.PrivateKey, claims map[string]any, opts IssueOptions) (*SDJ
 		delete(set, "iat")
 	}
 
+	for _, p := range opts.Disclosable {
+		if len(p) == 1 {
+			if name, _ := p[0].(string); neverDisclosable[name] {
+				return nil, fmt.Errorf("%w: %q", ErrNotDisclosable, name)
+			}
+		}
+	}
 	paths, err := expandPaths(body, opts.Disclosable)
 	if err != nil {
 		return nil, err
 	}
 	marks := &mark{}
 	for _, p := range paths {
-		if name, _ := p[0].(string); len(p) == 1 && neverDisclosable[name] {
-			return nil, fmt.Errorf("%w: %q", ErrNotDisclosable, name)
-		}
 		marks.add(p)
 	}
 

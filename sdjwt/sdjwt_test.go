@@ -274,6 +274,9 @@ func TestIssueRejects(t *testing.T) {
 			t.Errorf("%s disclosable: %v", name, err)
 		}
 	}
+	if _, err := Issue(f.issuer, mustJSON(t, `{}`), IssueOptions{Issuer: "x", Disclosable: []ClaimPath{{"iss"}}}); !errors.Is(err, ErrNotDisclosable) {
+		t.Errorf("iss set by option made disclosable: %v", err)
+	}
 	for _, p := range []string{`[["missing"]]`, `[["a","c"]]`, `[["a","b",1]]`, `[["a",0]]`, `[["a","b",0,"x"]]`, `[["a","b",null,"x"]]`} {
 		_, err := Issue(f.issuer, mustJSON(t, claims), IssueOptions{Disclosable: mustPaths(t, p)})
 		if !errors.Is(err, ErrPathNotFound) {

@@ -1,0 +1,249 @@
+package revocation
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/jose"
+)
+
+// RootStatementType is the JWS "typ" of a signed root statement.
+const RootStatementType = "yinzheng-root+jwt"
+
+// RootStatement is the payload of a signed root: at IssuedAt, issuer's
+// accumulator had LeafCount serials and root Root, published as Epoch.
+type RootStatement struct {
+	Issuer    string
+	Epoch     uint64
+	Root      fr.Element
+	LeafCount uint64
+	IssuedAt  time.Time
+}
+
+// rootPayload is RootStatement's JSON form.
+type rootPayload struct {
+	Iss       string `json:"iss"`
+	Epoch     uint64 `json:"epoch"`
+	Root      string `json:"root"`
+	LeafCount uint64 `json:"leaf_count"`
+	Iat       int64  `json:"iat"`
+}
+
+// Epoch is one published epoch: its root, leaf count and signed statement.
+type Epoch struct {
+	Epoch     uint64
+	Root      fr.Element
+	LeafCount uint64
+	Statement string // compact JWS, see VerifyRootStatement
+}
+
+// Publish freezes the current root as the next epoch, signs its statement
+// with key (kid is the key's KeyID) and returns it. Later batches go to the
+// epoch after it.
+func (s *Store) Publish(key *jose.PrivateKey, issuer string, now time.Time) (*Epoch, error) {
+	if issuer == "" {
+		return nil, errors.New("revocation: publishing needs an issuer identifier")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	st, err := readState(txn)
+	if err != nil {
+		return nil, err
+	}
+	e := &Epoch{Epoch: st.published + 1, Root: st.root, LeafCount: st.leafCount}
+	payload, err := json.Marshal(rootPayload{
+		Iss: issuer, Epoch: e.Epoch, Root: zkhash.FormatElement(e.Root), LeafCount: e.LeafCount, Iat: now.Unix(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	header := map[string]any{"typ": RootStatementType, "kid": key.Public().KeyID()}
+	if e.Statement, err = jose.Sign(key, header, payload); err != nil {
+		return nil, fmt.Errorf("revocation: signing the root of epoch %d: %w", e.Epoch, err)
+	}
+	if err := txn.Set(epochKey(e.Epoch), e.encode()); err != nil {
+		return nil, err
+	}
+	st.published = e.Epoch
+	if err := txn.Set(keyState, st.encode()); err != nil {
+		return nil, err
+	}
+	if err := txn.Commit(); err != nil {
+		return nil, fmt.Errorf("revocation: committing epoch %d: %w", e.Epoch, err)
+	}
+	return e, nil
+}
+
+// encode writes root (32) | leaf count (8) | statement.
+func (e *Epoch) encode() []byte {
+	b := appendElement(nil, e.Root)
+	b = binary.BigEndian.AppendUint64(b, e.LeafCount)
+	return append(b, e.Statement...)
+}
+
+func decodeEpoch(epoch uint64, v []byte) (*Epoch, error) {
+	e := &Epoch{Epoch: epoch}
+	if len(v) < fr.Bytes+8 || e.Root.SetBytesCanonical(v[:fr.Bytes]) != nil {
+		return nil, fmt.Errorf("revocation: corrupt record of epoch %d", epoch)
+	}
+	e.LeafCount = binary.BigEndian.Uint64(v[fr.Bytes:])
+	e.Statement = string(v[fr.Bytes+8:])
+	return e, nil
+}
+
+func (s *Store) readEpoch(txn *badger.Txn, epoch uint64) (*Epoch, error) {
+	item, err := txn.Get(epochKey(epoch))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, fmt.Errorf("%w: epoch %d", ErrUnknownEpoch, epoch)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, err
+	}
+	return decodeEpoch(epoch, v)
+}
+
+// Statement returns the published epoch.
+func (s *Store) Statement(epoch uint64) (*Epoch, error) {
+	var e *Epoch
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		e, err = s.readEpoch(txn, epoch)
+		return err
+	})
+	return e, err
+}
+
+// RootHistory returns every published epoch, oldest first.
+func (s *Store) RootHistory() ([]*Epoch, error) {
+	var out []*Epoch
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixEpoch}, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 9 {
+				return errors.New("revocation: corrupt epoch key")
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			e, err := decodeEpoch(binary.BigEndian.Uint64(k[1:]), v)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// VerifyRootStatement verifies a root statement's signature with key and
+// returns its payload. It refuses another typ, missing or malformed fields
+// and unknown ones.
+func VerifyRootStatement(compact string, key *jose.PublicKey) (*RootStatement, error) {
+	header, payload, err := jose.Verify(compact, key)
+	if err != nil {
+		return nil, fmt.Errorf("revocation: root statement: %w", err)
+	}
+	if typ, _ := header["typ"].(string); typ != RootStatementType {
+		return nil, fmt.Errorf("revocation: root statement: typ %q, want %q", header["typ"], RootStatementType)
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	var p rootPayload
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("revocation: root statement payload: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("revocation: root statement payload: trailing data")
+	}
+	switch {
+	case p.Iss == "":
+		return nil, errors.New("revocation: root statement has no iss")
+	case p.Epoch == 0:
+		return nil, errors.New("revocation: root statement has no epoch (epochs start at 1)")
+	case p.Iat <= 0:
+		return nil, errors.New("revocation: root statement has no iat")
+	}
+	root, err := zkhash.ParseElement(p.Root)
+	if err != nil {
+		return nil, fmt.Errorf("revocation: root statement root: %w", err)
+	}
+	return &RootStatement{Issuer: p.Iss, Epoch: p.Epoch, Root: root, LeafCount: p.LeafCount, IssuedAt: time.Unix(p.Iat, 0).UTC()}, nil
+}
+
+// Delta returns what changed between the end of epoch-1 and the end of
+// epoch: the batches of that epoch merged, each node at its last value.
+func (s *Store) Delta(epoch uint64) (*Delta, error) {
+	var out *Delta
+	err := s.db.View(func(txn *badger.Txn) error {
+		e, err := s.readEpoch(txn, epoch)
+		if err != nil {
+			return err
+		}
+		var batches []*Delta
+		prefix := deltaKey(epoch, 0)[:9]
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			d := new(Delta)
+			err := it.Item().Value(func(v []byte) error { return d.UnmarshalBinary(v) })
+			if err != nil {
+				return fmt.Errorf("revocation: stored delta of epoch %d: %w", epoch, err)
+			}
+			batches = append(batches, d)
+		}
+		out = mergeDeltas(s.depth, batches)
+		out.Epoch, out.Root, out.LeafCount = epoch, e.Root, e.LeafCount
+		return nil
+	})
+	return out, err
+}
+
+// mergeDeltas merges the deltas of consecutive batches: the union of their
+// serials, every node at its value in the last batch that touched it.
+func mergeDeltas(depth int, batches []*Delta) *Delta {
+	if len(batches) == 1 {
+		return batches[0]
+	}
+	out := &Delta{Depth: depth, Levels: make([][]fr.Element, depth)}
+	type nodeID struct {
+		h int
+		i uint64
+	}
+	latest := map[nodeID]fr.Element{}
+	for _, b := range batches {
+		out.Serials = append(out.Serials, b.Serials...)
+		for h := range b.Levels {
+			for i, idx := range b.Indices(h) {
+				latest[nodeID{h, idx}] = b.Levels[h][i]
+			}
+		}
+	}
+	slices.Sort(out.Serials)
+	out.Serials = slices.Compact(out.Serials)
+	for h := range out.Levels {
+		idx := out.Indices(h)
+		out.Levels[h] = make([]fr.Element, len(idx))
+		for i, x := range idx {
+			out.Levels[h][i] = latest[nodeID{h, x}]
+		}
+	}
+	return out
+}

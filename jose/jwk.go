@@ -183,6 +183,9 @@ func (k *PublicKey) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON parses a public JWK with the same checks as ParsePublicJWK.
+// Unlike the encoding/json convention, JSON null is an error rather than a
+// no-op: a key field that is present must hold a key. (A *PublicKey field is
+// set to nil by encoding/json itself without calling this method.)
 func (k *PublicKey) UnmarshalJSON(data []byte) error {
 	p, err := ParsePublicJWK(data)
 	if err != nil {

@@ -224,3 +224,48 @@ func TestPrivateKeyRedacted(t *testing.T) {
 		}
 	}
 }
+
+func TestZeroKeys(t *testing.T) {
+	// Zero and nil keys give errors, never panics, and are never usable.
+	var zp PrivateKey
+	var zk PublicKey
+	var np *PrivateKey
+	var nk *PublicKey
+	if zp.Suite() != "" || zp.Alg() != "" || np.Suite() != "" || np.Alg() != "" || np.Public() != nil {
+		t.Error("zero private key reports a suite")
+	}
+	if zk.Alg() != "" || nk.Alg() != "" || zk.Equal(&zk) || zk.KeyID() != "" {
+		t.Error("zero public key reports an algorithm, equals itself or has a key id")
+	}
+	if _, err := zp.SignRaw([]byte("x")); !errors.Is(err, ErrKey) {
+		t.Errorf("SignRaw: %v", err)
+	}
+	if _, err := Sign(&zp, nil, nil); !errors.Is(err, ErrKey) {
+		t.Errorf("Sign: %v", err)
+	}
+	if err := zk.VerifyRaw([]byte("x"), make([]byte, 64)); !errors.Is(err, ErrKey) {
+		t.Errorf("VerifyRaw: %v", err)
+	}
+	if _, _, err := Verify(rfc7515A3JWS, &zk); !errors.Is(err, ErrKey) {
+		t.Errorf("Verify: %v", err)
+	}
+	if _, err := json.Marshal(&zk); err == nil {
+		t.Error("MarshalJSON of a zero public key succeeded")
+	}
+	if _, err := json.Marshal(&zp); err == nil {
+		t.Error("MarshalJSON of a zero private key succeeded")
+	}
+	if _, err := zp.MarshalPKCS8PEM(); !errors.Is(err, ErrKey) {
+		t.Errorf("MarshalPKCS8PEM: %v", err)
+	}
+	if _, err := zk.MarshalPKIXPEM(); !errors.Is(err, ErrKey) {
+		t.Errorf("MarshalPKIXPEM: %v", err)
+	}
+	if _, err := GenerateKey("rsa", nil); !errors.Is(err, ErrKey) {
+		t.Errorf("GenerateKey(rsa): %v", err)
+	}
+	if err := json.Unmarshal([]byte(`null`), &zk); err == nil {
+		t.Error("UnmarshalJSON(null) succeeded")
+	}
+	_ = fmt.Sprint(zp, np)
+}

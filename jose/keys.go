@@ -199,24 +199,40 @@ func (k *PrivateKey) scalar() ([]byte, error) {
 	return d, nil
 }
 
-// Public returns the public half of k.
-func (k *PrivateKey) Public() *PublicKey { return k.pub }
-
-// Suite returns the suite of k.
-func (k *PrivateKey) Suite() Suite { return k.pub.suite }
-
-// Alg returns the JWS algorithm of k: AlgSM2 or AlgES256.
-func (k *PrivateKey) Alg() string { return k.pub.Alg() }
-
-// Suite returns the suite of k.
-func (k *PublicKey) Suite() Suite { return k.suite }
-
-// Alg returns the JWS algorithm of k: AlgSM2 or AlgES256.
-func (k *PublicKey) Alg() string {
-	if k.suite == SuiteGM {
-		return AlgSM2
+// Public returns the public half of k (nil for a nil or zero key).
+func (k *PrivateKey) Public() *PublicKey {
+	if k == nil {
+		return nil
 	}
-	return AlgES256
+	return k.pub
+}
+
+// Suite returns the suite of k ("" for a nil or zero key).
+func (k *PrivateKey) Suite() Suite { return k.Public().Suite() }
+
+// Alg returns the JWS algorithm of k: AlgSM2 or AlgES256 ("" for a nil or
+// zero key).
+func (k *PrivateKey) Alg() string { return k.Public().Alg() }
+
+// Suite returns the suite of k ("" for a nil or zero key).
+func (k *PublicKey) Suite() Suite {
+	if k == nil {
+		return ""
+	}
+	return k.suite
+}
+
+// Alg returns the JWS algorithm of k: AlgSM2 or AlgES256 ("" for a nil or
+// zero key).
+func (k *PublicKey) Alg() string {
+	switch k.Suite() {
+	case SuiteGM:
+		return AlgSM2
+	case SuiteIntl:
+		return AlgES256
+	default:
+		return ""
+	}
 }
 
 // Equal reports whether k and other are the same key of the same suite.
@@ -224,7 +240,7 @@ func (k *PublicKey) Equal(other *PublicKey) bool {
 	if k == nil || other == nil {
 		return k == other
 	}
-	return k.suite == other.suite && bytes.Equal(k.point, other.point)
+	return k.suite == other.suite && k.point != nil && bytes.Equal(k.point, other.point)
 }
 
 // x and y return the coordinates, 32 bytes each.

@@ -1,0 +1,143 @@
+package publication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds one HTTPSource request when the client has no timeout
+// of its own and the context no deadline.
+const DefaultTimeout = 30 * time.Second
+
+// dirSource reads DIR/public/<name>.
+type dirSource struct {
+	root string
+}
+
+// DirSource returns a Source reading the files an issuer directory publishes,
+// DIR/public/<name>. It serves no buckets (they are computed on request).
+func DirSource(dir string) Source {
+	return dirSource{root: filepath.Join(dir, "public")}
+}
+
+func (s dirSource) Get(ctx context.Context, name string, limit int64) ([]byte, error) {
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("publication: reading %s: %w", name, err)
+	}
+	f, err := os.Open(filepath.Join(s.root, filepath.FromSlash(name)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s in %s", ErrNotFound, name, s.root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("publication: reading %s: %w", name, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("publication: reading %s: %w", name, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("publication: reading %s: not a regular file", name)
+	}
+	return readLimited(f, name, limit)
+}
+
+// httpSource reads baseURL/<name>.
+type httpSource struct {
+	base   string
+	client *http.Client
+	err    error // a malformed base URL, reported by every Get
+}
+
+// HTTPSource returns a Source that GETs baseURL + "/" + name with client
+// (http.DefaultClient when nil). Each request is bounded by DefaultTimeout
+// unless the client or the context has a timeout of its own. A base URL that
+// is not an absolute http or https URL makes every Get fail with an error
+// saying so; CheckURL reports it up front.
+func HTTPSource(baseURL string, client *http.Client) Source {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return httpSource{base: strings.TrimRight(baseURL, "/"), client: client, err: CheckURL(baseURL)}
+}
+
+// CheckURL refuses an issuer base URL that is not an absolute http or https
+// URL without query or fragment.
+func CheckURL(baseURL string) error {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return fmt.Errorf("publication: issuer URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("publication: issuer URL %q is not an absolute http(s) URL", baseURL)
+	}
+	if u.User != nil {
+		// Not echoed: user info may hold a password.
+		return errors.New("publication: issuer URL carries user info")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("publication: issuer URL %q has a query or fragment", baseURL)
+	}
+	return nil
+}
+
+func (s httpSource) Get(ctx context.Context, name string, limit int64) ([]byte, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok && s.client.Timeout == 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+	target := s.base + "/" + name
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, fmt.Errorf("publication: %s: %w", target, err)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("publication: fetching %s: %w", target, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, target)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("publication: fetching %s: HTTP status %s", target, resp.Status)
+	}
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("%w: %s is %d bytes, limit %d", ErrTooLarge, target, resp.ContentLength, limit)
+	}
+	return readLimited(resp.Body, target, limit)
+}
+
+// readLimited reads r to the end, refusing more than limit bytes.
+func readLimited(r io.Reader, name string, limit int64) ([]byte, error) {
+	if limit < 0 {
+		limit = 0
+	}
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("publication: reading %s: %w", name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %s exceeds %d bytes", ErrTooLarge, name, limit)
+	}
+	return data, nil
+}

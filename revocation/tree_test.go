@@ -247,3 +247,57 @@ func TestReadOnlyOpen(t *testing.T) {
 		t.Fatal("append through a read-only store succeeded")
 	}
 }
+
+// TestReadersSeeConsistentRoots reads paths while batches are written: every
+// path must fold to its own root, and that root must be the root after a
+// whole number of batches.
+func TestReadersSeeConsistentRoots(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	s, _ := openTemp(t, 10)
+	ref := newReference(10)
+	first := Batch{Append: randomLeaves(rng, 64)}
+	s.ApplyBatch(first)
+	ref.apply(first)
+	var batches []Batch
+	roots := map[fr.Element]bool{ref.root(): true}
+	for range 20 {
+		b := randomBatch(rng, uint64(len(ref.leaves)), 20, 10)
+		batches = append(batches, b)
+		ref.apply(b)
+		roots[ref.root()] = true
+	}
+	done := make(chan error, 1)
+	go func() {
+		for _, b := range batches {
+			if _, err := s.ApplyBatch(b); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	reads, seen := 0, map[fr.Element]bool{}
+	for finished := false; !finished; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			finished = true
+		default:
+		}
+		p, err := s.Path(uint64(reads % 64))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Verify(); err != nil {
+			t.Fatalf("read %d: %v", reads, err)
+		}
+		if !roots[p.Root] {
+			t.Fatalf("read %d: root after no whole number of batches", reads)
+		}
+		seen[p.Root] = true
+		reads++
+	}
+	t.Logf("%d reads saw %d distinct roots", reads, len(seen))
+}

@@ -1,0 +1,71 @@
+package publication
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/yinzheng-id/yinzheng/jose"
+)
+
+// maxDepth mirrors revocation.MaxDepth without importing the store.
+const maxDepth = 48
+
+// Metadata is issuer.json: who the issuer is and what it publishes. Writers
+// fill it and marshal it with encoding/json; readers use ParseMetadata.
+type Metadata struct {
+	// Version is 1; zero (absent) is read as 1.
+	Version       int             `json:"version,omitempty"`
+	Issuer        string          `json:"issuer"`
+	Suite         jose.Suite      `json:"suite"`
+	JWK           *jose.PublicKey `json:"jwk"`
+	KeyID         string          `json:"kid"`
+	Depth         int             `json:"depth"`
+	CircuitID     string          `json:"circuit_id"`
+	SchemaID      string          `json:"schema_id"`
+	VCT           string          `json:"vct"`
+	StatusListURI string          `json:"status_list_uri"`
+}
+
+// ParseMetadata parses issuer.json strictly (unknown or repeated fields,
+// trailing data and missing members are refused) and checks that it is
+// coherent: the key is a public key of the stated suite and kid is its key id.
+func ParseMetadata(data []byte) (*Metadata, error) {
+	if len(data) > MaxMetadataSize {
+		return nil, fmt.Errorf("publication: issuer.json exceeds %d bytes", MaxMetadataSize)
+	}
+	var m Metadata
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("publication: issuer.json: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("publication: issuer.json: trailing data after the object")
+	}
+	switch {
+	case m.Version != 0 && m.Version != 1:
+		return nil, fmt.Errorf("publication: issuer.json: version %d, want 1", m.Version)
+	case m.Issuer == "":
+		return nil, errors.New("publication: issuer.json: issuer is missing")
+	case m.JWK == nil:
+		return nil, errors.New("publication: issuer.json: jwk is missing")
+	case m.Suite != m.JWK.Suite():
+		return nil, fmt.Errorf("publication: issuer.json: suite %q but a %q key", m.Suite, m.JWK.Suite())
+	case m.KeyID != m.JWK.KeyID():
+		return nil, fmt.Errorf("publication: issuer.json: kid %q is not the key's id %q", m.KeyID, m.JWK.KeyID())
+	case m.Depth < 1 || m.Depth > maxDepth:
+		return nil, fmt.Errorf("publication: issuer.json: depth %d outside 1…%d", m.Depth, maxDepth)
+	case m.CircuitID == "":
+		return nil, errors.New("publication: issuer.json: circuit_id is missing")
+	case m.SchemaID == "":
+		return nil, errors.New("publication: issuer.json: schema_id is missing")
+	case m.VCT == "":
+		return nil, errors.New("publication: issuer.json: vct is missing")
+	case m.StatusListURI == "":
+		return nil, errors.New("publication: issuer.json: status_list_uri is missing")
+	}
+	return &m, nil
+}

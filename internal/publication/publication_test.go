@@ -1,0 +1,164 @@
+package publication
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNames(t *testing.T) {
+	for name, want := range map[string]string{
+		RootName(7):       "roots/7.jws",
+		DeltaName(0):      "deltas/0.json",
+		BucketName(42, 8): "buckets/42/8",
+	} {
+		if name != want {
+			t.Errorf("got %q, want %q", name, want)
+		}
+	}
+	for _, name := range []string{IssuerName, LatestRootName, StatusListName, ManifestName,
+		VerifyingKeyName, ProvingKeyName, RootName(1<<63), DeltaName(3), BucketName(1, 16)} {
+		if err := CheckName(name); err != nil {
+			t.Errorf("CheckName(%q): %v", name, err)
+		}
+	}
+}
+
+func TestCheckNameRefuses(t *testing.T) {
+	for _, name := range []string{"", "/etc/passwd", "../private/key", "roots/../../x", "roots//1.jws",
+		"roots/./1.jws", "roots\\1.jws", "roots/1.jws?x=1", "a b", "issuer.json/", strings.Repeat("a", 257)} {
+		if err := CheckName(name); !errors.Is(err, ErrName) {
+			t.Errorf("CheckName(%q) = %v, want ErrName", name, err)
+		}
+	}
+}
+
+func writePublic(t *testing.T, dir, name string, data []byte) {
+	t.Helper()
+	p := filepath.Join(dir, "public", filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDirSource(t *testing.T) {
+	dir := t.TempDir()
+	writePublic(t, dir, RootName(3), []byte("statement"))
+	writePublic(t, dir, IssuerName, bytes.Repeat([]byte("x"), 100))
+	if err := os.WriteFile(filepath.Join(dir, "secret"), []byte("private"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := DirSource(dir)
+	ctx := context.Background()
+
+	got, err := src.Get(ctx, RootName(3), 100)
+	if err != nil || string(got) != "statement" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	if _, err := src.Get(ctx, RootName(4), 100); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing file: %v, want ErrNotFound", err)
+	}
+	if got, err := src.Get(ctx, IssuerName, 100); err != nil || len(got) != 100 {
+		t.Errorf("file of exactly the limit: %d bytes, %v", len(got), err)
+	}
+	if _, err := src.Get(ctx, IssuerName, 99); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("oversized file: %v, want ErrTooLarge", err)
+	}
+	if _, err := src.Get(ctx, "../secret", 100); !errors.Is(err, ErrName) {
+		t.Errorf("escaping name: %v, want ErrName", err)
+	}
+	if _, err := src.Get(ctx, "roots", 100); err == nil {
+		t.Error("a directory was read as a file")
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := src.Get(canceled, RootName(3), 100); !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled context: %v", err)
+	}
+}
+
+func TestHTTPSource(t *testing.T) {
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		switch r.URL.Path {
+		case "/base/roots/3.jws":
+			w.Write([]byte("statement"))
+		case "/base/big":
+			w.Write(bytes.Repeat([]byte("x"), 1000))
+		case "/base/chunked":
+			// No Content-Length: the limit must hold while streaming.
+			w.(http.Flusher).Flush()
+			w.Write(bytes.Repeat([]byte("x"), 1000))
+		case "/base/broken":
+			http.Error(w, "boom", http.StatusInternalServerError)
+		case "/base/slow":
+			time.Sleep(300 * time.Millisecond)
+			w.Write([]byte("late"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	src := HTTPSource(srv.URL+"/base/", srv.Client())
+
+	got, err := src.Get(ctx, RootName(3), 100)
+	if err != nil || string(got) != "statement" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	if paths[0] != "/base/roots/3.jws" {
+		t.Errorf("requested %q", paths[0])
+	}
+	if _, err := src.Get(ctx, RootName(4), 100); !errors.Is(err, ErrNotFound) {
+		t.Errorf("404: %v, want ErrNotFound", err)
+	}
+	if _, err := src.Get(ctx, "big", 999); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("declared oversized body: %v, want ErrTooLarge", err)
+	}
+	if _, err := src.Get(ctx, "chunked", 999); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("streamed oversized body: %v, want ErrTooLarge", err)
+	}
+	if got, err := src.Get(ctx, "chunked", 1000); err != nil || len(got) != 1000 {
+		t.Errorf("body of exactly the limit: %d bytes, %v", len(got), err)
+	}
+	if _, err := src.Get(ctx, "broken", 100); err == nil || !strings.Contains(err.Error(), "500") {
+		t.Errorf("server error: %v", err)
+	}
+	if _, err := src.Get(ctx, "../admin", 100); !errors.Is(err, ErrName) {
+		t.Errorf("escaping name: %v, want ErrName", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := src.Get(short, "slow", 100); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("slow server: %v, want a deadline error", err)
+	}
+}
+
+func TestHTTPSourceBadURL(t *testing.T) {
+	for _, u := range []string{"", "issuer.example", "ftp://issuer.example", "http://", "https://a.example/?q=1",
+		"https://a.example/#f", "http://user:hunter2@a.example"} {
+		if err := CheckURL(u); err == nil {
+			t.Errorf("CheckURL(%q) accepted", u)
+		}
+		_, err := HTTPSource(u, nil).Get(context.Background(), IssuerName, 100)
+		if err == nil {
+			t.Errorf("HTTPSource(%q).Get accepted", u)
+		} else if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error leaks the password: %v", err)
+		}
+	}
+	if err := CheckURL("https://issuer.yinzheng.example/pub"); err != nil {
+		t.Error(err)
+	}
+}

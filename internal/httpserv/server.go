@@ -1,0 +1,268 @@
+// Package httpserv is the plumbing shared by Yinzheng's HTTP services: a
+// net/http server with conservative timeouts, a request body limit, JSON
+// errors, structured access logs that carry no personal data, Prometheus
+// metrics on a private registry, panic recovery, a health check and graceful
+// shutdown.
+//
+// A service creates a [Server], registers its routes with [Server.Handle]
+// using the standard library's method patterns ("GET /issuer.json"), and runs
+// it with [Server.Serve]. Handlers decode bodies with [DecodeJSON] and answer
+// with [WriteJSON] or [WriteError].
+//
+// Access logs name the route pattern, never the concrete path, query or
+// body: paths carry request ids and serial numbers, bodies carry proofs,
+// nonces and personal data. Client addresses are not logged either.
+package httpserv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// Defaults for [Config] fields left zero.
+const (
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 15 * time.Second
+	// DefaultWriteTimeout leaves room for the largest response, the circuit's
+	// proving key, on a slow link.
+	DefaultWriteTimeout    = 2 * time.Minute
+	DefaultIdleTimeout     = 2 * time.Minute
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// Config sets a server's limits. Zero fields take the defaults above.
+type Config struct {
+	// Name labels the service in logs ("issuer", "verifier").
+	Name string
+	// Logger receives access and lifecycle logs; nil discards them.
+	Logger *slog.Logger
+	// MaxBodyBytes bounds every request body; larger bodies get 413.
+	MaxBodyBytes      int64
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// once shutdown begins.
+	ShutdownTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Name == "" {
+		c.Name = "yinzheng"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return c
+}
+
+// Server is one HTTP service. Register routes before calling [Server.Serve];
+// a Server serves once.
+type Server struct {
+	cfg     Config
+	mux     *http.ServeMux
+	metrics *Metrics
+}
+
+// New returns a server with /healthz and /metrics already registered.
+func New(cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newMetrics()}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+	return s
+}
+
+// Handle registers h for pattern (a net/http ServeMux pattern, such as
+// "POST /response"). The pattern is also the route label in logs and metrics.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// HandleFunc is [Server.Handle] for a function.
+func (s *Server) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	s.mux.HandleFunc(pattern, h)
+}
+
+// Metrics returns the server's metrics, for services that record their own
+// outcomes (verification results).
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Logger returns the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.cfg.Logger }
+
+// Handler returns the complete handler: routes wrapped in recovery, body
+// limit, access logging and metrics. [Server.Serve] uses it; tests may too.
+func (s *Server) Handler() http.Handler {
+	return s.instrument(s.mux)
+}
+
+// Serve accepts connections on ln until ctx is cancelled or the process
+// receives SIGINT or SIGTERM, then shuts down gracefully: it stops accepting,
+// lets in-flight requests finish within the shutdown timeout, and returns.
+// A clean shutdown returns nil. Serve closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// Signals are registered before the first connection is accepted, so a
+	// caller that has seen a response knows a signal will shut down cleanly.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	log := s.cfg.Logger.With("service", s.cfg.Name)
+	log.Info("listening", "addr", ln.Addr().String())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: in-flight requests did not finish within %s: %w", s.cfg.ShutdownTimeout, err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// ListenAndServe listens on addr (host:port; port 0 picks a free one), calls
+// ready with the bound address once listening, then behaves as [Server.Serve].
+func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %q: %w", addr, err)
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	return s.Serve(ctx, ln)
+}
+
+// statusWriter records the status code and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// instrument wraps next in the body limit, panic recovery, access logging
+// and metrics. The route label is read from r.Pattern after the mux has
+// routed the request (the mux sets it on the same *http.Request).
+func (s *Server) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &statusWriter{ResponseWriter: rw}
+		if r.Body != nil {
+			// The original writer, so net/http closes the connection after
+			// an oversized body instead of draining it.
+			r.Body = http.MaxBytesReader(rw, r.Body, s.cfg.MaxBodyBytes)
+		}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.cfg.Logger.Error("handler panic", "service", s.cfg.Name,
+					"route", routeLabel(r), "panic", describePanic(v))
+				if w.status == 0 {
+					WriteError(w, http.StatusInternalServerError, "internal error")
+				}
+			}
+			status := w.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			route := routeLabel(r)
+			elapsed := time.Since(start)
+			s.metrics.observeRequest(route, r.Method, status, elapsed)
+			s.cfg.Logger.Info("request", "service", s.cfg.Name, "method", r.Method,
+				"route", route, "status", status, "bytes", w.bytes,
+				"duration_ms", float64(elapsed.Microseconds())/1000)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// routeLabel is the matched pattern, or "unmatched" for a 404/405: raw
+// paths would leak identifiers into logs and blow up metric cardinality.
+func routeLabel(r *http.Request) string {
+	if r.Pattern == "" {
+		return "unmatched"
+	}
+	return r.Pattern
+}
+
+// describePanic keeps runtime errors (nil dereference, index out of range),
+// whose messages hold no data, and reduces anything else to its type: an
+// arbitrary panic value could carry a secret or personal data.
+func describePanic(v any) string {
+	if re, ok := v.(runtime.Error); ok {
+		return re.Error()
+	}
+	return fmt.Sprintf("value of type %T", v)
+}

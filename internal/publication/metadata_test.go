@@ -58,7 +58,7 @@ func TestParseMetadataRefuses(t *testing.T) {
 		"unknown field":  {func(o map[string]any) { o["extra"] = true }, "unknown field"},
 		"no issuer":      {func(o map[string]any) { delete(o, "issuer") }, "issuer is missing"},
 		"no jwk":         {func(o map[string]any) { delete(o, "jwk") }, "jwk is missing"},
-		"bad jwk":        {func(o map[string]any) { o["jwk"] = map[string]any{"kty": "EC"} }, "jwk"},
+		"bad jwk":        {func(o map[string]any) { o["jwk"] = map[string]any{"kty": "EC"} }, "crv"},
 		"suite mismatch": {func(o map[string]any) { o["suite"] = "intl" }, "suite"},
 		"other key":      {func(o map[string]any) { o["jwk"] = other.Public(); o["suite"] = "intl" }, "kid"},
 		"wrong kid":      {func(o map[string]any) { o["kid"] = "zSomethingElse" }, "kid"},

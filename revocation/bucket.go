@@ -45,22 +45,21 @@ func (s *Store) Bucket(serial uint64, k int) (*Bucket, error) {
 		}
 		b.Root, b.LeafCount = st.root, st.leafCount
 		start := b.Index << uint(k)
-		prefix := []byte{prefixNode, 0}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 256})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixNode, 0}, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
-		for it.Seek(nodeKey(0, start)); it.Valid(); it.Next() {
-			serial := binary.BigEndian.Uint64(it.Item().Key()[2:])
-			if serial-start >= uint64(len(b.Leaves)) {
+		for it.Seek(pairKey(0, start>>1)); it.Valid(); it.Next() {
+			pair := binary.BigEndian.Uint64(it.Item().Key()[2:])
+			if 2*pair >= start+uint64(len(b.Leaves)) {
 				break
 			}
-			err := it.Item().Value(func(v []byte) error {
-				if b.Leaves[serial-start].SetBytesCanonical(v) != nil {
-					return fmt.Errorf("revocation: corrupt leaf %d", serial)
-				}
-				return nil
-			})
-			if err != nil {
+			var leaves [2]fr.Element
+			if err := it.Item().Value(func(v []byte) error { return decodePair(&leaves, v, 0, pair) }); err != nil {
 				return err
+			}
+			for j, leaf := range leaves {
+				if i := 2*pair + uint64(j) - start; i < uint64(len(b.Leaves)) {
+					b.Leaves[i] = leaf
+				}
 			}
 		}
 		b.Above = make([]fr.Element, s.depth-k)

@@ -122,7 +122,13 @@ func (d *Delta) MarshalBinary() ([]byte, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	b := append([]byte(deltaMagic), deltaVersion, byte(d.Depth))
+	size := 64 + len(d.Serials)*(binary.MaxVarintLen64+1)
+	for _, l := range d.Levels {
+		size += len(l) * fr.Bytes
+	}
+	b := make([]byte, 0, size)
+	b = append(b, deltaMagic...)
+	b = append(b, deltaVersion, byte(d.Depth))
 	b = binary.AppendUvarint(b, d.Epoch)
 	b = binary.AppendUvarint(b, d.LeafCount)
 	b = appendElement(b, d.Root)

@@ -58,7 +58,7 @@ type Store struct {
 const (
 	prefixMeta   = 'M' // format record
 	prefixState  = 'S' // leaf count, last published epoch, root
-	prefixNode   = 'N' // height (1) || index (8) → 32-byte node, non-empty only
+	prefixNode   = 'N' // height (1) || pair index (8) → two sibling nodes, unless both empty
 	prefixDelta  = 'D' // epoch (8) || batch sequence (8) → the batch's delta
 	prefixEpoch  = 'E' // epoch (8) → published root record
 	prefixStatus = 'B' // chunk (8) → statusChunkBytes of status bits
@@ -262,12 +262,15 @@ func readState(txn *badger.Txn) (state, error) {
 	return st, err
 }
 
-// nodeKey is the key of the node at (height, index).
-func nodeKey(height int, index uint64) []byte {
+// pairKey is the key of the two sibling nodes at height and indices
+// 2·pair and 2·pair+1. Storing siblings together halves the records a batch
+// writes, and the path of a serial reads its sibling and its own node in one
+// lookup.
+func pairKey(height int, pair uint64) []byte {
 	k := make([]byte, 10)
 	k[0] = prefixNode
 	k[1] = byte(height)
-	binary.BigEndian.PutUint64(k[2:], index)
+	binary.BigEndian.PutUint64(k[2:], pair)
 	return k
 }
 
@@ -287,23 +290,32 @@ func epochKey(epoch uint64) []byte {
 	return k
 }
 
-// getNode reads the node at (height, index); an absent node is empty.
-func (s *Store) getNode(txn *badger.Txn, height int, index uint64) (fr.Element, error) {
-	item, err := txn.Get(nodeKey(height, index))
+// getPair reads the sibling nodes at (height, 2·pair) and (height,
+// 2·pair+1); an absent record is two empty subtrees.
+func (s *Store) getPair(txn *badger.Txn, height int, pair uint64) ([2]fr.Element, error) {
+	out := [2]fr.Element{s.empty[height], s.empty[height]}
+	item, err := txn.Get(pairKey(height, pair))
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return s.empty[height], nil
+		return out, nil
 	}
 	if err != nil {
-		return fr.Element{}, err
+		return out, err
 	}
-	var e fr.Element
-	err = item.Value(func(v []byte) error {
-		if e.SetBytesCanonical(v) != nil {
-			return fmt.Errorf("revocation: corrupt node at height %d index %d", height, index)
-		}
-		return nil
-	})
-	return e, err
+	err = item.Value(func(v []byte) error { return decodePair(&out, v, height, pair) })
+	return out, err
+}
+
+func decodePair(out *[2]fr.Element, v []byte, height int, pair uint64) error {
+	if len(v) != 2*fr.Bytes || out[0].SetBytesCanonical(v[:fr.Bytes]) != nil || out[1].SetBytesCanonical(v[fr.Bytes:]) != nil {
+		return fmt.Errorf("revocation: corrupt nodes at height %d index %d", height, 2*pair)
+	}
+	return nil
+}
+
+// getNode reads the node at (height, index).
+func (s *Store) getNode(txn *badger.Txn, height int, index uint64) (fr.Element, error) {
+	p, err := s.getPair(txn, height, index>>1)
+	return p[index&1], err
 }
 
 // Root returns the current root.

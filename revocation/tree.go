@@ -120,16 +120,18 @@ func (s *Store) ApplyBatch(b Batch) (uint64, error) {
 	}
 	w := writer{txn: txn}
 	for h := 0; h < s.depth && len(level) > 0; h++ {
-		if err := w.level(s, h, level); err != nil {
-			return 0, err
-		}
 		d.Levels[h] = make([]fr.Element, len(level))
 		for i := range level {
 			d.Levels[h][i] = level[i].value
 		}
-		if level, err = s.parents(h, level, st.leafCount); err != nil {
+		next, pairs, err := s.parents(h, level, st.leafCount)
+		if err != nil {
 			return 0, err
 		}
+		if err := w.pairs(s, h, next, pairs); err != nil {
+			return 0, err
+		}
+		level = next
 	}
 	if len(level) == 1 {
 		st.root = level[0].value
@@ -189,21 +191,23 @@ func (w *writer) set(key, value []byte) error {
 	return nil
 }
 
-// level stores the changed nodes of one height below the root, deleting the
-// ones that became empty. The root lives in the state record.
-func (w *writer) level(s *Store, h int, level []change) error {
-	slab := make([]byte, len(level)*fr.Bytes)
-	for i := range level {
-		v := slab[i*fr.Bytes : (i+1)*fr.Bytes : (i+1)*fr.Bytes]
-		b := level[i].value.Bytes()
-		copy(v, b[:])
-		var err error
-		if level[i].value.Equal(&s.empty[h]) {
-			err = w.txn.Delete(nodeKey(h, level[i].index))
-		} else {
-			err = w.set(nodeKey(h, level[i].index), v)
+// pairs stores the changed sibling pairs of height h (the children of the
+// parents in next), deleting the pairs that became wholly empty.
+func (w *writer) pairs(s *Store, h int, next []change, pairs [][2]fr.Element) error {
+	slab := make([]byte, len(pairs)*2*fr.Bytes)
+	for i := range pairs {
+		key := pairKey(h, next[i].index)
+		if pairs[i][0].Equal(&s.empty[h]) && pairs[i][1].Equal(&s.empty[h]) {
+			if err := w.txn.Delete(key); err != nil {
+				return err
+			}
+			continue
 		}
-		if err != nil {
+		v := slab[i*2*fr.Bytes : (i+1)*2*fr.Bytes : (i+1)*2*fr.Bytes]
+		l, r := pairs[i][0].Bytes(), pairs[i][1].Bytes()
+		copy(v, l[:])
+		copy(v[fr.Bytes:], r[:])
+		if err := w.set(key, v); err != nil {
 			return err
 		}
 	}
@@ -211,10 +215,11 @@ func (w *writer) level(s *Store, h int, level []change) error {
 }
 
 // parents computes the nodes at height h+1 above the changed nodes at height
-// h. A sibling that did not change is read from a snapshot taken before the
-// batch, unless it lies wholly at or beyond oldCount, where every leaf was
-// empty. Reads and hashes are spread over GOMAXPROCS goroutines.
-func (s *Store) parents(h int, level []change, oldCount uint64) ([]change, error) {
+// h, and the new children of each. A sibling that did not change is read
+// from a snapshot taken before the batch, unless it lies wholly at or beyond
+// oldCount, where every leaf was empty. Reads and hashes are spread over
+// GOMAXPROCS goroutines.
+func (s *Store) parents(h int, level []change, oldCount uint64) ([]change, [][2]fr.Element, error) {
 	// Group children by parent: starts[i] is where parent i's children begin.
 	starts := make([]int, 0, len(level))
 	for i := range level {
@@ -223,6 +228,7 @@ func (s *Store) parents(h int, level []change, oldCount uint64) ([]change, error
 		}
 	}
 	out := make([]change, len(starts))
+	pairs := make([][2]fr.Element, len(starts))
 	workers := runtime.GOMAXPROCS(0)
 	if len(starts) < 64 {
 		workers = 1
@@ -238,14 +244,14 @@ func (s *Store) parents(h int, level []change, oldCount uint64) ([]change, error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = s.hashParents(h, level, starts, lo, hi, oldCount, out)
+			errs[w] = s.hashParents(h, level, starts, lo, hi, oldCount, out, pairs)
 		}()
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return out, pairs, errors.Join(errs...)
 }
 
-func (s *Store) hashParents(h int, level []change, starts []int, lo, hi int, oldCount uint64, out []change) error {
+func (s *Store) hashParents(h int, level []change, starts []int, lo, hi int, oldCount uint64, out []change, pairs [][2]fr.Element) error {
 	var snap *badger.Txn
 	defer func() {
 		if snap != nil {
@@ -277,6 +283,7 @@ func (s *Store) hashParents(h int, level []change, starts []int, lo, hi int, old
 			}
 		}
 		out[p] = change{index: parent, value: zkhash.Node(h+1, left, right)}
+		pairs[p] = [2]fr.Element{left, right}
 	}
 	return nil
 }
@@ -316,17 +323,19 @@ func (s *Store) Path(serial uint64) (*Path, error) {
 			return fmt.Errorf("%w: serial %d (leaf count %d)", ErrUnknownSerial, serial, st.leafCount)
 		}
 		p.Root, p.LeafCount = st.root, st.leafCount
-		if p.Leaf, err = s.getNode(txn, 0, serial); err != nil {
-			return err
-		}
 		for h := 0; h < s.depth; h++ {
 			sib := (serial >> uint(h)) ^ 1
-			if sib<<uint(h) >= st.leafCount {
+			if h > 0 && sib<<uint(h) >= st.leafCount {
 				p.Siblings[h] = s.empty[h]
 				continue
 			}
-			if p.Siblings[h], err = s.getNode(txn, h, sib); err != nil {
+			pair, err := s.getPair(txn, h, sib>>1)
+			if err != nil {
 				return err
+			}
+			p.Siblings[h] = pair[sib&1]
+			if h == 0 {
+				p.Leaf = pair[serial&1]
 			}
 		}
 		return nil

@@ -1,0 +1,215 @@
+package holder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/revocation"
+)
+
+// Witness refresh parameters.
+const (
+	// MaxDeltas is the most epochs the wallet catches up on one delta at a
+	// time; further behind, it fetches a bucket instead.
+	MaxDeltas = 64
+	// BucketK sizes the bucket fallback: the issuer learns that the holder
+	// is one of 2^BucketK credentials.
+	BucketK = 8
+)
+
+// ErrRevoked reports a credential whose leaf the issuer has emptied.
+var ErrRevoked = errors.New("holder: the credential has been revoked by its issuer")
+
+// RefreshReport says what Refresh did for one credential.
+type RefreshReport struct {
+	Issuer     string `json:"issuer"`
+	Serial     uint64 `json:"serial"`
+	FromEpoch  uint64 `json:"from_epoch"`
+	ToEpoch    uint64 `json:"to_epoch"`
+	Deltas     int    `json:"deltas"`
+	UsedBucket bool   `json:"used_bucket"`
+	Revoked    bool   `json:"revoked"`
+	Note       string `json:"note,omitempty"`
+}
+
+// Refresh brings the path of every credential of src's issuer up to the
+// issuer's latest signed root. It downloads the epoch deltas every holder
+// downloads alike (so the issuer cannot tell whose path is being kept
+// fresh), and only when a delta is missing or the wallet is more than
+// MaxDeltas epochs behind, the bucket of 2^BucketK leaves around the serial.
+// A credential whose leaf is now empty is marked revoked and reported.
+func (w *Wallet) Refresh(ctx context.Context, src publication.Source) ([]RefreshReport, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.st == nil {
+		return nil, errClosed
+	}
+	info, err := fetchIssuer(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	if w.pinned(info.meta.Issuer) == nil {
+		return nil, fmt.Errorf("holder: the wallet holds no credential of %s", info.meta.Issuer)
+	}
+	if err := w.checkPinned(info); err != nil {
+		return nil, err
+	}
+	return w.refreshIssuerLocked(ctx, src, info)
+}
+
+// refreshOne updates one credential to the latest root. The caller holds w.mu.
+func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *credential, latest *revocation.RootStatement, latestJWS string) (RefreshReport, error) {
+	cur := c.current()
+	r := RefreshReport{Issuer: c.Issuer, Serial: c.Serial, FromEpoch: cur.Epoch, ToEpoch: cur.Epoch, Revoked: c.Revoked != nil}
+	switch {
+	case c.Revoked != nil:
+		r.Note = fmt.Sprintf("revoked at epoch %d", c.Revoked.Epoch)
+		return r, nil
+	case latest.Epoch == cur.Epoch:
+		curRoot, err := zkhash.ParseElement(cur.Root)
+		if err != nil || !curRoot.Equal(&latest.Root) {
+			return r, fmt.Errorf("the issuer signed two roots for epoch %d", cur.Epoch)
+		}
+		return r, nil
+	case latest.Epoch < cur.Epoch:
+		return r, fmt.Errorf("the issuer's latest epoch %d is older than the wallet's %d (a rolled-back or stale publication)", latest.Epoch, cur.Epoch)
+	}
+	path, err := cur.toPath(c.Serial)
+	if err != nil {
+		return r, err
+	}
+	var deltaErr error
+	if latest.Epoch-cur.Epoch <= MaxDeltas {
+		path, r.Deltas, deltaErr = applyDeltas(ctx, src, path, cur.Epoch, latest)
+	} else {
+		deltaErr = fmt.Errorf("%d epochs behind (more than %d)", latest.Epoch-cur.Epoch, MaxDeltas)
+	}
+	if deltaErr != nil {
+		bpath, err := fetchBucketPath(ctx, src, c.Serial, latest)
+		if err != nil {
+			return r, fmt.Errorf("cannot refresh from deltas (%v) nor from a bucket (%v)", deltaErr, err)
+		}
+		path, r.UsedBucket = bpath, true
+		r.Note = fmt.Sprintf("deltas unusable (%v); used the bucket of 2^%d leaves", deltaErr, BucketK)
+	}
+	if !path.Root.Equal(&latest.Root) {
+		return r, fmt.Errorf("the refreshed path does not lead to the signed root of epoch %d", latest.Epoch)
+	}
+	ourLeaf, err := zkhash.ParseElement(cur.Leaf)
+	if err != nil {
+		return r, fmt.Errorf("stored leaf: %w", err)
+	}
+	switch {
+	case path.Leaf.IsZero():
+		c.Revoked = &revokedRec{Epoch: latest.Epoch, Seen: w.now().UTC()}
+		r.Revoked = true
+		r.Note = fmt.Sprintf("the issuer revoked serial %d (its leaf is empty at epoch %d)", c.Serial, latest.Epoch)
+	case !path.Leaf.Equal(&ourLeaf):
+		return r, fmt.Errorf("the issuer's tree holds another leaf at serial %d", c.Serial)
+	}
+	c.Paths = append(c.Paths, fromPath(path, latest.Epoch, latestJWS))
+	if len(c.Paths) > pathHistory {
+		c.Paths = c.Paths[len(c.Paths)-pathHistory:]
+	}
+	r.ToEpoch = latest.Epoch
+	return r, nil
+}
+
+// applyDeltas applies the deltas of epochs from+1 … latest.Epoch in turn.
+func applyDeltas(ctx context.Context, src publication.Source, p *revocation.Path, from uint64, latest *revocation.RootStatement) (*revocation.Path, int, error) {
+	n := 0
+	for e := from + 1; e <= latest.Epoch; e++ {
+		data, err := src.Get(ctx, publication.DeltaName(e), publication.MaxDeltaSize)
+		if err != nil {
+			return nil, n, fmt.Errorf("delta of epoch %d: %w", e, err)
+		}
+		d, err := decodeDelta(data)
+		if err != nil {
+			return nil, n, fmt.Errorf("delta of epoch %d: %w", e, err)
+		}
+		if d.Epoch != e {
+			return nil, n, fmt.Errorf("the file of epoch %d holds the delta of epoch %d", e, d.Epoch)
+		}
+		if p, err = revocation.UpdatePath(p, d); err != nil {
+			return nil, n, err
+		}
+		n++
+	}
+	return p, n, nil
+}
+
+// decodeDelta reads a published delta: revocation's binary encoding, or its
+// JSON form when the delta type provides one (the first byte tells them
+// apart: the binary form opens with the magic "YZRD").
+func decodeDelta(data []byte) (*revocation.Delta, error) {
+	d := new(revocation.Delta)
+	if len(data) > 0 && data[0] == '{' {
+		u, ok := any(d).(json.Unmarshaler)
+		if !ok {
+			return nil, errors.New("a JSON delta, but this build reads only the binary form")
+		}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
+	if err := d.UnmarshalBinary(data); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// fetchBucketPath rebuilds the path from the bucket around serial; the
+// bucket must be of the latest signed root.
+func fetchBucketPath(ctx context.Context, src publication.Source, serial uint64, latest *revocation.RootStatement) (*revocation.Path, error) {
+	data, err := src.Get(ctx, publication.BucketName(serial, BucketK), publication.MaxBucketSize)
+	if err != nil {
+		return nil, err
+	}
+	b := new(revocation.Bucket)
+	if err := b.UnmarshalBinary(data); err != nil {
+		return nil, err
+	}
+	if b.K != BucketK {
+		return nil, fmt.Errorf("bucket of 2^%d leaves, asked for 2^%d", b.K, BucketK)
+	}
+	if !b.Root.Equal(&latest.Root) {
+		return nil, fmt.Errorf("the bucket is not of the signed root of epoch %d (the issuer published meanwhile; retry)", latest.Epoch)
+	}
+	return revocation.PathFromBucket(b, serial)
+}
+
+// toPath returns the stored path as a revocation.Path.
+func (p *pathRec) toPath(serial uint64) (*revocation.Path, error) {
+	out := &revocation.Path{Serial: serial, LeafCount: p.LeafCount, Siblings: make([]fr.Element, len(p.Siblings))}
+	var err error
+	if out.Leaf, err = zkhash.ParseElement(p.Leaf); err != nil {
+		return nil, fmt.Errorf("stored leaf: %w", err)
+	}
+	if out.Root, err = zkhash.ParseElement(p.Root); err != nil {
+		return nil, fmt.Errorf("stored root: %w", err)
+	}
+	for i, s := range p.Siblings {
+		if out.Siblings[i], err = zkhash.ParseElement(s); err != nil {
+			return nil, fmt.Errorf("stored sibling %d: %w", i, err)
+		}
+	}
+	return out, nil
+}
+
+func fromPath(p *revocation.Path, epoch uint64, statement string) *pathRec {
+	rec := &pathRec{
+		Epoch: epoch, Root: zkhash.FormatElement(p.Root), Leaf: zkhash.FormatElement(p.Leaf),
+		LeafCount: p.LeafCount, Siblings: make([]string, len(p.Siblings)), Statement: statement,
+	}
+	for i := range p.Siblings {
+		rec.Siblings[i] = zkhash.FormatElement(p.Siblings[i])
+	}
+	return rec
+}

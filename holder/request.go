@@ -1,0 +1,242 @@
+package holder
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/schemas"
+)
+
+// ErrRequest reports a verifier request the wallet will not answer; the
+// message names the problem.
+var ErrRequest = errors.New("holder: request refused")
+
+func requestErr(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrRequest}, a...)...)
+}
+
+// flagNames maps request flag names to circuit flags.
+var flagNames = map[string]uint8{
+	schemas.ClaimGuardianConsent:         circuits.FlagGuardianConsent,
+	schemas.ClaimGuardianAcknowledgement: circuits.FlagGuardianAcknowledgement,
+}
+
+// maxClockSkew is how far a request's "today" may be from the wallet's own
+// (time zones differ by less than a day either way).
+const maxClockSkew = 36 * time.Hour
+
+// zkRequest is a request checked and turned into the circuit's statement.
+type zkRequest struct {
+	req       *Request
+	statement circuits.Statement
+	today     schemas.Date
+}
+
+// checkCommon checks the members both kinds of request need.
+func checkCommon(r *Request, now time.Time) error {
+	if r.Version != FormatVersion {
+		return requestErr("version %d, this wallet reads %d", r.Version, FormatVersion)
+	}
+	if r.ID == "" {
+		return requestErr("no id")
+	}
+	if r.Issuer == "" {
+		return requestErr("no issuer")
+	}
+	if r.ExpiresAt == "" {
+		return requestErr("no expires_at")
+	}
+	exp, err := time.Parse(time.RFC3339, r.ExpiresAt)
+	if err != nil {
+		return requestErr("expires_at: %v", err)
+	}
+	if now.After(exp) {
+		return requestErr("it expired at %s", r.ExpiresAt)
+	}
+	if _, err := r.nonceBytes(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (r *Request) nonceBytes() ([]byte, error) {
+	n, err := base64.RawURLEncoding.Strict().DecodeString(r.Nonce)
+	if err != nil {
+		return nil, requestErr("nonce is not base64url: %v", err)
+	}
+	if len(n) < schemas.MinNonceBytes || len(n) > schemas.MaxNonceBytes {
+		return nil, requestErr("nonce of %d bytes, want %d to %d", len(n), schemas.MinNonceBytes, schemas.MaxNonceBytes)
+	}
+	return n, nil
+}
+
+// checkZK checks a zero-knowledge request and builds its statement (all
+// but the root). Beyond well-formedness it refuses a request that would
+// reveal more than it says: the birth-date window must be exactly the one
+// its age predicates give on its "today", and "today" must be the wallet's
+// today give or take a time zone, so a verifier cannot narrow the window
+// to learn a birth date.
+func checkZK(r *Request, now time.Time) (*zkRequest, error) {
+	if err := checkCommon(r, now); err != nil {
+		return nil, err
+	}
+	if r.SDJWT != nil {
+		return nil, requestErr("it asks for an SD-JWT presentation (answer it with holder present)")
+	}
+	if r.CircuitID == "" {
+		return nil, requestErr("no circuit_id")
+	}
+	if len(r.Epochs) == 0 {
+		return nil, requestErr("it accepts no epoch")
+	}
+	today, err := schemas.ParseDate(r.Today)
+	if err != nil {
+		return nil, requestErr("today: %v", err)
+	}
+	ownToday := schemas.DateOf(now.UTC())
+	todayTime := time.Date(today.Year, today.Month, today.Day, 12, 0, 0, 0, time.UTC)
+	ownTime := time.Date(ownToday.Year, ownToday.Month, ownToday.Day, 12, 0, 0, 0, time.UTC)
+	if d := todayTime.Sub(ownTime); d > maxClockSkew || d < -maxClockSkew {
+		return nil, requestErr("its today %s is not the wallet's today %s", today, ownToday)
+	}
+	for _, a := range []*int{r.Predicates.AgeOver, r.Predicates.AgeUnder} {
+		if a != nil && (*a < 0 || *a > schemas.MaxAge) {
+			return nil, requestErr("age %d outside 0…%d", *a, schemas.MaxAge)
+		}
+	}
+	var z zkRequest
+	z.req, z.today = r, today
+	s := &z.statement
+	if s.Today, err = today.Code(); err != nil {
+		return nil, requestErr("today: %v", err)
+	}
+	wantAfter, wantBefore := uint32(0), uint32(schemas.MaxDateCode)
+	if r.Predicates.AgeOver != nil || r.Predicates.AgeUnder != nil {
+		if wantAfter, wantBefore, err = schemas.AgeWindow(today, r.Predicates.AgeOver, r.Predicates.AgeUnder); err != nil {
+			return nil, requestErr("predicates: %v", err)
+		}
+	}
+	if s.BornAfter, err = windowBound("born_after", r.BornAfter, 0); err != nil {
+		return nil, err
+	}
+	if s.BornBefore, err = windowBound("born_before", r.BornBefore, schemas.MaxDateCode); err != nil {
+		return nil, err
+	}
+	if s.BornAfter != wantAfter || s.BornBefore != wantBefore {
+		return nil, requestErr("its birth-date window is not the one its predicates %s give (it would reveal more than it says)", r.Predicates)
+	}
+	if r.MinLevel < 0 || r.MinLevel > schemas.MaxLevel {
+		return nil, requestErr("min_level %d outside 0…%d", r.MinLevel, schemas.MaxLevel)
+	}
+	s.MinLevel = uint8(r.MinLevel)
+	for _, f := range r.Flags {
+		bit, ok := flagNames[f]
+		if !ok {
+			return nil, requestErr("unknown flag %q", f)
+		}
+		s.RequiredFlags |= bit
+	}
+	if s.Scope, err = schemas.ScopeElement(r.Scope); err != nil {
+		return nil, requestErr("scope: %v", err)
+	}
+	nonce, _ := r.nonceBytes()
+	if s.Nonce, err = schemas.NonceElement(nonce); err != nil {
+		return nil, requestErr("nonce: %v", err)
+	}
+	return &z, nil
+}
+
+// windowBound reads an optional date; null is the unbounded side.
+func windowBound(name string, v *string, unbounded uint32) (uint32, error) {
+	if v == nil {
+		return unbounded, nil
+	}
+	d, err := schemas.ParseDate(*v)
+	if err != nil {
+		return 0, requestErr("%s: %v", name, err)
+	}
+	c, err := d.Code()
+	if err != nil {
+		return 0, requestErr("%s: %v", name, err)
+	}
+	return c, nil
+}
+
+// String describes the predicates in words.
+func (p Predicates) String() string {
+	var parts []string
+	if p.AgeOver != nil {
+		parts = append(parts, fmt.Sprintf("age %d or over", *p.AgeOver))
+	}
+	if p.AgeUnder != nil {
+		parts = append(parts, fmt.Sprintf("under %d", *p.AgeUnder))
+	}
+	if len(parts) == 0 {
+		return "(no age rule)"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// birthReason explains ErrBirthDate in the request's words.
+func (z *zkRequest) birthReason(birth uint32) string {
+	p := z.req.Predicates
+	switch {
+	case p.AgeOver != nil && birth > z.statement.BornBefore:
+		return fmt.Sprintf("the holder is not %d or older", *p.AgeOver)
+	case p.AgeUnder != nil && birth < z.statement.BornAfter:
+		return fmt.Sprintf("the holder is not under %d", *p.AgeUnder)
+	}
+	return "the birth date is not in the requested window"
+}
+
+// Reveal describes, in words for the holder, what answering r discloses
+// to the verifier and what it keeps back. Show it before Prove or Present.
+func (w *Wallet) Reveal(r *Request) string {
+	var b strings.Builder
+	if r.SDJWT != nil {
+		fmt.Fprintf(&b, "The verifier %q asks to SEE these claims in clear, from your credential of %s:\n", r.Audience, r.Issuer)
+		for _, c := range r.SDJWT.Claims {
+			fmt.Fprintf(&b, "  - %s\n", c)
+		}
+		b.WriteString("It also learns that the credential is signed by the issuer and bound to this device (a key binding signature over its nonce).\n")
+		b.WriteString("Nothing else is disclosed; an unused copy of the SD-JWT is shown, so this showing cannot be linked to an earlier one.\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "The verifier of scope %q asks for a zero-knowledge proof about your credential of %s.\n", r.Scope, r.Issuer)
+	b.WriteString("It will learn only that:\n")
+	if r.Predicates.AgeOver != nil || r.Predicates.AgeUnder != nil {
+		fmt.Fprintf(&b, "  - you are %s (on %s)\n", r.Predicates, r.Today)
+	} else if r.BornAfter != nil || r.BornBefore != nil {
+		fmt.Fprintf(&b, "  - your birth date is between %s and %s\n", orOpen(r.BornAfter), orOpen(r.BornBefore))
+	}
+	if r.MinLevel > 0 {
+		fmt.Fprintf(&b, "  - your identity was verified at level %d or higher\n", r.MinLevel)
+	}
+	for _, f := range r.Flags {
+		fmt.Fprintf(&b, "  - your credential carries the flag %s\n", f)
+	}
+	b.WriteString("  - the credential is valid today and not revoked\n")
+	b.WriteString("  - a pseudonym for this scope: the same each time you answer this verifier, unrelated to the one any other verifier sees\n")
+	b.WriteString("It will not learn your name, birth date, 网号, region, document or serial.\n")
+	return b.String()
+}
+
+func orOpen(v *string) string {
+	if v == nil {
+		return "(open)"
+	}
+	return *v
+}
+
+// acceptedEpochs returns the request's epochs, newest first.
+func acceptedEpochs(r *Request) []uint64 {
+	e := slices.Clone(r.Epochs)
+	slices.Sort(e)
+	slices.Reverse(e)
+	return e
+}

@@ -1,0 +1,379 @@
+package holder
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/seal"
+	"github.com/yinzheng-id/yinzheng/jose"
+)
+
+// Files of a wallet directory. The key file holds a random data key sealed
+// under the passphrase (argon2id, then SM4-GCM); the state file holds
+// everything else sealed under the data key (SM4-GCM), so that the slow
+// passphrase derivation runs once per Open, not once per write. The circuit
+// cache holds public proving and verifying keys and is not sealed.
+const (
+	keyFile      = "wallet.key"
+	stateFile    = "wallet.sealed"
+	circuitCache = "circuit"
+)
+
+// Additional authenticated data of the two sealed files: a file cannot be
+// swapped for the other, nor for another program's sealed blob.
+var (
+	keyAAD   = []byte("yinzheng-wallet/v1 data key")
+	stateAAD = []byte("yinzheng-wallet/v1 state")
+)
+
+const (
+	dataKeyBytes = seal.KeySize
+	// maxPending bounds the holder requests awaiting a bundle.
+	maxPending = 16
+	// pathHistory is how many verified epochs of its path a credential
+	// keeps, so it can still answer a verifier that accepts an older root.
+	pathHistory   = 8
+	maxStateBytes = 16 << 20
+)
+
+// ErrWrongPassphrase reports a passphrase that does not open the wallet.
+var ErrWrongPassphrase = errors.New("holder: wrong passphrase (the wallet cannot be opened with it)")
+
+// ErrNotWallet reports a directory that is not a wallet.
+var ErrNotWallet = errors.New("holder: not a wallet directory")
+
+// Options adjust a wallet; the zero value is the production behaviour.
+type Options struct {
+	// Now is the wallet's clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Wallet is a holder's wallet: the holder secret, the SD-JWT holder keys,
+// the credentials and their current paths, sealed in a directory. A Wallet
+// is safe for concurrent use within one process; two processes must not
+// open the same directory at once.
+type Wallet struct {
+	dir     string
+	dataKey []byte
+	now     func() time.Time
+
+	mu       sync.Mutex
+	st       *state
+	secret   fr.Element
+	circuits map[int]*circuits.Compiled // compiled once per depth
+	keys     map[string]*circuits.Keys  // loaded once per circuit id
+}
+
+// state is the sealed content of a wallet.
+type state struct {
+	Version     int             `json:"version"`
+	Secret      string          `json:"secret"`
+	Created     time.Time       `json:"created"`
+	Issuers     []*pinnedIssuer `json:"issuers"`
+	Pending     []*pending      `json:"pending"`
+	Credentials []*credential   `json:"credentials"`
+}
+
+// pinnedIssuer is an issuer's metadata as first seen at import: later
+// fetches must show the same key.
+type pinnedIssuer struct {
+	Issuer    string          `json:"issuer"`
+	JWK       json.RawMessage `json:"jwk"`
+	KID       string          `json:"kid"`
+	Depth     int             `json:"depth"`
+	CircuitID string          `json:"circuit_id"`
+}
+
+// pending is a holder request waiting for its bundle.
+type pending struct {
+	Created time.Time         `json:"created"`
+	Keys    []json.RawMessage `json:"keys"` // private JWKs
+}
+
+// credential is one imported bundle and its witness state.
+type credential struct {
+	Issuer   string      `json:"issuer"`
+	Serial   uint64      `json:"serial"`
+	Wanghao  string      `json:"wanghao"`
+	Imported time.Time   `json:"imported"`
+	ZK       BundleZK    `json:"zk"`
+	Copies   []*sdCopy   `json:"copies"`
+	Paths    []*pathRec  `json:"paths"` // oldest first, the newest is current
+	Revoked  *revokedRec `json:"revoked,omitempty"`
+}
+
+// sdCopy is one single-use SD-JWT copy and the key its cnf names.
+type sdCopy struct {
+	SDJWT   string          `json:"sd_jwt"`
+	Key     json.RawMessage `json:"key"` // private JWK
+	ShownAt *time.Time      `json:"shown_at,omitempty"`
+}
+
+// pathRec is the credential's path under the root of one verified epoch.
+type pathRec struct {
+	Epoch     uint64   `json:"epoch"`
+	Root      string   `json:"root"`
+	Leaf      string   `json:"leaf"`
+	LeafCount uint64   `json:"leaf_count"`
+	Siblings  []string `json:"siblings"`
+	Statement string   `json:"statement"` // the root statement that signs Root
+}
+
+// revokedRec records when the wallet saw its leaf emptied.
+type revokedRec struct {
+	Epoch uint64    `json:"epoch"`
+	Seen  time.Time `json:"seen"`
+}
+
+// Init creates a wallet in dir (which must not exist or be empty) with a
+// holder secret generated here, and returns the recovery phrase that
+// restores the secret. Show the phrase to the holder once; it is not stored
+// anywhere in clear.
+func Init(dir string, passphrase []byte, opts Options) (*Wallet, string, error) {
+	var secret fr.Element
+	for secret.IsZero() {
+		if _, err := secret.SetRandom(); err != nil {
+			return nil, "", fmt.Errorf("holder: generate the holder secret: %w", err)
+		}
+	}
+	w, err := create(dir, passphrase, secret, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	return w, encodeRecoveryPhrase(secret), nil
+}
+
+// Recover creates a wallet in dir (which must not exist or be empty) from a
+// recovery phrase: it has the holder secret of the wallet the phrase came
+// from, hence the same holder commitment and pseudonyms. Credentials are
+// not restored; the issuer re-issues them to the same commitment.
+func Recover(dir string, passphrase []byte, phrase string, opts Options) (*Wallet, error) {
+	secret, err := decodeRecoveryPhrase(phrase)
+	if err != nil {
+		return nil, err
+	}
+	return create(dir, passphrase, secret, opts)
+}
+
+func create(dir string, passphrase []byte, secret fr.Element, opts Options) (*Wallet, error) {
+	if len(passphrase) == 0 {
+		return nil, errors.New("holder: the passphrase is empty")
+	}
+	if err := emptyDir(dir); err != nil {
+		return nil, err
+	}
+	dataKey, err := seal.NewKey()
+	if err != nil {
+		return nil, fmt.Errorf("holder: generate the data key: %w", err)
+	}
+	sealedKey, err := seal.Seal(passphrase, dataKey, keyAAD)
+	if err != nil {
+		return nil, fmt.Errorf("holder: seal the data key: %w", err)
+	}
+	w := &Wallet{dir: dir, dataKey: dataKey, now: opts.Now, secret: secret}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	w.st = &state{Version: FormatVersion, Secret: zkhash.FormatElement(secret), Created: w.now().UTC()}
+	// The state goes first: a directory with a key file and no state is
+	// never mistaken for a finished wallet.
+	if err := w.save(); err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(filepath.Join(dir, keyFile), sealedKey); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// emptyDir creates dir or checks that it is empty.
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("holder: create the wallet: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("holder: %w", err)
+	case len(entries) > 0:
+		return fmt.Errorf("holder: %s is not empty; a wallet is created in a new or empty directory", dir)
+	}
+	return os.Chmod(dir, 0o700)
+}
+
+// Open opens the wallet in dir with its passphrase.
+func Open(dir string, passphrase []byte, opts Options) (*Wallet, error) {
+	sealedKey, err := readLimited(filepath.Join(dir, keyFile), 4096)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s has no %s (create one with holder init)", ErrNotWallet, dir, keyFile)
+		}
+		return nil, fmt.Errorf("holder: %w", err)
+	}
+	dataKey, err := seal.Open(passphrase, sealedKey, keyAAD)
+	if err != nil {
+		if errors.Is(err, seal.ErrWrongPassphrase) {
+			return nil, ErrWrongPassphrase
+		}
+		return nil, fmt.Errorf("holder: open %s: %w", keyFile, err)
+	}
+	if len(dataKey) != dataKeyBytes {
+		return nil, fmt.Errorf("%w: the data key in %s has %d bytes", ErrNotWallet, keyFile, len(dataKey))
+	}
+	sealedState, err := readLimited(filepath.Join(dir, stateFile), maxStateBytes)
+	if err != nil {
+		return nil, fmt.Errorf("holder: %w", err)
+	}
+	plain, err := seal.OpenKey(dataKey, sealedState, stateAAD)
+	if err != nil {
+		return nil, fmt.Errorf("holder: %s does not open with the wallet's data key (corrupt or replaced): %w", stateFile, err)
+	}
+	var st state
+	if err := decodeStrict(plain, "wallet state", &st); err != nil {
+		return nil, err
+	}
+	if st.Version != FormatVersion {
+		return nil, fmt.Errorf("%w: wallet version %d, this build reads %d", ErrNotWallet, st.Version, FormatVersion)
+	}
+	secret, err := zkhash.ParseElement(st.Secret)
+	if err != nil || secret.IsZero() {
+		return nil, fmt.Errorf("%w: the holder secret in the state is malformed", ErrNotWallet)
+	}
+	w := &Wallet{dir: dir, dataKey: dataKey, now: opts.Now, st: &st, secret: secret}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	return w, nil
+}
+
+// Dir returns the wallet's directory.
+func (w *Wallet) Dir() string { return w.dir }
+
+// HolderCommitment returns the commitment to the holder secret that issuers
+// bind credentials to.
+func (w *Wallet) HolderCommitment() fr.Element { return zkhash.HolderCommitment(w.secret) }
+
+// Pseudonym returns the pseudonym the wallet shows a verifier of the given
+// scope, the same every time for that scope.
+func (w *Wallet) Pseudonym(scope fr.Element) fr.Element { return zkhash.Pseudonym(w.secret, scope) }
+
+// Close forgets the wallet's keys. The Wallet must not be used afterwards.
+func (w *Wallet) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	clear(w.dataKey)
+	w.secret = fr.Element{}
+	w.st = nil
+	return nil
+}
+
+// Request generates SDJWTCopies fresh SD-JWT holder keys, remembers them
+// until the bundle arrives, and returns the holder request for an issuer.
+func (w *Wallet) Request() (*HolderRequest, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.st == nil {
+		return nil, errClosed
+	}
+	p := &pending{Created: w.now().UTC()}
+	req := &HolderRequest{Version: FormatVersion, HolderCommitment: zkhash.FormatElement(w.HolderCommitment())}
+	for range SDJWTCopies {
+		k, err := jose.GenerateKey(jose.SuiteGM, nil)
+		if err != nil {
+			return nil, fmt.Errorf("holder: generate an SD-JWT key: %w", err)
+		}
+		priv, err := k.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("holder: %w", err)
+		}
+		pub, err := k.Public().MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("holder: %w", err)
+		}
+		p.Keys = append(p.Keys, priv)
+		req.SDJWTKeys = append(req.SDJWTKeys, pub)
+	}
+	w.st.Pending = append(w.st.Pending, p)
+	if len(w.st.Pending) > maxPending {
+		w.st.Pending = w.st.Pending[len(w.st.Pending)-maxPending:]
+	}
+	if err := w.save(); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+var errClosed = errors.New("holder: the wallet is closed")
+
+// save seals the state and replaces the state file atomically. The caller
+// holds w.mu (or owns w exclusively).
+func (w *Wallet) save() error {
+	plain, err := json.Marshal(w.st)
+	if err != nil {
+		return fmt.Errorf("holder: encode the wallet state: %w", err)
+	}
+	sealed, err := seal.SealKey(w.dataKey, plain, stateAAD)
+	clear(plain)
+	if err != nil {
+		return fmt.Errorf("holder: seal the wallet state: %w", err)
+	}
+	return writeAtomic(filepath.Join(w.dir, stateFile), sealed)
+}
+
+// writeAtomic writes data to a temporary file beside path, syncs it and
+// renames it into place, so a crash leaves the old file or the new one.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("holder: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // harmless after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("holder: write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("holder: sync %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("holder: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("holder: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync() // make the rename durable where the platform allows it
+		d.Close()
+	}
+	return nil
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return data, nil
+}

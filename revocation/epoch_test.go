@@ -3,6 +3,7 @@ package revocation
 import (
 	"bytes"
 	crand "crypto/rand"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -270,5 +271,30 @@ func TestPublishRequiresIssuer(t *testing.T) {
 	s, _ := openTemp(t, 4)
 	if _, err := s.Publish(testKey(t, jose.SuiteGM), "", testNow); err == nil {
 		t.Fatal("published without an issuer")
+	}
+}
+
+func TestPathJSONRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	s, _ := openTemp(t, 8)
+	s.Append(randomLeaves(rng, 9)...)
+	p, _ := s.Path(5)
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Path
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !samePath(&got, p) || got.LeafCount != 9 {
+		t.Fatal("path JSON round trip differs")
+	}
+	bad := strings.Replace(string(data), `"serial":5`, `"serial":4`, 1)
+	if err := json.Unmarshal([]byte(bad), &got); err == nil {
+		t.Error("path JSON with the wrong serial accepted")
+	}
+	if err := json.Unmarshal([]byte(`{"serial":1,"leaf":"0x1","siblings":[],"root":"0x1"}`), &got); err == nil {
+		t.Error("path JSON without siblings accepted")
 	}
 }

@@ -108,7 +108,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithDetectConflicts(false). // one writer at a time, under Store.mu
 		WithMetricsEnabled(false).
 		WithMemTableSize(memtable).
-		WithValueThreshold(min(1<<20, memtable/20)). // below Badger's batch limit
+		// Tree records (64 bytes) stay in the LSM tree; batch deltas (over
+		// 1 KiB) go to the value log, so they barely count against Badger's
+		// transaction limit and the tree's size can be measured apart.
+		WithValueThreshold(1 << 10).
+		WithValueLogFileSize(256 << 20).
 		WithNumMemtables(2).
 		WithCompression(0). // field elements are random: nothing to compress
 		WithBlockCacheSize(64 << 20).

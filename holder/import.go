@@ -309,7 +309,7 @@ func checkClaims(claims map[string]any, b *Bundle, attrs *schemas.Attributes) er
 			personal[k] = v
 		}
 	}
-	if err := schemas.ValidateClaims(personal); err != nil {
+	if err := schemas.ValidateClaims(claims); err != nil {
 		return fmt.Errorf("claims: %v", err)
 	}
 	issued := schemas.DateOf(iat.UTC())

@@ -1,0 +1,846 @@
+package issuer
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/internal/seal"
+	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/revocation"
+	"github.com/yinzheng-id/yinzheng/schemas"
+	"github.com/yinzheng-id/yinzheng/sdjwt"
+)
+
+// DefaultIssuer is the issuer identifier of a directory initialised without
+// one.
+const DefaultIssuer = "https://issuer.yinzheng.example"
+
+// Layout of an issuer directory.
+const (
+	configFile     = "yinzheng-issuer.json" // DIR/…, written last by Init
+	configFormat   = "yinzheng-issuer/v1"
+	privateDir     = "private"
+	keysFile       = "keys.sealed" // DIR/private/…
+	dbDir          = "db"          // DIR/private/…
+	accumulatorDir = "accumulator"
+	publicDir      = "public"
+	circuitDir     = "circuit" // DIR/public/…
+)
+
+// keysAAD binds the sealed keys file to its purpose.
+var keysAAD = []byte("yinzheng-issuer/v1 keys")
+
+// Errors callers may want to tell apart.
+var (
+	// ErrWrongPassphrase means the passphrase does not open the issuer's keys.
+	ErrWrongPassphrase = errors.New("issuer: wrong passphrase (or the sealed keys are corrupted)")
+	// ErrNotIssuerDir means the directory is not an issuer directory.
+	ErrNotIssuerDir = errors.New("issuer: not an issuer directory")
+	// ErrUnknownWanghao means no person with this 网号 is on record.
+	ErrUnknownWanghao = errors.New("issuer: no person on record with this 网号")
+	// ErrUnpublished means the tree has changes no published epoch covers yet.
+	ErrUnpublished = errors.New("issuer: the accumulator has unpublished changes; publish first")
+	// ErrClosed means the issuer was closed.
+	ErrClosed = errors.New("issuer: closed")
+)
+
+// China Standard Time: the day on which a person's age and a credential's
+// expiry are counted.
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// Options configure Init.
+type Options struct {
+	// Issuer is the issuer identifier, an https URL without query or
+	// fragment; "" means DefaultIssuer.
+	Issuer string
+	// Suite is the signature suite of the issuer key; "" means jose.SuiteGM.
+	Suite jose.Suite
+	// Depth is the accumulator depth; 0 means circuits.ProductionDepth.
+	Depth int
+	// CircuitKeysDir is where the development circuit keys are loaded from,
+	// or set up and saved when missing (the CLI passes the shared cache,
+	// bench.DefaultKeysDir). They are copied to DIR/public/circuit.
+	CircuitKeysDir string
+	// SkipCircuitKeys publishes no circuit keys and leaves circuit_id empty.
+	// Unit tests use it; such an issuer cannot serve ZK presentations.
+	SkipCircuitKeys bool
+	// Progress, when set, is told each stage of the circuit key setup.
+	Progress func(stage string)
+	// KDF are the Argon2id parameters sealing the keys; zero means
+	// seal.DefaultParams.
+	KDF seal.Params
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Metadata is the issuer's public issuer.json.
+type Metadata struct {
+	Issuer        string          `json:"issuer"`
+	Suite         jose.Suite      `json:"suite"`
+	JWK           json.RawMessage `json:"jwk"`
+	KID           string          `json:"kid"`
+	Depth         int             `json:"depth"`
+	CircuitID     string          `json:"circuit_id"`
+	SchemaID      string          `json:"schema_id"`
+	VCT           string          `json:"vct"`
+	StatusListURI string          `json:"status_list_uri"`
+}
+
+// config is the plain record that marks an issuer directory.
+type config struct {
+	Format string     `json:"format"`
+	Issuer string     `json:"issuer"`
+	Suite  jose.Suite `json:"suite"`
+	Depth  int        `json:"depth"`
+}
+
+// secrets are sealed together under the passphrase in DIR/private/keys.sealed.
+type secrets struct {
+	Version int             `json:"version"`
+	JWK     json.RawMessage `json:"jwk"`         // the issuer's private JWK
+	Wanghao []byte          `json:"wanghao_key"` // HMAC-SM3 key of the 网号
+	DataKey []byte          `json:"data_key"`    // seals personal data at rest
+}
+
+// Issuer is an open issuer directory. Its methods are safe for concurrent
+// use: changes (issue, revoke, publish, delete) are serialised, and the
+// public files are replaced atomically.
+type Issuer struct {
+	dir  string
+	now  func() time.Time
+	meta Metadata
+	key  *jose.PrivateKey
+
+	mu      sync.Mutex // guards everything below and every change
+	secret  []byte
+	dataKey []byte
+	acc     *revocation.Store
+	db      *badger.DB
+	audit   *auditLog
+	latest  *revocation.Epoch
+	closed  bool
+}
+
+// Init creates an issuer directory: the issuer key (SM2 or ES256), the
+// 网号 secret and the data key sealed under passphrase, the private database,
+// the accumulator, the circuit keys, issuer.json, and epoch 0. dir must be
+// missing or empty; on failure Init removes what it created.
+func Init(dir string, passphrase []byte, opts Options) (err error) {
+	cfg, err := opts.config()
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	if err := checkEmpty(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("issuer: creating %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			removeContents(dir)
+		}
+	}()
+
+	key, err := jose.GenerateKey(cfg.Suite, nil)
+	if err != nil {
+		return fmt.Errorf("issuer: generating the issuer key: %w", err)
+	}
+	jwk, err := key.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	s := secrets{Version: 1, JWK: jwk}
+	if s.Wanghao, err = seal.NewKey(); err != nil {
+		return err
+	}
+	if s.DataKey, err = seal.NewKey(); err != nil {
+		return err
+	}
+	plain, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	kdf := opts.KDF
+	if kdf == (seal.Params{}) {
+		kdf = seal.DefaultParams
+	}
+	sealed, err := seal.SealWithParams(kdf, passphrase, plain, keysAAD)
+	clear(plain)
+	if err != nil {
+		return fmt.Errorf("issuer: sealing the keys: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, privateDir), 0o700); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, privateDir, keysFile), sealed, 0o600); err != nil {
+		return err
+	}
+
+	meta := Metadata{
+		Issuer:        cfg.Issuer,
+		Suite:         cfg.Suite,
+		KID:           key.Public().KeyID(),
+		Depth:         cfg.Depth,
+		VCT:           schemas.VCT,
+		StatusListURI: cfg.Issuer + "/" + publication.StatusListName,
+	}
+	if meta.JWK, err = key.Public().MarshalJSON(); err != nil {
+		return err
+	}
+	if meta.SchemaID, err = schemas.SchemaID(); err != nil {
+		return err
+	}
+	if !opts.SkipCircuitKeys {
+		if meta.CircuitID, err = installCircuitKeys(dir, cfg.Depth, opts); err != nil {
+			return err
+		}
+	}
+	metaJSON, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writePublicFile(dir, publication.IssuerName, append(metaJSON, '\n')); err != nil {
+		return err
+	}
+	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, configFile), append(cfgJSON, '\n'), 0o644); err != nil {
+		return err
+	}
+	iss, err := open(dir, passphrase, now)
+	if err != nil {
+		return err
+	}
+	defer iss.Close()
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	if err := iss.audit.append(AuditEntry{Time: now(), Action: "init"}); err != nil {
+		return err
+	}
+	_, err = iss.publishLocked()
+	return err
+}
+
+func (o Options) config() (config, error) {
+	c := config{Format: configFormat, Issuer: o.Issuer, Suite: o.Suite, Depth: o.Depth}
+	if c.Issuer == "" {
+		c.Issuer = DefaultIssuer
+	}
+	if err := checkIssuerID(c.Issuer); err != nil {
+		return c, err
+	}
+	switch c.Suite {
+	case "":
+		c.Suite = jose.SuiteGM
+	case jose.SuiteGM, jose.SuiteIntl:
+	default:
+		return c, fmt.Errorf("issuer: unknown suite %q (gm or intl)", c.Suite)
+	}
+	if c.Depth == 0 {
+		c.Depth = circuits.ProductionDepth
+	}
+	if c.Depth < 1 || c.Depth > revocation.MaxDepth {
+		return c, fmt.Errorf("issuer: depth %d outside 1 to %d", c.Depth, revocation.MaxDepth)
+	}
+	return c, nil
+}
+
+// checkIssuerID accepts an https URL with a host, without query, fragment,
+// user information or trailing slash: the status list URI the credentials
+// carry is built from it and must be https (the schema requires it).
+func checkIssuerID(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("issuer: identifier %q is not a URL: %v", s, err)
+	case u.Scheme != "https":
+		return fmt.Errorf("issuer: identifier %q must be an https URL", s)
+	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") || u.Opaque != "":
+		return fmt.Errorf("issuer: identifier %q must be https://host[/path] without query, fragment, user or trailing slash", s)
+	}
+	return nil
+}
+
+// checkEmpty refuses an existing directory that holds anything.
+func checkEmpty(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
+		return fmt.Errorf("issuer: %s is already an issuer directory", dir)
+	}
+	return fmt.Errorf("issuer: %s is not empty and is not an issuer directory; choose a new directory", dir)
+}
+
+// removeContents undoes a failed Init (dir was missing or empty).
+func removeContents(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
+}
+
+// installCircuitKeys loads (or sets up) the development keys and saves them
+// into DIR/public/circuit, returning the circuit id.
+func installCircuitKeys(dir string, depth int, opts Options) (string, error) {
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if opts.CircuitKeysDir == "" {
+		return "", errors.New("issuer: no circuit keys directory (Options.CircuitKeysDir)")
+	}
+	progress(fmt.Sprintf("compiling the presentation circuit (depth %d)", depth))
+	compiled, err := circuits.Compile(depth)
+	if err != nil {
+		return "", fmt.Errorf("issuer: compiling the circuit: %w", err)
+	}
+	progress("loading development keys from " + opts.CircuitKeysDir + " (set up once if missing)")
+	keys, err := circuits.LoadOrSetupDevelopment(opts.CircuitKeysDir, compiled, progress)
+	if err != nil {
+		return "", fmt.Errorf("issuer: circuit keys: %w", err)
+	}
+	progress("publishing the circuit keys")
+	if err := keys.Save(filepath.Join(dir, publicDir, circuitDir)); err != nil {
+		return "", fmt.Errorf("issuer: saving the circuit keys: %w", err)
+	}
+	return keys.Manifest.CircuitID, nil
+}
+
+// Open opens an issuer directory with its passphrase. A wrong passphrase
+// gives ErrWrongPassphrase and changes nothing.
+func Open(dir string, passphrase []byte) (*Issuer, error) {
+	return open(dir, passphrase, time.Now)
+}
+
+func open(dir string, passphrase []byte, now func() time.Time) (*Issuer, error) {
+	cfgData, err := os.ReadFile(filepath.Join(dir, configFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s has no %s (run issuer init)", ErrNotIssuerDir, dir, configFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	var cfg config
+	if err := decodeStrict(cfgData, configFile, &cfg); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotIssuerDir, err)
+	}
+	if cfg.Format != configFormat {
+		return nil, fmt.Errorf("%w: format %q, want %q", ErrNotIssuerDir, cfg.Format, configFormat)
+	}
+	sealed, err := os.ReadFile(filepath.Join(dir, privateDir, keysFile))
+	if err != nil {
+		return nil, fmt.Errorf("issuer: reading the sealed keys: %w", err)
+	}
+	plain, err := seal.Open(passphrase, sealed, keysAAD)
+	if errors.Is(err, seal.ErrWrongPassphrase) {
+		return nil, ErrWrongPassphrase
+	}
+	if err != nil {
+		return nil, fmt.Errorf("issuer: sealed keys: %w", err)
+	}
+	var s secrets
+	err = json.Unmarshal(plain, &s)
+	clear(plain)
+	if err != nil || s.Version != 1 || len(s.Wanghao) != seal.KeySize || len(s.DataKey) != seal.KeySize {
+		return nil, errors.New("issuer: the sealed keys are malformed")
+	}
+	key, err := jose.ParsePrivateJWK(s.JWK)
+	clear(s.JWK)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: the sealed issuer key: %w", err)
+	}
+	metaData, err := os.ReadFile(filepath.Join(dir, publicDir, filepath.FromSlash(publication.IssuerName)))
+	if err != nil {
+		return nil, fmt.Errorf("issuer: reading issuer.json: %w", err)
+	}
+	var meta Metadata
+	if err := decodeStrict(metaData, publication.IssuerName, &meta); err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	pub, err := jose.ParsePublicJWK(meta.JWK)
+	if err != nil || !pub.Equal(key.Public()) || meta.Issuer != cfg.Issuer || meta.Depth != cfg.Depth {
+		return nil, errors.New("issuer: issuer.json does not match the sealed key and configuration")
+	}
+
+	iss := &Issuer{dir: dir, now: now, meta: meta, key: key, secret: s.Wanghao, dataKey: s.DataKey}
+	if iss.db, err = openPrivateDB(filepath.Join(dir, privateDir, dbDir)); err != nil {
+		return nil, err
+	}
+	if iss.acc, err = revocation.Open(filepath.Join(dir, accumulatorDir), revocation.Options{Depth: cfg.Depth}); err != nil {
+		iss.db.Close()
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	if iss.audit, err = loadAuditLog(iss.db); err != nil {
+		iss.closeStores()
+		return nil, err
+	}
+	history, err := iss.acc.RootHistory()
+	if err != nil {
+		iss.closeStores()
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	if len(history) > 0 {
+		iss.latest = history[len(history)-1]
+	}
+	return iss, nil
+}
+
+func (iss *Issuer) closeStores() {
+	if iss.acc != nil {
+		iss.acc.Close()
+	}
+	if iss.db != nil {
+		iss.db.Close()
+	}
+}
+
+// Close closes the stores and forgets the secrets. Closing twice is harmless.
+func (iss *Issuer) Close() error {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	if iss.closed {
+		return nil
+	}
+	iss.closed = true
+	clear(iss.secret)
+	clear(iss.dataKey)
+	err := iss.acc.Close()
+	if err2 := iss.db.Close(); err == nil {
+		err = err2
+	}
+	return err
+}
+
+// Metadata returns the issuer's public metadata (issuer.json).
+func (iss *Issuer) Metadata() Metadata {
+	m := iss.meta
+	m.JWK = bytes.Clone(m.JWK)
+	return m
+}
+
+// PublicKey returns the issuer's public signing key.
+func (iss *Issuer) PublicKey() *jose.PublicKey { return iss.key.Public() }
+
+// today is the issuer's calendar date at t (China Standard Time).
+func today(t time.Time) schemas.Date { return schemas.DateOf(t.In(chinaTime)) }
+
+// Issue enrols subject and issues a bundle bound to the holder's request:
+// the 网号, the attributes and their leaf appended to the accumulator, a new
+// published epoch whose root covers the leaf, and one SD-JWT VC per holder key.
+func (iss *Issuer) Issue(subject *Subject, req *HolderRequest) (*Bundle, error) {
+	if subject == nil || req == nil {
+		return nil, errors.New("issuer: issue needs a subject and a holder request")
+	}
+	now := iss.now()
+	e, err := subject.validate(now.In(chinaTime))
+	if err != nil {
+		return nil, err
+	}
+	hr, err := req.check()
+	if err != nil {
+		return nil, err
+	}
+	issued := today(now)
+
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	if iss.closed {
+		return nil, ErrClosed
+	}
+	wanghao := deriveWanghao(iss.secret, e.docType, e.docNumber)
+	var salt [schemas.SaltBytes]byte
+	if _, err := rand.Read(salt[:]); err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	attrs := e.attributes(wanghao, salt)
+	if err := attrs.ValidateAt(issued); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSubject, err)
+	}
+	packed, identity, err := attrs.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSubject, err)
+	}
+	leaf := zkhash.Leaf(zkhash.LeafTag(circuits.SchemaName), packed, hr.commitment, identity)
+
+	serial, err := iss.acc.LeafCount()
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	copies, err := iss.signCopies(&attrs, issued, now, serial, hr.keys)
+	if err != nil {
+		return nil, err
+	}
+
+	first, err := iss.acc.Append(leaf)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: appending the leaf: %w", err)
+	}
+	if first != serial {
+		iss.acc.Revoke(first)
+		return nil, fmt.Errorf("issuer: the accumulator assigned serial %d, expected %d (another writer?)", first, serial)
+	}
+	pkey := personKey(iss.secret, wanghao)
+	person, err := getPerson(iss.db, iss.dataKey, pkey)
+	if err == nil {
+		if person == nil {
+			person = &personRecord{Created: now.UTC()}
+		}
+		person.Serials = append(person.Serials, serial)
+		person.Updated = now.UTC()
+		if e.guardian != nil {
+			person.Guardian = e.guardian
+		}
+		err = putPerson(iss.db, iss.dataKey, pkey, person)
+	}
+	if err != nil {
+		// Without a record, a deletion request could not find this
+		// credential: take it back.
+		iss.acc.Revoke(serial)
+		return nil, err
+	}
+	epoch, err := iss.publishLocked()
+	if err != nil {
+		return nil, err
+	}
+	path, err := iss.acc.Path(serial)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	if !path.Root.Equal(&epoch.Root) || !path.Leaf.Equal(&leaf) {
+		return nil, errors.New("issuer: the new leaf's path does not fold to the published root")
+	}
+	if err := iss.audit.append(AuditEntry{Time: now, Action: "issue", Serials: []uint64{serial},
+		Epoch: &epoch.Epoch, Subject: auditTag(iss.secret, wanghao)}); err != nil {
+		return nil, err
+	}
+
+	b := &Bundle{
+		Version: FormatVersion,
+		Issuer:  iss.meta.Issuer,
+		Serial:  serial,
+		Wanghao: wanghao,
+		SDJWT:   copies,
+		ZK: BundleZK{
+			BirthDate:               attrs.BirthDate.String(),
+			Expiry:                  attrs.Expiry.String(),
+			Level:                   int(attrs.Level),
+			GuardianConsent:         attrs.GuardianConsent,
+			GuardianAcknowledgement: attrs.GuardianAcknowledgement,
+			DocType:                 attrs.DocType.String(),
+			Name:                    attrs.Name,
+			Region:                  attrs.Region,
+			Salt:                    b64.EncodeToString(attrs.Salt[:]),
+			Attributes:              zkhash.FormatElement(packed),
+			Identity:                zkhash.FormatElement(identity),
+			Leaf:                    zkhash.FormatElement(leaf),
+		},
+		Path: BundlePath{
+			Serial: serial,
+			Epoch:  epoch.Epoch,
+			Root:   zkhash.FormatElement(epoch.Root),
+		},
+		RootStatement: epoch.Statement,
+	}
+	for _, s := range path.Siblings {
+		b.Path.Siblings = append(b.Path.Siblings, zkhash.FormatElement(s))
+	}
+	return b, nil
+}
+
+// signCopies signs one SD-JWT VC per holder key: fresh salts each, every
+// personal claim selectively disclosable, the status entry at serial.
+func (iss *Issuer) signCopies(attrs *schemas.Attributes, issued schemas.Date, now time.Time, serial uint64, keys []*jose.PublicKey) ([]string, error) {
+	claims, err := schemas.ClaimsFromAttributes(attrs, issued)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSubject, err)
+	}
+	delete(claims, "vct") // set by IssueOptions.VCT
+	specs, err := schemas.ClaimSpecs()
+	if err != nil {
+		return nil, err
+	}
+	var disclosable []sdjwt.ClaimPath
+	for _, s := range specs {
+		if _, ok := claims[s.Name]; ok && s.Selective {
+			disclosable = append(disclosable, sdjwt.ClaimPath{s.Name})
+		}
+	}
+	// The credential is valid to the end of its expiry day, China time.
+	exp := time.Date(attrs.Expiry.Year, attrs.Expiry.Month, attrs.Expiry.Day+1, 0, 0, 0, 0, chinaTime)
+	status := map[string]any{"status_list": map[string]any{"idx": serial, "uri": iss.meta.StatusListURI}}
+	out := make([]string, 0, len(keys))
+	for i, k := range keys {
+		sd, err := sdjwt.Issue(iss.key, claims, sdjwt.IssueOptions{
+			Disclosable: disclosable,
+			HolderKey:   k,
+			Issuer:      iss.meta.Issuer,
+			VCT:         schemas.VCT,
+			Status:      status,
+			IssuedAt:    now,
+			Expiry:      exp,
+			Header:      map[string]any{"kid": iss.meta.KID},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("issuer: signing SD-JWT copy %d: %w", i, err)
+		}
+		out = append(out, sd.Compact())
+	}
+	return out, nil
+}
+
+// Revoke revokes a credential: its leaf becomes empty in the accumulator
+// (effective for ZK proofs from the next published epoch) and its status list
+// bit is set (effective at once: the status list is republished).
+func (iss *Issuer) Revoke(serial uint64) error {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	if iss.closed {
+		return ErrClosed
+	}
+	if err := iss.acc.Revoke(serial); err != nil {
+		if errors.Is(err, revocation.ErrUnknownSerial) {
+			return fmt.Errorf("issuer: serial %d was never issued", serial)
+		}
+		return fmt.Errorf("issuer: %w", err)
+	}
+	now := iss.now()
+	if err := iss.writeStatusList(now); err != nil {
+		return err
+	}
+	return iss.audit.append(AuditEntry{Time: now, Action: "revoke", Serials: []uint64{serial}})
+}
+
+// Publish freezes the accumulator's root as a new epoch, signs it and
+// rewrites the public files (the epoch's root statement and delta, the
+// latest root, the status list).
+func (iss *Issuer) Publish() (*revocation.Epoch, error) {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	if iss.closed {
+		return nil, ErrClosed
+	}
+	e, err := iss.publishLocked()
+	if err != nil {
+		return nil, err
+	}
+	if err := iss.audit.append(AuditEntry{Time: iss.now(), Action: "publish", Epoch: &e.Epoch}); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// DeleteResult says what a deletion did.
+type DeleteResult struct {
+	Revoked []uint64 `json:"revoked"` // the person's serials, now revoked
+	Epoch   uint64   `json:"epoch"`   // the epoch published after revoking them
+}
+
+// Delete carries out a deletion request (Art. 9): every credential of the
+// person with this 网号 is revoked, the person's record is erased from the
+// private database, and a new epoch is published so that the accumulator and
+// the status list agree. The leaves stay as empty slots: serials are never
+// reused, so other holders' paths remain valid. The audit log keeps only the
+// action, the serials and a keyed hash of the 网号.
+func (iss *Issuer) Delete(wanghao string) (*DeleteResult, error) {
+	if len(wanghao) != WanghaoLen {
+		return nil, fmt.Errorf("issuer: %q is not a 网号 of this issuer (%d letters and digits)", wanghao, WanghaoLen)
+	}
+	if _, err := wanghaoEncoding.DecodeString(wanghao); err != nil {
+		return nil, fmt.Errorf("issuer: %q is not a 网号 of this issuer (lower-case base32)", wanghao)
+	}
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	if iss.closed {
+		return nil, ErrClosed
+	}
+	pkey := personKey(iss.secret, wanghao)
+	person, err := getPerson(iss.db, iss.dataKey, pkey)
+	if err != nil {
+		return nil, err
+	}
+	if person == nil {
+		return nil, ErrUnknownWanghao
+	}
+	// Revoke first: if anything below fails, a retry finds the record and
+	// revoking again changes nothing.
+	if err := iss.acc.Revoke(person.Serials...); err != nil {
+		return nil, fmt.Errorf("issuer: revoking the person's credentials: %w", err)
+	}
+	if err := erasePerson(iss.db, pkey); err != nil {
+		return nil, err
+	}
+	epoch, err := iss.publishLocked()
+	if err != nil {
+		return nil, err
+	}
+	if err := iss.audit.append(AuditEntry{Time: iss.now(), Action: "delete", Serials: person.Serials,
+		Epoch: &epoch.Epoch, Subject: auditTag(iss.secret, wanghao)}); err != nil {
+		return nil, err
+	}
+	return &DeleteResult{Revoked: person.Serials, Epoch: epoch.Epoch}, nil
+}
+
+// AuditLog returns the audit log, oldest first, after checking its chain.
+func (iss *Issuer) AuditLog() ([]AuditEntry, error) {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	if iss.closed {
+		return nil, ErrClosed
+	}
+	return readAuditLog(iss.db)
+}
+
+// Status returns the accumulator status of a serial.
+func (iss *Issuer) Status(serial uint64) (revocation.Status, error) {
+	return iss.acc.Status(serial)
+}
+
+// publishLocked publishes an epoch and its files. The caller holds iss.mu.
+func (iss *Issuer) publishLocked() (*revocation.Epoch, error) {
+	now := iss.now()
+	e, err := iss.acc.Publish(iss.key, iss.meta.Issuer, now)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: publishing: %w", err)
+	}
+	d, err := iss.acc.Delta(e.Epoch)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: delta of epoch %d: %w", e.Epoch, err)
+	}
+	delta, err := d.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	// The epoch's own files first, the latest root last: a reader that
+	// follows roots/latest.jws finds everything it names.
+	if err := writePublicFile(iss.dir, publication.RootName(e.Epoch), []byte(e.Statement)); err != nil {
+		return nil, err
+	}
+	if err := writePublicFile(iss.dir, publication.DeltaName(e.Epoch), delta); err != nil {
+		return nil, err
+	}
+	if err := iss.writeStatusList(now); err != nil {
+		return nil, err
+	}
+	if err := writePublicFile(iss.dir, publication.LatestRootName, []byte(e.Statement)); err != nil {
+		return nil, err
+	}
+	iss.latest = e
+	return e, nil
+}
+
+func (iss *Issuer) writeStatusList(now time.Time) error {
+	tok, err := iss.acc.StatusListToken(iss.key, iss.meta.Issuer, iss.meta.StatusListURI, now)
+	if err != nil {
+		return fmt.Errorf("issuer: status list: %w", err)
+	}
+	return writePublicFile(iss.dir, publication.StatusListName, []byte(tok))
+}
+
+// PublicFile returns a published file by its publication name (such as
+// "roots/latest.jws"). Buckets are not files: see Bucket.
+func (iss *Issuer) PublicFile(name string) ([]byte, error) {
+	if err := publication.CheckName(name); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(filepath.Join(iss.dir, publicDir))
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	defer root.Close()
+	data, err := root.ReadFile(filepath.FromSlash(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", publication.ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("issuer: reading %s: %w", name, err)
+	}
+	return data, nil
+}
+
+// Bucket returns the encoded bucket of 2^k leaves around serial
+// (revocation.Bucket.MarshalBinary) under the latest published root. While
+// changes are unpublished the current tree has no signed root, so it returns
+// ErrUnpublished rather than a bucket no holder could check.
+func (iss *Issuer) Bucket(serial uint64, k int) ([]byte, error) {
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	if iss.closed {
+		return nil, ErrClosed
+	}
+	b, err := iss.acc.Bucket(serial, k)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	if iss.latest == nil || !b.Root.Equal(&iss.latest.Root) {
+		return nil, ErrUnpublished
+	}
+	return b.MarshalBinary()
+}
+
+// writePublicFile replaces DIR/public/<name> atomically.
+func writePublicFile(dir, name string, data []byte) error {
+	if err := publication.CheckName(name); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, publicDir, filepath.FromSlash(name)), data, 0o644)
+}
+
+// writeFileAtomic writes data to a temporary file beside path, syncs it and
+// renames it into place, so readers see the old file or the new one.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err2 := f.Close(); err == nil {
+		err = err2
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("issuer: writing %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package issuer
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/yinzheng-id/yinzheng/internal/seal"
+)
+
+// Key prefixes of the private database.
+var (
+	prefixPerson = []byte("person/")
+	prefixAudit  = []byte("audit/")
+)
+
+// personRecord is all the issuer keeps about a person (Art. 9): the serials
+// of the credentials issued to the 网号, so that a deletion request can
+// revoke them, and for a minor the guardian's record that Art. 4 asks for.
+// It is sealed with SM4-GCM under the data key; its database key is a keyed
+// hash of the 网号, so the raw database shows neither.
+type personRecord struct {
+	Serials  []uint64        `json:"serials"`
+	Guardian *guardianRecord `json:"guardian,omitempty"`
+	Created  time.Time       `json:"created"`
+	Updated  time.Time       `json:"updated"`
+}
+
+func openPrivateDB(dir string) (*badger.DB, error) {
+	opts := badger.DefaultOptions(dir).
+		WithLogger(nil).
+		WithSyncWrites(true). // an issued credential or an audit entry must survive a crash
+		WithMetricsEnabled(false).
+		WithMemTableSize(8 << 20).
+		WithNumMemtables(2).
+		WithValueLogFileSize(16 << 20).
+		WithNumVersionsToKeep(1)
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: opening the private database: %w", err)
+	}
+	return db, nil
+}
+
+// personKey is the database key of a person's record: a keyed hash of the
+// 网号 under a label of its own.
+func personKey(secret []byte, wanghao string) []byte {
+	mac := hmac.New(sm3.New, secret)
+	mac.Write([]byte("yinzheng/issuer/person\x00"))
+	mac.Write([]byte(wanghao))
+	return append(bytes.Clone(prefixPerson), hex.EncodeToString(mac.Sum(nil))...)
+}
+
+// getPerson returns the record stored under key, or nil if there is none.
+func getPerson(db *badger.DB, dataKey, key []byte) (*personRecord, error) {
+	var sealed []byte
+	err := db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		sealed, err = item.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("issuer: reading a person record: %w", err)
+	}
+	plain, err := seal.OpenKey(dataKey, sealed, key)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: a person record does not open under the data key: %w", err)
+	}
+	var p personRecord
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return nil, fmt.Errorf("issuer: a person record is malformed: %w", err)
+	}
+	return &p, nil
+}
+
+// putPerson seals p under the data key, bound to its database key (so that
+// records cannot be swapped), and stores it.
+func putPerson(db *badger.DB, dataKey, key []byte, p *personRecord) error {
+	plain, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	sealed, err := seal.SealKey(dataKey, plain, key)
+	clear(plain)
+	if err != nil {
+		return err
+	}
+	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(key, sealed) }); err != nil {
+		return fmt.Errorf("issuer: storing a person record: %w", err)
+	}
+	return nil
+}
+
+// erasePerson removes a person's record. DropPrefix flushes the memtables and
+// rewrites every table that holds the key without it, so the sealed record
+// leaves the files on disk instead of waiting for a compaction (a plain
+// delete would only write a tombstone beside it).
+func erasePerson(db *badger.DB, key []byte) error {
+	if err := db.DropPrefix(key); err != nil {
+		return fmt.Errorf("issuer: erasing a person record: %w", err)
+	}
+	return nil
+}
+
+// AuditEntry is one line of the audit log. It never holds personal data:
+// a person appears only as Subject, a keyed hash of the 网号 that the issuer
+// can recompute for a given 网号 and nobody can reverse.
+type AuditEntry struct {
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	Action  string    `json:"action"` // init, issue, revoke, publish, delete
+	Serials []uint64  `json:"serials,omitempty"`
+	Epoch   *uint64   `json:"epoch,omitempty"`
+	Subject string    `json:"subject,omitempty"`
+	// Prev is the SM3 digest (hex) of the previous entry's stored bytes, so
+	// that removing or editing an entry breaks the chain.
+	Prev string `json:"prev"`
+}
+
+// auditLog appends chained entries to the private database. Its caller
+// serialises appends (Issuer.mu).
+type auditLog struct {
+	db   *badger.DB
+	next uint64
+	prev string
+}
+
+func loadAuditLog(db *badger.DB) (*auditLog, error) {
+	l := &auditLog{db: db, prev: zeroDigest}
+	err := db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Reverse = true
+		opts.Prefix = prefixAudit
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		seek := append(bytes.Clone(prefixAudit), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+		it.Seek(seek)
+		if !it.Valid() {
+			return nil
+		}
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		l.next = binary.BigEndian.Uint64(it.Item().Key()[len(prefixAudit):]) + 1
+		l.prev = digestHex(v)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("issuer: reading the audit log: %w", err)
+	}
+	return l, nil
+}
+
+var zeroDigest = hex.EncodeToString(make([]byte, sm3.Size))
+
+func digestHex(b []byte) string {
+	d := sm3.Sum(b)
+	return hex.EncodeToString(d[:])
+}
+
+func auditKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(bytes.Clone(prefixAudit), seq)
+}
+
+func (l *auditLog) append(e AuditEntry) error {
+	e.Seq, e.Prev = l.next, l.prev
+	e.Time = e.Time.UTC()
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(auditKey(e.Seq), v) }); err != nil {
+		return fmt.Errorf("issuer: writing the audit log: %w", err)
+	}
+	l.next++
+	l.prev = digestHex(v)
+	return nil
+}
+
+// readAuditLog returns every entry, oldest first, checking the chain.
+func readAuditLog(db *badger.DB) ([]AuditEntry, error) {
+	var out []AuditEntry
+	prev := zeroDigest
+	err := db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = prefixAudit
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			var e AuditEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("audit entry %x is malformed: %w", it.Item().Key(), err)
+			}
+			if e.Seq != uint64(len(out)) {
+				return fmt.Errorf("audit entry %d is missing", len(out))
+			}
+			if e.Prev != prev {
+				return fmt.Errorf("audit entry %d does not chain to entry %d", e.Seq, int64(e.Seq)-1)
+			}
+			prev = digestHex(v)
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("issuer: audit log: %w", err)
+	}
+	return out, nil
+}

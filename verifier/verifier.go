@@ -1,0 +1,160 @@
+package verifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/yinzheng-id/yinzheng/internal/publication"
+)
+
+// Defaults of Options fields left zero.
+const (
+	DefaultRequestTTL = 5 * time.Minute
+	DefaultMaxRootAge = 24 * time.Hour
+	DefaultCacheTTL   = time.Minute
+)
+
+// maxGraceEpochs bounds how many older epochs RootGrace may add to a
+// request, so a publisher cannot make request creation walk its history.
+const maxGraceEpochs = 16
+
+// Options configure a Verifier.
+type Options struct {
+	// Dir is the verifier's directory (VDIR); requests are recorded in
+	// Dir/requests. Required.
+	Dir string
+	// Source reads the issuer's publication. Required.
+	Source publication.Source
+	// Now is the clock; nil means time.Now. Requests take "today" from it.
+	Now func() time.Time
+	// Rand is the source of nonces and request ids; nil means crypto/rand.
+	Rand io.Reader
+	// RequestTTL is how long a request can be answered; 0 means
+	// DefaultRequestTTL.
+	RequestTTL time.Duration
+	// MaxRootAge is how old a root statement may be when a presentation
+	// proves against it; 0 means DefaultMaxRootAge.
+	MaxRootAge time.Duration
+	// RootGrace makes requests accept, besides the latest epoch, the epochs
+	// that were the latest within the last RootGrace (holders whose path is
+	// a little behind can still prove). 0 accepts only the latest.
+	RootGrace time.Duration
+	// CacheTTL is how long issuer metadata, the verifying key, root
+	// statements and the status list are kept in memory; 0 means
+	// DefaultCacheTTL.
+	CacheTTL time.Duration
+	// AllowDevelopmentKeys accepts circuit keys from the development setup,
+	// whose randomness is public so that anyone can forge proofs. Only
+	// tests and the demo set it; results then say so.
+	AllowDevelopmentKeys bool
+	// TrustedCircuitID, when set, is the only circuit id accepted.
+	TrustedCircuitID string
+}
+
+// Verifier makes requests and verifies the presentations that answer them.
+// It is safe for concurrent use.
+type Verifier struct {
+	store      *requestStore
+	trust      *trustCache
+	now        func() time.Time
+	rand       io.Reader
+	requestTTL time.Duration
+	maxRootAge time.Duration
+	rootGrace  time.Duration
+}
+
+// New opens the verifier's request store in opts.Dir. Close it when done.
+// It does not contact the issuer: the publication is read on first use.
+func New(opts Options) (*Verifier, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("verifier: no directory")
+	}
+	if opts.Source == nil {
+		return nil, errors.New("verifier: no issuer publication source")
+	}
+	for _, d := range []time.Duration{opts.RequestTTL, opts.MaxRootAge, opts.RootGrace, opts.CacheTTL} {
+		if d < 0 {
+			return nil, fmt.Errorf("verifier: negative duration %v", d)
+		}
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	store, err := openStore(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Verifier{
+		store: store,
+		trust: &trustCache{
+			src:          opts.Source,
+			ttl:          orDefault(opts.CacheTTL, DefaultCacheTTL),
+			now:          now,
+			allowDev:     opts.AllowDevelopmentKeys,
+			trustCircuit: opts.TrustedCircuitID,
+		},
+		now:        now,
+		rand:       defaultRandom(opts.Rand),
+		requestTTL: orDefault(opts.RequestTTL, DefaultRequestTTL),
+		maxRootAge: orDefault(opts.MaxRootAge, DefaultMaxRootAge),
+		rootGrace:  opts.RootGrace,
+	}, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Close closes the request store.
+func (v *Verifier) Close() error { return v.store.close() }
+
+// NewRequest turns a policy into a request, records it for single use and
+// returns it. The request accepts the issuer's latest epoch (and, with
+// RootGrace, the epochs that were latest within the grace period).
+func (v *Verifier) NewRequest(ctx context.Context, p Policy) (*Request, error) {
+	iss, err := v.trust.issuerState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := v.now()
+	latest, err := v.trust.latestRoot(ctx, iss)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: the issuer's latest root: %w", err)
+	}
+	if age := now.Sub(latest.IssuedAt); age > v.maxRootAge {
+		return nil, fmt.Errorf("verifier: the issuer's latest root (epoch %d) was published %s ago, more than the accepted %s: the issuer must publish",
+			latest.Epoch, age.Round(time.Second), v.maxRootAge)
+	}
+	epochs := []uint64{latest.Epoch}
+	// Epoch e was the latest until e+1 was published.
+	supersededAt := latest.IssuedAt
+	for e := latest.Epoch; v.rootGrace > 0 && e > 0 && len(epochs) <= maxGraceEpochs && now.Sub(supersededAt) <= v.rootGrace; {
+		e--
+		st, err := v.trust.root(ctx, iss, e)
+		if err != nil {
+			return nil, fmt.Errorf("verifier: root of epoch %d: %w", e, err)
+		}
+		epochs = append(epochs, e)
+		supersededAt = st.IssuedAt
+	}
+	r, err := buildRequest(p, iss, epochs, now, v.requestTTL, v.rand)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.store.put(r.ID, doc, v.requestTTL+expiryMargin); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -1,0 +1,461 @@
+package verifier
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/revocation"
+	"github.com/yinzheng-id/yinzheng/schemas"
+	"github.com/yinzheng-id/yinzheng/sdjwt"
+)
+
+// Reasons a presentation is refused. They are stable: clients and tests
+// match them exactly (docs/verifier.md lists them).
+const (
+	ReasonTooLarge        = "presentation too large"
+	ReasonMalformed       = "malformed presentation"
+	ReasonOtherRequest    = "presentation answers another request"
+	ReasonUnknownNonce    = "nonce unknown or already used"
+	ReasonRequestMismatch = "request differs from the one recorded"
+	ReasonExpired         = "request expired"
+	ReasonWrongType       = "wrong presentation type"
+	ReasonWrongIssuer     = "request for another issuer"
+	ReasonWrongCircuit    = "wrong circuit"
+	ReasonEpoch           = "epoch not accepted"
+	ReasonRootUnavailable = "root statement unavailable"
+	ReasonRootInvalid     = "root statement invalid"
+	ReasonRootIssuer      = "root statement from another issuer"
+	ReasonStaleRoot       = "stale root"
+	ReasonPseudonym       = "malformed pseudonym"
+	ReasonProofEncoding   = "malformed proof"
+	ReasonProof           = "proof does not verify"
+
+	ReasonKeyBindingMissing = "key binding missing"
+	ReasonWrongNonce        = "wrong nonce"
+	ReasonWrongScope        = "wrong scope"
+	ReasonIssuerSignature   = "issuer signature invalid"
+	ReasonCredentialExpired = "credential expired"
+	ReasonSDJWT             = "SD-JWT does not verify"
+	ReasonCredentialType    = "wrong credential type"
+	ReasonStatusUnknown     = "credential status unknown"
+	ReasonRevoked           = "credential revoked"
+	ReasonExtraClaim        = "claim disclosed beyond the request"
+	ReasonMissingClaim      = "requested claim not disclosed"
+	ReasonPredicate         = "predicate not satisfied"
+)
+
+// Result is the outcome of a verification (the architecture's result
+// object). Reasons is empty exactly when Valid is true.
+type Result struct {
+	Valid   bool     `json:"valid"`
+	Reasons []string `json:"reasons"`
+	// Predicates are the request's rules and whether they hold, by name:
+	// age_over_N, age_under_N, min_level_L, guardian_consent.
+	Predicates map[string]bool `json:"predicates"`
+	// Pseudonym is the holder's pseudonym for the request's scope (zk).
+	Pseudonym string `json:"pseudonym,omitempty"`
+	// Claims are the disclosed claims, and only those (sd-jwt).
+	Claims map[string]any `json:"claims,omitempty"`
+	// Epoch is the accumulator epoch the proof was checked against (zk).
+	Epoch *uint64 `json:"epoch,omitempty"`
+	// DevelopmentKeys reports that the circuit keys come from the
+	// development setup: the proof shows nothing, anyone can forge one.
+	DevelopmentKeys bool `json:"development_keys,omitempty"`
+}
+
+func refuse(reasons ...string) *Result {
+	return &Result{Reasons: reasons, Predicates: map[string]bool{}}
+}
+
+// Verify checks a presentation document against the request it answers,
+// which must have been made by this verifier, not used before and not
+// expired. When expected is not nil (the request as the caller holds it),
+// the presentation must answer that request and the recorded one must be
+// identical to it.
+//
+// The request is consumed before anything else is checked: whatever the
+// outcome, it cannot be verified again. Verify returns an error only when
+// it cannot decide (the issuer's publication is unreadable, the store
+// fails); a refused presentation is a Result with Valid false.
+func (v *Verifier) Verify(ctx context.Context, presentation []byte, expected *Request) (*Result, error) {
+	if len(presentation) > MaxDocumentSize {
+		return refuse(ReasonTooLarge), nil
+	}
+	p, err := ParsePresentation(presentation)
+	if err != nil {
+		return refuse(ReasonMalformed), nil
+	}
+	if expected != nil && p.RequestID != expected.ID {
+		return refuse(ReasonOtherRequest), nil
+	}
+	if len(p.RequestID) > 256 {
+		return refuse(ReasonUnknownNonce), nil
+	}
+	doc, err := v.store.take(p.RequestID)
+	if errors.Is(err, errNoRequest) {
+		return refuse(ReasonUnknownNonce), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	req, err := ParseRequest(doc)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: recorded request %s: %w", p.RequestID, err)
+	}
+	if expected != nil {
+		if same, err := sameRequest(req, expected); err != nil {
+			return nil, err
+		} else if !same {
+			return refuse(ReasonRequestMismatch), nil
+		}
+	}
+	now := v.now()
+	expires, err := time.Parse(time.RFC3339, req.ExpiresAt)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: recorded request %s: expires_at: %w", req.ID, err)
+	}
+	if now.After(expires) {
+		return refuse(ReasonExpired), nil
+	}
+	if (req.SDJWT != nil) != (p.Type == TypeSDJWT) {
+		return refuse(ReasonWrongType), nil
+	}
+	iss, err := v.trust.issuerState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Issuer != iss.meta.Issuer {
+		return refuse(ReasonWrongIssuer), nil
+	}
+	if p.Type == TypeSDJWT {
+		return v.verifySDJWT(ctx, iss, req, p, now)
+	}
+	res, err := v.verifyZK(ctx, iss, req, p, now)
+	if res != nil {
+		res.DevelopmentKeys = iss.development
+	}
+	return res, err
+}
+
+// sameRequest compares two requests by their canonical JSON.
+func sameRequest(a, b *Request) (bool, error) {
+	ja, err := json.Marshal(a)
+	if err != nil {
+		return false, err
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(ja, jb), nil
+}
+
+func (v *Verifier) verifyZK(ctx context.Context, iss *issuerState, req *Request, p *Presentation, now time.Time) (*Result, error) {
+	if p.CircuitID != req.CircuitID || p.CircuitID != iss.keys.Manifest.CircuitID {
+		return refuse(ReasonWrongCircuit), nil
+	}
+	epoch := *p.Epoch
+	if !slices.Contains(req.Epochs, epoch) {
+		return refuse(ReasonEpoch), nil
+	}
+	root, err := v.trust.root(ctx, iss, epoch)
+	var rerr *rootError
+	if errors.As(err, &rerr) {
+		return refuse(rerr.reason), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if now.Sub(root.IssuedAt) > v.maxRootAge {
+		return refuse(ReasonStaleRoot), nil
+	}
+	st, err := statement(req, root)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: recorded request %s: %w", req.ID, err)
+	}
+	pseudonym, err := zkhash.ParseElement(p.Pseudonym)
+	if err != nil {
+		return refuse(ReasonPseudonym), nil
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(p.Proof)
+	if err != nil {
+		return refuse(ReasonProofEncoding), nil
+	}
+	var proof circuits.Proof
+	if err := proof.UnmarshalBinary(raw); err != nil {
+		return refuse(ReasonProofEncoding), nil
+	}
+	if err := iss.keys.Verify(st, pseudonym, &proof); err != nil {
+		return refuse(ReasonProof), nil
+	}
+	return &Result{
+		Valid:      true,
+		Reasons:    []string{},
+		Predicates: requestPredicates(req, true),
+		Pseudonym:  zkhash.FormatElement(pseudonym),
+		Epoch:      &epoch,
+	}, nil
+}
+
+// statement rebuilds the circuit's public inputs from our recorded request
+// and the verified root.
+func statement(req *Request, root *revocation.RootStatement) (*circuits.Statement, error) {
+	s := &circuits.Statement{Root: root.Root}
+	today, err := schemas.ParseDate(req.Today)
+	if err != nil {
+		return nil, err
+	}
+	if s.Today, err = today.Code(); err != nil {
+		return nil, err
+	}
+	if s.BornAfter, err = boundCode(req.BornAfter, 0); err != nil {
+		return nil, err
+	}
+	if s.BornBefore, err = boundCode(req.BornBefore, schemas.MaxDateCode); err != nil {
+		return nil, err
+	}
+	if req.MinLevel < 0 || req.MinLevel > schemas.MaxLevel {
+		return nil, fmt.Errorf("min_level %d", req.MinLevel)
+	}
+	s.MinLevel = uint8(req.MinLevel)
+	for _, f := range req.Flags {
+		switch f {
+		case FlagGuardianConsent:
+			s.RequiredFlags |= circuits.FlagGuardianConsent
+		case FlagGuardianAcknowledgement:
+			s.RequiredFlags |= circuits.FlagGuardianAcknowledgement
+		default:
+			return nil, fmt.Errorf("unknown flag %q", f)
+		}
+	}
+	if s.Scope, err = schemas.ScopeElement(req.Scope); err != nil {
+		return nil, err
+	}
+	nonce, err := base64.RawURLEncoding.Strict().DecodeString(req.Nonce)
+	if err != nil {
+		return nil, err
+	}
+	if s.Nonce, err = schemas.NonceElement(nonce); err != nil {
+		return nil, err
+	}
+	return s, s.Check()
+}
+
+func boundCode(v *string, unbounded uint32) (uint32, error) {
+	if v == nil {
+		return unbounded, nil
+	}
+	d, err := schemas.ParseDate(*v)
+	if err != nil {
+		return 0, err
+	}
+	return d.Code()
+}
+
+// requestPredicates names the request's rules, each with the given value.
+func requestPredicates(req *Request, holds bool) map[string]bool {
+	out := make(map[string]bool)
+	if a := req.Predicates.AgeOver; a != nil {
+		out["age_over_"+strconv.Itoa(*a)] = holds
+	}
+	if a := req.Predicates.AgeUnder; a != nil {
+		out["age_under_"+strconv.Itoa(*a)] = holds
+	}
+	if req.MinLevel > 0 {
+		out["min_level_"+strconv.Itoa(req.MinLevel)] = holds
+	}
+	for _, f := range req.Flags {
+		out[f] = holds
+	}
+	return out
+}
+
+func (v *Verifier) verifySDJWT(ctx context.Context, iss *issuerState, req *Request, p *Presentation, now time.Time) (*Result, error) {
+	sd, err := sdjwt.ParseCompact(p.SDJWT)
+	if err != nil {
+		return refuse(ReasonMalformed), nil
+	}
+	sv := &sdjwt.Verifier{
+		IssuerKey:         iss.issuerKey(),
+		Audience:          req.Audience,
+		Nonce:             req.Nonce,
+		RequireKeyBinding: true,
+		Now:               v.now,
+		MaxSize:           MaxDocumentSize,
+	}
+	res, err := sv.VerifySDJWT(sd)
+	if err != nil {
+		return refuse(sdjwtReason(err)), nil
+	}
+	if res.Claims["iss"] != iss.meta.Issuer || res.Claims["vct"] != schemas.VCT {
+		return refuse(ReasonCredentialType), nil
+	}
+	idx, uri, ok := statusEntry(res.Claims["status"])
+	if !ok || uri != iss.meta.StatusListURI {
+		return refuse(ReasonStatusUnknown), nil
+	}
+	list, err := v.trust.statusList(ctx, iss)
+	if err != nil {
+		return nil, err
+	}
+	status, err := list.Status(idx)
+	if err != nil {
+		return refuse(ReasonStatusUnknown), nil
+	}
+	if status != revocation.Valid {
+		return refuse(ReasonRevoked), nil
+	}
+
+	disclosed := make(map[string]any)
+	var reasons []string
+	for _, enc := range sd.Disclosures {
+		d, err := sdjwt.ParseDisclosure(enc)
+		if err != nil {
+			return refuse(ReasonMalformed), nil
+		}
+		if !d.IsProperty || !slices.Contains(req.SDJWT.Claims, d.Name) {
+			if !slices.Contains(reasons, ReasonExtraClaim) {
+				reasons = append(reasons, ReasonExtraClaim)
+			}
+			continue
+		}
+		disclosed[d.Name] = res.Claims[d.Name]
+	}
+	for _, c := range req.SDJWT.Claims {
+		if _, ok := disclosed[c]; !ok {
+			reasons = append(reasons, ReasonMissingClaim)
+			break
+		}
+	}
+	if len(reasons) > 0 {
+		return refuse(reasons...), nil
+	}
+	preds, err := claimPredicates(req, disclosed)
+	if err != nil {
+		return refuse(ReasonMalformed), nil
+	}
+	out := &Result{Valid: true, Reasons: []string{}, Predicates: preds, Claims: disclosed}
+	for _, ok := range preds {
+		if !ok {
+			out.Valid, out.Reasons = false, []string{ReasonPredicate}
+			break
+		}
+	}
+	return out, nil
+}
+
+// sdjwtReason maps an SD-JWT verification error to a reason.
+func sdjwtReason(err error) string {
+	switch {
+	case errors.Is(err, sdjwt.ErrTooLarge):
+		return ReasonTooLarge
+	case errors.Is(err, sdjwt.ErrKBMissing):
+		return ReasonKeyBindingMissing
+	case errors.Is(err, sdjwt.ErrKBNonce):
+		return ReasonWrongNonce
+	case errors.Is(err, sdjwt.ErrKBAudience):
+		return ReasonWrongScope
+	case errors.Is(err, sdjwt.ErrIssuerSignature):
+		return ReasonIssuerSignature
+	case errors.Is(err, sdjwt.ErrExpired):
+		return ReasonCredentialExpired
+	case errors.Is(err, sdjwt.ErrType):
+		return ReasonCredentialType
+	case errors.Is(err, sdjwt.ErrMalformed):
+		return ReasonMalformed
+	default:
+		return ReasonSDJWT
+	}
+}
+
+// statusEntry reads {"status_list":{"idx":N,"uri":U}}.
+func statusEntry(v any) (uint64, string, bool) {
+	status, ok := v.(map[string]any)
+	if !ok {
+		return 0, "", false
+	}
+	list, ok := status["status_list"].(map[string]any)
+	if !ok {
+		return 0, "", false
+	}
+	uri, ok := list["uri"].(string)
+	if !ok {
+		return 0, "", false
+	}
+	var idx uint64
+	switch n := list["idx"].(type) {
+	case json.Number:
+		i, err := strconv.ParseUint(string(n), 10, 64)
+		if err != nil {
+			return 0, "", false
+		}
+		idx = i
+	case float64:
+		if n < 0 || n != float64(uint64(n)) {
+			return 0, "", false
+		}
+		idx = uint64(n)
+	default:
+		return 0, "", false
+	}
+	return idx, uri, true
+}
+
+// claimPredicates decides the request's rules from the disclosed claims
+// (checkSDJWTClaims made sure the requested claims suffice).
+func claimPredicates(req *Request, claims map[string]any) (map[string]bool, error) {
+	today, err := schemas.ParseDate(req.Today)
+	if err != nil {
+		return nil, err
+	}
+	var birth *schemas.Date
+	if s, ok := claims[schemas.ClaimBirthDate].(string); ok {
+		d, err := schemas.ParseDate(s)
+		if err != nil {
+			return nil, err
+		}
+		birth = &d
+	}
+	out := make(map[string]bool)
+	if a := req.Predicates.AgeOver; a != nil {
+		name := ageOverClaim(*a)
+		switch b, isBool := claims[name].(bool); {
+		case birth != nil:
+			out[name] = schemas.AgeAt(*birth, today) >= *a
+		case isBool:
+			out[name] = b
+		default:
+			out[name] = false
+		}
+	}
+	if a := req.Predicates.AgeUnder; a != nil {
+		out["age_under_"+strconv.Itoa(*a)] = birth != nil && schemas.AgeAt(*birth, today) < *a
+	}
+	if req.MinLevel > 0 {
+		level, _ := claims[schemas.ClaimLevel].(json.Number)
+		l, err := strconv.Atoi(string(level))
+		out["min_level_"+strconv.Itoa(req.MinLevel)] = err == nil && l >= req.MinLevel
+	}
+	for _, f := range req.Flags {
+		b, _ := claims[f].(bool)
+		out[f] = b
+	}
+	// Disclosed age claims are facts the holder chose to show: report them.
+	for _, n := range []string{schemas.ClaimAgeOver14, schemas.ClaimAgeOver18, schemas.ClaimAgeOver60} {
+		if b, ok := claims[n].(bool); ok {
+			if _, set := out[n]; !set {
+				out[n] = b
+			}
+		}
+	}
+	return out, nil
+}

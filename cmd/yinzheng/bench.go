@@ -12,7 +12,8 @@ import (
 // benchmarks lists the `yinzheng bench` subcommands.
 func benchmarks() map[string]func(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return map[string]func(args []string, stdin io.Reader, stdout, stderr io.Writer) error{
-		"circuit": runBenchCircuit,
+		"circuit":    runBenchCircuit,
+		"revocation": runBenchRevocation,
 	}
 }
 

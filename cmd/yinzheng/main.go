@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/consensys/gnark/logger"
 )
@@ -65,7 +66,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(stderr, "yinzheng %s: %v\n", args[0], err)
+		// Package errors carry their package's prefix ("sdjwt: …"); when it
+		// repeats the command's name, say it once.
+		msg := strings.TrimPrefix(err.Error(), args[0]+": ")
+		fmt.Fprintf(stderr, "yinzheng %s: %s\n", args[0], msg)
 		if errors.Is(err, errUsage) {
 			return 2
 		}

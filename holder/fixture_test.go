@@ -438,3 +438,11 @@ func wantIs(t testing.TB, err, target error) {
 }
 
 func zkFormat(e fr.Element) string { return zkhash.FormatElement(e) }
+
+// sdRequestFor builds an SD-JWT request as the verifier would.
+func sdRequestFor(t testing.TB, scope string, claims ...string) *Request {
+	t.Helper()
+	r := zkRequestFor(t, scope, nil, 1)
+	r.SDJWT = &SDJWTRequest{Claims: claims}
+	return r
+}

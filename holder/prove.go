@@ -54,29 +54,18 @@ func (w *Wallet) Prove(ctx context.Context, r *Request, src publication.Source, 
 	if err != nil {
 		return nil, err
 	}
-	rec := pathFor(cred, r)
-	if rec == nil && slices.Max(r.Epochs) > cred.current().Epoch {
-		if src == nil {
-			return nil, fmt.Errorf("holder: the request accepts epochs %v, the wallet's path is at epoch %d; refresh needs an issuer source", r.Epochs, cred.current().Epoch)
-		}
-		info, err := w.issuerFor(ctx, src, cred.Issuer)
-		if err != nil {
-			return nil, err
-		}
-		rep, err := w.refreshIssuerLocked(ctx, src, info)
-		if err != nil {
-			return nil, err
-		}
-		for _, rp := range rep {
-			if rp.Serial == cred.Serial && rp.ToEpoch != rp.FromEpoch {
-				warn(fmt.Sprintf("refreshed the witness from epoch %d to %d", rp.FromEpoch, rp.ToEpoch))
+	// A request that accepts a newer root than the wallet's path is
+	// answered under that root: refresh first. If the refresh fails, an
+	// older accepted root the wallet holds still does.
+	if newest := slices.Max(r.Epochs); newest > cred.current().Epoch && src != nil {
+		if err := w.refreshFor(ctx, src, cred, warn); err != nil {
+			if errors.Is(err, ErrRevoked) || pathFor(cred, r) == nil {
+				return nil, err
 			}
+			warn(fmt.Sprintf("could not refresh the witness (%v); answering under an older root the request accepts", err))
 		}
-		if cred.Revoked != nil {
-			return nil, fmt.Errorf("%w (serial %d, at epoch %d)", ErrRevoked, cred.Serial, cred.Revoked.Epoch)
-		}
-		rec = pathFor(cred, r)
 	}
+	rec := pathFor(cred, r)
 	if rec == nil {
 		held := make([]uint64, 0, len(cred.Paths))
 		for _, p := range cred.Paths {
@@ -120,6 +109,28 @@ func (w *Wallet) Prove(ctx context.Context, r *Request, src publication.Source, 
 		Version: FormatVersion, Type: PresentationZK, RequestID: r.ID, CircuitID: keys.Manifest.CircuitID,
 		Epoch: &epoch, Pseudonym: zkhash.FormatElement(pseudonym), Proof: base64.RawURLEncoding.EncodeToString(raw),
 	}, nil
+}
+
+// refreshFor refreshes the credential's issuer and reports what happened to
+// cred. The caller holds w.mu.
+func (w *Wallet) refreshFor(ctx context.Context, src publication.Source, cred *credential, warn func(string)) error {
+	info, err := w.issuerFor(ctx, src, cred.Issuer)
+	if err != nil {
+		return err
+	}
+	reps, err := w.refreshIssuerLocked(ctx, src, info)
+	if err != nil {
+		return err
+	}
+	for _, rp := range reps {
+		if rp.Serial == cred.Serial && rp.ToEpoch != rp.FromEpoch {
+			warn(fmt.Sprintf("refreshed the witness from epoch %d to %d", rp.FromEpoch, rp.ToEpoch))
+		}
+	}
+	if cred.Revoked != nil {
+		return fmt.Errorf("%w (serial %d, at epoch %d)", ErrRevoked, cred.Serial, cred.Revoked.Epoch)
+	}
+	return nil
 }
 
 // explain adds the request's words to a circuit refusal.

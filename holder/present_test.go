@@ -95,4 +95,3 @@ func TestPresentChecksTheRequest(t *testing.T) {
 		t.Fatalf("%d copies left after refusals", c[0].CopiesLeft)
 	}
 }
-

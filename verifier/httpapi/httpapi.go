@@ -32,17 +32,24 @@ type Verifier interface {
 	// An error means the verifier could not decide (for example the
 	// issuer's publication was unreachable), not that the
 	// presentation is invalid.
-	Verify(ctx context.Context, p *verifier.Presentation) (*Result, error)
+	// The presentation has already been parsed once with
+	// verifier.ParsePresentation.
+	Verify(ctx context.Context, presentation []byte) (*verifier.Result, error)
 }
 
-// Result is the verifier result of the e2e contract.
-type Result struct {
-	Valid      bool            `json:"valid"`
-	Reasons    []string        `json:"reasons"`
-	Predicates map[string]bool `json:"predicates,omitempty"`
-	Pseudonym  string          `json:"pseudonym,omitempty"`
-	Claims     map[string]any  `json:"claims,omitempty"`
-	Epoch      *uint64         `json:"epoch,omitempty"`
+// FromVerifier adapts a verifier library instance to [Verifier].
+func FromVerifier(v *verifier.Verifier) Verifier { return libVerifier{v} }
+
+type libVerifier struct{ v *verifier.Verifier }
+
+func (l libVerifier) NewRequest(ctx context.Context, p verifier.Policy) (*verifier.Request, error) {
+	return l.v.NewRequest(ctx, p)
+}
+
+// Verify passes no expected request: over direct_post the wallet names the
+// request by its id, and the verifier checks it against its own record.
+func (l libVerifier) Verify(ctx context.Context, presentation []byte) (*verifier.Result, error) {
+	return l.v.Verify(ctx, presentation, nil)
 }
 
 // PolicyDocument is the body of POST /requests; the members mirror the
@@ -193,12 +200,11 @@ func (s *Service) response(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, err)
 		return
 	}
-	p, err := verifier.ParsePresentation(data)
-	if err != nil {
+	if _, err := verifier.ParsePresentation(data); err != nil {
 		s.reject(w, httpserv.Errorf(http.StatusBadRequest, "%v", err))
 		return
 	}
-	res, err := s.v.Verify(r.Context(), p)
+	res, err := s.v.Verify(r.Context(), data)
 	if err != nil {
 		// Not a verdict on the presentation: the verifier could not decide.
 		s.srv.Logger().Error("verification undecided", "error", err.Error())
@@ -252,5 +258,5 @@ func (s *Service) reject(w http.ResponseWriter, err error) {
 		msg = "malformed presentation: " + msg
 	}
 	s.srv.Metrics().ObserveVerification(false, []string{msg})
-	httpserv.WriteJSON(w, status, Result{Valid: false, Reasons: []string{msg}})
+	httpserv.WriteJSON(w, status, verifier.Result{Valid: false, Reasons: []string{msg}})
 }

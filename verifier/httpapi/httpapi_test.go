@@ -41,21 +41,25 @@ func (f *fakeVerifier) NewRequest(ctx context.Context, p verifier.Policy) (*veri
 		ExpiresAt: time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}, nil
 }
 
-func (f *fakeVerifier) Verify(ctx context.Context, p *verifier.Presentation) (*Result, error) {
+func (f *fakeVerifier) Verify(ctx context.Context, data []byte) (*verifier.Result, error) {
+	p, err := verifier.ParsePresentation(data)
+	if err != nil {
+		return nil, err
+	}
 	if p.Proof == "undecided" {
 		return nil, errors.New("issuer unreachable: detail")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.used[p.RequestID] {
-		return &Result{Valid: false, Reasons: []string{"replayed nonce"}}, nil
+		return &verifier.Result{Valid: false, Reasons: []string{"replayed nonce"}}, nil
 	}
 	f.used[p.RequestID] = true
 	if p.Proof != "good" {
-		return &Result{Valid: false, Reasons: []string{"invalid proof"}}, nil
+		return &verifier.Result{Valid: false, Reasons: []string{"invalid proof"}}, nil
 	}
 	e := uint64(1)
-	return &Result{Valid: true, Predicates: map[string]bool{"age_over_18": true}, Pseudonym: "0x01", Epoch: &e}, nil
+	return &verifier.Result{Valid: true, Predicates: map[string]bool{"age_over_18": true}, Pseudonym: "0x01", Epoch: &e}, nil
 }
 
 func newService(t *testing.T) (string, *fakeVerifier) {

@@ -69,3 +69,25 @@ func BenchmarkPath(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPathReopened reads paths from a store of 200,000 leaves that was
+// closed and reopened, so the tree is read from Badger's tables rather than
+// from the memtable.
+func BenchmarkPathReopened(b *testing.B) {
+	const n = 200_000
+	s := benchStore(b, n)
+	dir := s.db.Opts().Dir
+	s.Close()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(5, 5))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Path(rng.Uint64N(n)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -35,6 +35,8 @@ func (s *Store) Bucket(serial uint64, k int) (*Bucket, error) {
 		return nil, fmt.Errorf("revocation: bucket size 2^%d outside 2^0…2^%d", k, min(MaxBucketK, s.depth))
 	}
 	b := &Bucket{Depth: s.depth, K: k, Index: serial >> uint(k), Leaves: make([]fr.Element, 1<<uint(k))}
+	s.view.RLock()
+	defer s.view.RUnlock()
 	err := s.db.View(func(txn *badger.Txn) error {
 		st, err := readState(txn)
 		if err != nil {

@@ -40,7 +40,15 @@ type Options struct {
 	ReadOnly bool
 	// MemTableSize overrides DefaultMemTableSize; it bounds the largest batch.
 	MemTableSize int64
+	// CacheFromHeight keeps the sibling pairs at this height and above in
+	// memory (DefaultCacheFromHeight if zero), so a path needs only that
+	// many Badger reads. The cache costs 64 bytes a pair: at 1.4×10^9
+	// leaves, 2^(7-h) GB for height h (0.7 GB at 6, 0.17 GB at 8).
+	CacheFromHeight int
 }
+
+// DefaultCacheFromHeight is the lowest height whose pairs stay in memory.
+const DefaultCacheFromHeight = 7
 
 // Store is an accumulator kept in a Badger directory. Its methods are safe
 // for concurrent use: writes are serialised, reads run on snapshots.
@@ -49,6 +57,14 @@ type Store struct {
 	depth int
 	empty []fr.Element // empty[h] is the root of an empty subtree of height h
 	mu    sync.Mutex   // serialises writers
+
+	// top holds every stored pair at height cacheFrom and above. The writer
+	// (holding mu) reads it freely and changes it only while holding view
+	// exclusively, together with committing its transaction; readers that
+	// combine it with a Badger snapshot hold view shared, so both agree.
+	cacheFrom int
+	top       [][][2]fr.Element // top[h-cacheFrom][pair]; beyond the slice: empty
+	view      sync.RWMutex
 
 	closeOnce sync.Once
 	closeErr  error
@@ -141,7 +157,61 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.depth = depth
 	s.empty = zkhash.EmptyRoots(depth)
+	s.cacheFrom = opts.CacheFromHeight
+	if s.cacheFrom <= 0 {
+		s.cacheFrom = DefaultCacheFromHeight
+	}
+	if err := s.loadTop(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// pairID names a sibling pair in the in-memory cache.
+type pairID struct {
+	h    uint8
+	pair uint64
+}
+
+// setTop sets a cached pair, growing its height's slice with empty pairs.
+func (s *Store) setTop(id pairID, p [2]fr.Element) {
+	lv := &s.top[int(id.h)-s.cacheFrom]
+	if id.pair >= uint64(len(*lv)) {
+		e := s.empty[id.h]
+		if p[0].Equal(&e) && p[1].Equal(&e) {
+			return
+		}
+		for uint64(len(*lv)) <= id.pair {
+			*lv = append(*lv, [2]fr.Element{e, e})
+		}
+	}
+	(*lv)[id.pair] = p
+}
+
+// loadTop reads the pairs at cacheFrom and above into memory.
+func (s *Store) loadTop() error {
+	if s.cacheFrom >= s.depth {
+		return nil
+	}
+	s.top = make([][][2]fr.Element, s.depth-s.cacheFrom)
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixNode}, PrefetchValues: true})
+		defer it.Close()
+		for it.Seek(pairKey(s.cacheFrom, 0)); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 10 || int(k[1]) >= s.depth {
+				return fmt.Errorf("%w: corrupt node key", ErrNotAccumulator)
+			}
+			id := pairID{h: k[1], pair: binary.BigEndian.Uint64(k[2:])}
+			var p [2]fr.Element
+			if err := it.Item().Value(func(v []byte) error { return decodePair(&p, v, int(id.h), id.pair) }); err != nil {
+				return err
+			}
+			s.setTop(id, p)
+		}
+		return nil
+	})
 }
 
 // checkDir reports whether dir is missing or empty (a new store). A directory
@@ -295,9 +365,16 @@ func epochKey(epoch uint64) []byte {
 }
 
 // getPair reads the sibling nodes at (height, 2·pair) and (height,
-// 2·pair+1); an absent record is two empty subtrees.
+// 2·pair+1); an absent record is two empty subtrees. Pairs at cacheFrom and
+// above come from memory: the caller holds mu or view.
 func (s *Store) getPair(txn *badger.Txn, height int, pair uint64) ([2]fr.Element, error) {
 	out := [2]fr.Element{s.empty[height], s.empty[height]}
+	if height >= s.cacheFrom {
+		if lv := s.top[height-s.cacheFrom]; pair < uint64(len(lv)) {
+			out = lv[pair]
+		}
+		return out, nil
+	}
 	item, err := txn.Get(pairKey(height, pair))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return out, nil

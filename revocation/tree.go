@@ -118,7 +118,7 @@ func (s *Store) ApplyBatch(b Batch) (uint64, error) {
 	for i := range level {
 		d.Serials[i] = level[i].index
 	}
-	w := writer{txn: txn}
+	w := writer{txn: txn, top: map[pairID][2]fr.Element{}}
 	for h := 0; h < s.depth && len(level) > 0; h++ {
 		d.Levels[h] = make([]fr.Element, len(level))
 		for i := range level {
@@ -154,8 +154,13 @@ func (s *Store) ApplyBatch(b Batch) (uint64, error) {
 	if err := w.set(keyState, st.encode()); err != nil {
 		return 0, err
 	}
+	s.view.Lock()
+	defer s.view.Unlock()
 	if err := txn.Commit(); err != nil {
 		return 0, fmt.Errorf("revocation: committing batch: %w", err)
+	}
+	for id, p := range w.top {
+		s.setTop(id, p)
 	}
 	return first, nil
 }
@@ -176,9 +181,11 @@ func readChunk(txn *badger.Txn, chunk uint64) ([]byte, error) {
 	return bits, err
 }
 
-// writer stages a batch's writes in its transaction.
+// writer stages a batch's writes in its transaction, and the changes to
+// the in-memory pairs until the transaction commits.
 type writer struct {
 	txn *badger.Txn
+	top map[pairID][2]fr.Element
 }
 
 func (w *writer) set(key, value []byte) error {
@@ -196,6 +203,9 @@ func (w *writer) set(key, value []byte) error {
 func (w *writer) pairs(s *Store, h int, next []change, pairs [][2]fr.Element) error {
 	slab := make([]byte, len(pairs)*2*fr.Bytes)
 	for i := range pairs {
+		if h >= s.cacheFrom {
+			w.top[pairID{uint8(h), next[i].index}] = pairs[i]
+		}
 		key := pairKey(h, next[i].index)
 		if pairs[i][0].Equal(&s.empty[h]) && pairs[i][1].Equal(&s.empty[h]) {
 			if err := w.txn.Delete(key); err != nil {
@@ -268,7 +278,7 @@ func (s *Store) hashParents(h int, level []change, starts []int, lo, hi int, old
 			sib := c.index ^ 1
 			sv := s.empty[h]
 			if sib<<uint(h) < oldCount {
-				if snap == nil {
+				if snap == nil && h < s.cacheFrom {
 					snap = s.db.NewTransaction(false)
 				}
 				var err error
@@ -314,6 +324,8 @@ func (p *Path) Verify() error {
 // path and the root agree even while a batch is being written.
 func (s *Store) Path(serial uint64) (*Path, error) {
 	p := &Path{Serial: serial, Siblings: make([]fr.Element, s.depth)}
+	s.view.RLock()
+	defer s.view.RUnlock()
 	err := s.db.View(func(txn *badger.Txn) error {
 		st, err := readState(txn)
 		if err != nil {

@@ -17,7 +17,7 @@ import (
 func openTemp(t *testing.T, depth int) (*Store, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "acc")
-	s, err := Open(dir, Options{Depth: depth, MemTableSize: 16 << 20})
+	s, err := Open(dir, Options{Depth: depth, MemTableSize: 16 << 20, CacheFromHeight: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

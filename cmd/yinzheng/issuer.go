@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/yinzheng-id/yinzheng/bench"
+	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/passphrase"
+	"github.com/yinzheng-id/yinzheng/issuer"
+	"github.com/yinzheng-id/yinzheng/jose"
+)
+
+const issuerUsage = `usage: yinzheng issuer <subcommand> [flags]
+
+  init    --dir DIR [--suite gm|intl] [--issuer URL]
+  issue   --dir DIR --subject SUBJECT_JSON --holder HOLDER_REQUEST_JSON   (prints the bundle)
+  revoke  --dir DIR --serial N
+  publish --dir DIR
+  delete  --dir DIR --wanghao ID
+
+"-" reads a file from stdin. The passphrase comes from YINZHENG_PASSPHRASE,
+or is read as the first line of stdin after a prompt.`
+
+// runIssuer runs `yinzheng issuer …`: the issuer's directory, enrolment and
+// issuance, revocation, publication and deletion.
+func runIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, issuerUsage)
+		return usageError("issuer: missing subcommand")
+	}
+	switch args[0] {
+	case "init":
+		return issuerInit(args[1:], stdin, stdout, stderr)
+	case "issue":
+		return issuerIssue(args[1:], stdin, stdout, stderr)
+	case "revoke":
+		return issuerRevoke(args[1:], stdin, stdout, stderr)
+	case "publish":
+		return issuerPublish(args[1:], stdin, stdout, stderr)
+	case "delete":
+		return issuerDelete(args[1:], stdin, stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stderr, issuerUsage)
+		return nil
+	default:
+		fmt.Fprintln(stderr, issuerUsage)
+		return usageError("issuer: unknown subcommand %q", args[0])
+	}
+}
+
+func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("issuer init", stderr)
+	dir := fs.String("dir", "", "issuer directory to create (must be missing or empty)")
+	suite := fs.String("suite", "gm", "signature suite: gm (SM2) or intl (ES256)")
+	iss := fs.String("issuer", issuer.DefaultIssuer, "issuer identifier (https URL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageError("issuer init: --dir is required")
+	}
+	if *suite != string(jose.SuiteGM) && *suite != string(jose.SuiteIntl) {
+		return usageError("issuer init: --suite must be gm or intl, not %q", *suite)
+	}
+	keysDir, err := bench.DefaultKeysDir(circuits.ProductionDepth)
+	if err != nil {
+		return err
+	}
+	pass, err := passphrase.Get("New issuer passphrase", stdin, stderr, true)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	err = issuer.Init(*dir, pass, issuer.Options{
+		Issuer:         *iss,
+		Suite:          jose.Suite(*suite),
+		CircuitKeysDir: keysDir,
+		Progress: func(stage string) {
+			fmt.Fprintf(stderr, "[%6.1fs] circuit keys: %s\n", time.Since(start).Seconds(), stage)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	i, err := issuer.Open(*dir, pass)
+	if err != nil {
+		return err
+	}
+	defer i.Close()
+	fmt.Fprintf(stderr, "[%6.1fs] issuer directory ready: %s (publish at least daily: the status list expires after 24 h)\n", time.Since(start).Seconds(), *dir)
+	return writeJSON(stdout, i.Metadata())
+}
+
+// openIssuer opens an issuer directory with the passphrase.
+func openIssuer(dir string, stdin io.Reader, stderr io.Writer) (*issuer.Issuer, error) {
+	pass, err := passphrase.Get("Issuer passphrase", stdin, stderr, false)
+	if err != nil {
+		return nil, err
+	}
+	return issuer.Open(dir, pass)
+}
+
+func issuerIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("issuer issue", stderr)
+	dir := fs.String("dir", "", "issuer directory")
+	subjectFile := fs.String("subject", "", "enrolment record (subject JSON), - for stdin")
+	holderFile := fs.String("holder", "", "holder request JSON (from `holder request`), - for stdin")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *dir == "":
+		return usageError("issuer issue: --dir is required")
+	case *subjectFile == "":
+		return usageError("issuer issue: --subject is required")
+	case *holderFile == "":
+		return usageError("issuer issue: --holder is required")
+	case *subjectFile == "-" && *holderFile == "-":
+		return usageError("issuer issue: --subject and --holder cannot both be stdin")
+	}
+	// The passphrase comes first: when it is prompted for, it is the first
+	// line of stdin and a "-" document follows it.
+	i, err := openIssuer(*dir, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	defer i.Close()
+	data, err := readInput(*subjectFile, stdin)
+	if err != nil {
+		return fmt.Errorf("subject: %w", err)
+	}
+	subject, err := issuer.ParseSubject(data)
+	if err != nil {
+		return err
+	}
+	if data, err = readInput(*holderFile, stdin); err != nil {
+		return fmt.Errorf("holder request: %w", err)
+	}
+	req, err := issuer.ParseHolderRequest(data)
+	if err != nil {
+		return err
+	}
+	b, err := i.Issue(subject, req)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "issued serial %d (epoch %d) to 网号 %s\n", b.Serial, b.Path.Epoch, b.Wanghao)
+	return writeJSON(stdout, b)
+}
+
+func issuerRevoke(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("issuer revoke", stderr)
+	dir := fs.String("dir", "", "issuer directory")
+	serial := fs.Int64("serial", -1, "serial of the credential to revoke")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageError("issuer revoke: --dir is required")
+	}
+	if *serial < 0 {
+		return usageError("issuer revoke: --serial N is required (N >= 0)")
+	}
+	i, err := openIssuer(*dir, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	defer i.Close()
+	if err := i.Revoke(uint64(*serial)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "revoked serial %d in the status list; ZK proofs see it after `issuer publish`\n", *serial)
+	return writeJSON(stdout, map[string]any{"serial": *serial, "status": "revoked"})
+}
+
+func issuerPublish(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("issuer publish", stderr)
+	dir := fs.String("dir", "", "issuer directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageError("issuer publish: --dir is required")
+	}
+	i, err := openIssuer(*dir, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	defer i.Close()
+	e, err := i.Publish()
+	if err != nil {
+		return err
+	}
+	return writeJSON(stdout, map[string]any{"epoch": e.Epoch, "root": zkhash.FormatElement(e.Root), "leaf_count": e.LeafCount})
+}
+
+func issuerDelete(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("issuer delete", stderr)
+	dir := fs.String("dir", "", "issuer directory")
+	wanghao := fs.String("wanghao", "", "网号 of the person whose data to delete")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageError("issuer delete: --dir is required")
+	}
+	if *wanghao == "" {
+		return usageError("issuer delete: --wanghao is required")
+	}
+	i, err := openIssuer(*dir, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	defer i.Close()
+	res, err := i.Delete(*wanghao)
+	if err != nil {
+		return err
+	}
+	return writeJSON(stdout, res)
+}

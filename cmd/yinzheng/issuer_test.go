@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/jose"
+)
+
+// cliResidentID returns a valid resident ID number (GB 11643 check
+// character) for a region, a birth date YYYYMMDD and a sequence number.
+func cliResidentID(region, birth string, seq int) string {
+	base := fmt.Sprintf("%s%s%03d", region, birth, seq)
+	sum := 0
+	for i := 0; i < 17; i++ {
+		sum += int(base[i]-'0') * ((1 << (17 - i)) % 11)
+	}
+	return base + string("10X98765432"[sum%11])
+}
+
+func holderRequestJSON(t *testing.T) []byte {
+	t.Helper()
+	var secret fr.Element
+	secret.SetRandom()
+	req := map[string]any{"version": 1, "holder_commitment": zkhash.FormatElement(zkhash.HolderCommitment(secret))}
+	var keys []json.RawMessage
+	for i := 0; i < 8; i++ {
+		k, err := jose.GenerateKey(jose.SuiteGM, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jwk, _ := k.Public().MarshalJSON()
+		keys = append(keys, jwk)
+	}
+	req["sd_jwt_keys"] = keys
+	data, _ := json.Marshal(req)
+	return data
+}
+
+func runIssuerCmd(stdin string, args ...string) (string, string, error) {
+	var out, errOut bytes.Buffer
+	err := runIssuer(args, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// TestIssuerCLI drives every issuer subcommand once on a real directory
+// (with the depth-32 circuit keys from the shared cache).
+func TestIssuerCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sets up or copies the depth-32 circuit keys")
+	}
+	const pass = "cli test passphrase"
+	t.Setenv("YINZHENG_PASSPHRASE", pass)
+	dir := filepath.Join(t.TempDir(), "issuer")
+
+	out, errOut, err := runIssuerCmd("", "init", "--dir", dir)
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, errOut)
+	}
+	var meta map[string]any
+	if err := json.Unmarshal([]byte(out), &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta["suite"] != "gm" || meta["depth"] != float64(32) || !strings.HasPrefix(meta["circuit_id"].(string), "z") {
+		t.Fatalf("metadata %v", meta)
+	}
+	if !strings.Contains(errOut, "circuit keys:") {
+		t.Fatalf("no progress on stderr: %q", errOut)
+	}
+	m, err := circuits.ReadManifest(filepath.Join(dir, "public", "circuit"))
+	if err != nil || m.CircuitID != meta["circuit_id"] {
+		t.Fatalf("published manifest %v, %v", m.CircuitID, err)
+	}
+	if _, _, err := runIssuerCmd("", "init", "--dir", dir); err == nil || !strings.Contains(err.Error(), "already an issuer directory") {
+		t.Fatalf("second init: %v", err)
+	}
+
+	subject := fmt.Sprintf(`{"doc_type":"resident_id","doc_number":%q,"name":"王五","birth_date":"1985-02-03","region":"440305","level":2}`,
+		cliResidentID("440305", "19850203", 17))
+	subjectFile := filepath.Join(t.TempDir(), "subject.json")
+	os.WriteFile(subjectFile, []byte(subject), 0o600)
+
+	// Passphrase prompted on stderr and read from stdin's first line; the
+	// holder request follows on stdin.
+	t.Setenv("YINZHENG_PASSPHRASE", "")
+	os.Unsetenv("YINZHENG_PASSPHRASE")
+	out, errOut, err = runIssuerCmd(pass+"\n"+string(holderRequestJSON(t)), "issue", "--dir", dir, "--subject", subjectFile, "--holder", "-")
+	if err != nil {
+		t.Fatalf("issue: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(errOut, "Issuer passphrase") {
+		t.Fatalf("no prompt: %q", errOut)
+	}
+	var bundle struct {
+		Serial  uint64   `json:"serial"`
+		Wanghao string   `json:"wanghao"`
+		SDJWT   []string `json:"sd_jwt"`
+	}
+	if err := json.Unmarshal([]byte(out), &bundle); err != nil {
+		t.Fatal(err)
+	}
+	if bundle.Serial != 0 || len(bundle.Wanghao) != 32 || len(bundle.SDJWT) != 8 {
+		t.Fatalf("bundle %+v", bundle)
+	}
+	t.Setenv("YINZHENG_PASSPHRASE", pass)
+
+	if _, _, err := runIssuerCmd("", "revoke", "--dir", dir, "--serial", "0"); err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	out, _, err = runIssuerCmd("", "publish", "--dir", dir)
+	if err != nil || !strings.Contains(out, `"epoch": 3`) {
+		t.Fatalf("publish: %v %s", err, out)
+	}
+	out, _, err = runIssuerCmd("", "delete", "--dir", dir, "--wanghao", bundle.Wanghao)
+	if err != nil || !strings.Contains(out, `"revoked": [`) {
+		t.Fatalf("delete: %v %s", err, out)
+	}
+
+	t.Setenv("YINZHENG_PASSPHRASE", "wrong")
+	if _, _, err := runIssuerCmd("", "publish", "--dir", dir); err == nil || !strings.Contains(err.Error(), "wrong passphrase") {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+}
+
+func TestIssuerCLIUsage(t *testing.T) {
+	t.Setenv("YINZHENG_PASSPHRASE", "x")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "missing subcommand"},
+		{[]string{"frobnicate"}, "unknown subcommand"},
+		{[]string{"init"}, "--dir is required"},
+		{[]string{"init", "--dir", "d", "--suite", "rsa"}, "gm or intl"},
+		{[]string{"issue", "--dir", "d", "--holder", "h"}, "--subject is required"},
+		{[]string{"issue", "--dir", "d", "--subject", "s"}, "--holder is required"},
+		{[]string{"issue", "--dir", "d", "--subject", "-", "--holder", "-"}, "both be stdin"},
+		{[]string{"revoke", "--dir", "d"}, "--serial N is required"},
+		{[]string{"delete", "--dir", "d"}, "--wanghao is required"},
+		{[]string{"publish"}, "--dir is required"},
+		{[]string{"publish", "--dir", "d", "extra"}, "unexpected argument"},
+	}
+	for _, tc := range tests {
+		_, _, err := runIssuerCmd("", tc.args...)
+		if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want usage error %q", tc.args, err, tc.want)
+		}
+	}
+	// Not an issuer directory: a clear error, not a usage error.
+	_, _, err := runIssuerCmd("", "publish", "--dir", t.TempDir())
+	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "not an issuer directory") {
+		t.Errorf("publish on an empty directory: %v", err)
+	}
+}

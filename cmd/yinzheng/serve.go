@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/yinzheng-id/yinzheng/internal/httpserv"
+	"github.com/yinzheng-id/yinzheng/internal/passphrase"
+	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/issuer"
+	issuerapi "github.com/yinzheng-id/yinzheng/issuer/httpapi"
+	"github.com/yinzheng-id/yinzheng/verifier"
+	verifierapi "github.com/yinzheng-id/yinzheng/verifier/httpapi"
+)
+
+// adminTokenEnv names the environment variable holding the issuer service's
+// admin token (for POST /offers). Unset, offers are disabled.
+const adminTokenEnv = "YINZHENG_ADMIN_TOKEN"
+
+// runServe runs `yinzheng serve issuer|verifier`.
+func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError("serve needs a service: issuer or verifier")
+	}
+	switch args[0] {
+	case "issuer":
+		return serveIssuer(args[1:], stdin, stdout, stderr)
+	case "verifier":
+		return serveVerifier(args[1:], stdin, stdout, stderr)
+	default:
+		return usageError("unknown service %q (want issuer or verifier)", args[0])
+	}
+}
+
+// serverFlags are the flags both services share.
+type serverFlags struct {
+	dir, addr, publicURL string
+	maxBody              int64
+}
+
+func (f *serverFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+	Int64Var(*int64, string, int64, string)
+}, dirUsage string) {
+	fs.StringVar(&f.dir, "dir", "", dirUsage)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks one)")
+	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the service at (default: derived from --addr, or the issuer identifier)")
+	fs.Int64Var(&f.maxBody, "max-body", httpserv.DefaultMaxBodyBytes, "largest request body in bytes")
+}
+
+func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve issuer", stderr)
+	var f serverFlags
+	f.register(fs, "issuer directory (from `yinzheng issuer init`)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if f.dir == "" {
+		return usageError("--dir is required")
+	}
+	pass, err := passphrase.Get("issuer passphrase: ", stdin, stderr, false)
+	if err != nil {
+		return err
+	}
+	iss, err := issuer.Open(f.dir, pass)
+	if err != nil {
+		return err
+	}
+	defer iss.Close()
+	srv := httpserv.New(httpserv.Config{Name: "issuer", Logger: serviceLogger(stderr), MaxBodyBytes: f.maxBody})
+	if _, err := issuerapi.New(srv, issuerapi.FromIssuer(iss), issuerapi.Options{
+		Dir: f.dir, PublicURL: f.publicURL, AdminToken: []byte(os.Getenv(adminTokenEnv)),
+	}); err != nil {
+		return err
+	}
+	return listen(srv, f.addr, stdout)
+}
+
+func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve verifier", stderr)
+	var f serverFlags
+	f.register(fs, "verifier directory (VDIR: requests and nonces)")
+	issuerDir := fs.String("issuer-dir", "", "read the issuer's publication from this issuer directory")
+	issuerURL := fs.String("issuer-url", "", "read the issuer's publication from this issuer service")
+	maxRootAge := fs.Duration("max-root-age", 24*time.Hour, "oldest root statement a proof may use")
+	devKeys := fs.Bool("allow-development-keys", false, "accept development circuit keys (anyone can forge proofs; tests and demos only)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if f.dir == "" {
+		return usageError("--dir is required")
+	}
+	var src publication.Source
+	switch {
+	case (*issuerDir == "") == (*issuerURL == ""):
+		return usageError("give exactly one of --issuer-dir and --issuer-url")
+	case *issuerDir != "":
+		src = publication.DirSource(*issuerDir)
+	default:
+		if err := publication.CheckURL(*issuerURL); err != nil {
+			return usageError("--issuer-url: %v", err)
+		}
+		src = publication.HTTPSource(*issuerURL, nil)
+	}
+	v, err := verifier.New(verifier.Options{Dir: f.dir, Source: src, MaxRootAge: *maxRootAge,
+		AllowDevelopmentKeys: *devKeys})
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %q: %w", f.addr, err)
+	}
+	publicURL := f.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	srv := httpserv.New(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr), MaxBodyBytes: f.maxBody})
+	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL}); err != nil {
+		ln.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "verifier service listening on http://%s\n", ln.Addr())
+	return srv.Serve(context.Background(), ln)
+}
+
+// listen serves srv on addr and prints the bound address on stdout (with
+// port 0 it is the only way to learn it).
+func listen(srv *httpserv.Server, addr string, stdout io.Writer) error {
+	return srv.ListenAndServe(context.Background(), addr, func(a net.Addr) {
+		fmt.Fprintf(stdout, "issuer service listening on http://%s\n", a)
+	})
+}
+
+// serviceLogger writes JSON logs on stderr; stdout carries only the
+// listening line.
+func serviceLogger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}

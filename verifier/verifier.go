@@ -139,6 +139,10 @@ func (v *Verifier) NewRequest(ctx context.Context, p Policy) (*Request, error) {
 	for e := latest.Epoch; v.rootGrace > 0 && e > 0 && len(epochs) <= maxGraceEpochs && now.Sub(supersededAt) <= v.rootGrace; {
 		e--
 		st, err := v.trust.root(ctx, iss, e)
+		var rerr *rootError
+		if errors.As(err, &rerr) && rerr.reason == ReasonRootUnavailable {
+			break // the start of the published history
+		}
 		if err != nil {
 			return nil, fmt.Errorf("verifier: root of epoch %d: %w", e, err)
 		}

@@ -341,14 +341,14 @@ func TestOversizedAndMalformedPresentations(t *testing.T) {
 	big := append([]byte(`{"version":1,"type":"zk","request_id":"`), make([]byte, verifier.MaxDocumentSize)...)
 	wantReason(t, e.verify(big, nil), verifier.ReasonTooLarge)
 	for name, doc := range map[string]string{
-		"not json":        `{"version":1,`,
-		"trailing":        string(good) + "{}",
-		"unknown member":  strings.Replace(string(good), `"version":1`, `"version":1,"extra":1`, 1),
-		"version 2":       strings.Replace(string(good), `"version":1`, `"version":2`, 1),
-		"unknown type":    strings.Replace(string(good), `"type":"zk"`, `"type":"zk2"`, 1),
-		"no request id":   strings.Replace(string(good), `"request_id":"`+req.ID+`"`, `"request_id":""`, 1),
-		"zk with sd_jwt":  strings.Replace(string(good), `"version":1`, `"version":1,"sd_jwt":"x"`, 1),
-		"sd-jwt with zk":  strings.Replace(string(good), `"type":"zk"`, `"type":"sd-jwt","sd_jwt":"x"`, 1),
+		"not json":         `{"version":1,`,
+		"trailing":         string(good) + "{}",
+		"unknown member":   strings.Replace(string(good), `"version":1`, `"version":1,"extra":1`, 1),
+		"version 2":        strings.Replace(string(good), `"version":1`, `"version":2`, 1),
+		"unknown type":     strings.Replace(string(good), `"type":"zk"`, `"type":"zk2"`, 1),
+		"no request id":    strings.Replace(string(good), `"request_id":"`+req.ID+`"`, `"request_id":""`, 1),
+		"zk with sd_jwt":   strings.Replace(string(good), `"version":1`, `"version":1,"sd_jwt":"x"`, 1),
+		"sd-jwt with zk":   strings.Replace(string(good), `"type":"zk"`, `"type":"sd-jwt","sd_jwt":"x"`, 1),
 		"zk without epoch": `{"version":1,"type":"zk","request_id":"` + req.ID + `","circuit_id":"z","pseudonym":"0x","proof":"A"}`,
 	} {
 		if res := e.verify([]byte(doc), nil); res.Valid || res.Reasons[0] != verifier.ReasonMalformed {

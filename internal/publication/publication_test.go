@@ -24,7 +24,7 @@ func TestNames(t *testing.T) {
 		}
 	}
 	for _, name := range []string{IssuerName, LatestRootName, StatusListName, ManifestName,
-		VerifyingKeyName, ProvingKeyName, RootName(1<<63), DeltaName(3), BucketName(1, 16)} {
+		VerifyingKeyName, ProvingKeyName, RootName(1 << 63), DeltaName(3), BucketName(1, 16)} {
 		if err := CheckName(name); err != nil {
 			t.Errorf("CheckName(%q): %v", name, err)
 		}

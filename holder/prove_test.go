@@ -241,14 +241,13 @@ func TestProveRefusesKeysForAnotherCircuit(t *testing.T) {
 }
 
 func TestRevealNamesWhatIsShown(t *testing.T) {
-	w := newWallet(t)
-	zk := w.Reveal(zkRequestFor(t, "platform-a", intp(18), 1))
+	zk := Reveal(zkRequestFor(t, "platform-a", intp(18), 1))
 	for _, want := range []string{"platform-a", "age 18 or over", "pseudonym", "will not learn your name"} {
 		if !strings.Contains(zk, want) {
 			t.Errorf("ZK reveal lacks %q:\n%s", want, zk)
 		}
 	}
-	sd := w.Reveal(sdRequestFor(t, "platform-a", "age_over_18", "name"))
+	sd := Reveal(sdRequestFor(t, "platform-a", "age_over_18", "name"))
 	for _, want := range []string{"SEE", "age_over_18", "name"} {
 		if !strings.Contains(sd, want) {
 			t.Errorf("SD-JWT reveal lacks %q:\n%s", want, sd)

@@ -196,7 +196,7 @@ func (z *zkRequest) birthReason(birth uint32) string {
 
 // Reveal describes, in words for the holder, what answering r discloses
 // to the verifier and what it keeps back. Show it before Prove or Present.
-func (w *Wallet) Reveal(r *Request) string {
+func Reveal(r *Request) string {
 	var b strings.Builder
 	if r.SDJWT != nil {
 		fmt.Fprintf(&b, "The verifier %q asks to SEE these claims in clear, from your credential of %s:\n", r.Audience, r.Issuer)

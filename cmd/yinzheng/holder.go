@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/holder"
+	"github.com/yinzheng-id/yinzheng/internal/passphrase"
+	"github.com/yinzheng-id/yinzheng/internal/publication"
+)
+
+const holderUsage = `usage:
+  yinzheng holder init --dir W [--recover]
+        create a wallet; prints the recovery phrase on stderr (--recover: read a
+        recovery phrase from stdin and restore its holder secret instead)
+  yinzheng holder request --dir W
+        print a holder request (holder commitment and fresh SD-JWT keys) for an issuer
+  yinzheng holder import --dir W --bundle BUNDLE_JSON [--issuer-dir DIR | --issuer-url URL]
+        check a bundle against the issuer's publication and store it
+  yinzheng holder refresh --dir W (--issuer-dir DIR | --issuer-url URL)
+        bring every credential's witness up to the issuer's latest signed root
+  yinzheng holder prove --dir W --request REQUEST_JSON [--issuer-dir DIR | --issuer-url URL] [--yes]
+        answer a zero-knowledge request; prints the presentation JSON
+  yinzheng holder present --dir W --request REQUEST_JSON [--yes]
+        answer an SD-JWT request with only the requested claims; prints the presentation JSON
+  yinzheng holder list --dir W
+        list the wallet's credentials
+"-" reads a document from stdin. The passphrase comes from YINZHENG_PASSPHRASE or a
+prompt; when a document comes from stdin, set YINZHENG_PASSPHRASE. Without --issuer-dir
+or --issuer-url, the issuer's publication is fetched from the issuer URL named in the
+bundle or request.`
+
+// holderFlags are the flags of every holder subcommand; each uses a subset.
+type holderFlags struct {
+	dir, bundle, request, issuerDir, issuerURL *string
+	recover, yes                               *bool
+}
+
+// runHolder implements `yinzheng holder …`.
+func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError("%s", holderUsage)
+	}
+	sub := args[0]
+	fs := newFlagSet("holder "+sub, stderr)
+	f := holderFlags{dir: fs.String("dir", "", "wallet directory")}
+	source := func() {
+		f.issuerDir = fs.String("issuer-dir", "", "issuer directory whose public/ files to read")
+		f.issuerURL = fs.String("issuer-url", "", "issuer base URL to fetch the public files from")
+	}
+	switch sub {
+	case "init":
+		f.recover = fs.Bool("recover", false, "restore the holder secret from a recovery phrase read from stdin")
+	case "request", "list":
+	case "import":
+		f.bundle = fs.String("bundle", "", "bundle JSON file, or - for stdin")
+		source()
+	case "refresh":
+		source()
+	case "prove":
+		f.request = fs.String("request", "", "request JSON file, or - for stdin")
+		f.yes = fs.Bool("yes", false, "do not ask for confirmation")
+		source()
+	case "present":
+		f.request = fs.String("request", "", "request JSON file, or - for stdin")
+		f.yes = fs.Bool("yes", false, "do not ask for confirmation")
+	default:
+		return usageError("unknown subcommand %q\n%s", sub, holderUsage)
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *f.dir == "" {
+		return usageError("--dir is required")
+	}
+	if f.issuerDir != nil && *f.issuerDir != "" && *f.issuerURL != "" {
+		return usageError("give --issuer-dir or --issuer-url, not both")
+	}
+	ctx := context.Background()
+	switch sub {
+	case "init":
+		return holderInit(f, stdin, stdout, stderr)
+	case "request":
+		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
+			req, err := w.Request()
+			if err != nil {
+				return err
+			}
+			return writeJSON(stdout, req)
+		})
+	case "list":
+		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
+			return writeJSON(stdout, w.Credentials())
+		})
+	case "import":
+		if *f.bundle == "" {
+			return usageError("--bundle is required")
+		}
+		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
+			data, err := readInput(*f.bundle, stdin)
+			if err != nil {
+				return err
+			}
+			b, err := holder.ParseBundle(data)
+			if err != nil {
+				return err
+			}
+			src, err := issuerSource(f, b.Issuer)
+			if err != nil {
+				return err
+			}
+			info, err := w.Import(ctx, b, src)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "imported serial %d from %s (%d single-use SD-JWT copies)\n", info.Serial, info.Issuer, info.CopiesLeft)
+			return writeJSON(stdout, info)
+		})
+	case "refresh":
+		if *f.issuerDir == "" && *f.issuerURL == "" {
+			return usageError("give --issuer-dir or --issuer-url")
+		}
+		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
+			src, err := issuerSource(f, "")
+			if err != nil {
+				return err
+			}
+			reps, err := w.Refresh(ctx, src)
+			for _, r := range reps {
+				switch {
+				case r.Revoked:
+					fmt.Fprintf(stderr, "REVOKED: credential serial %d of %s has been revoked by its issuer (%s)\n", r.Serial, r.Issuer, r.Note)
+				case r.UsedBucket:
+					fmt.Fprintf(stderr, "serial %d: epoch %d -> %d (%s)\n", r.Serial, r.FromEpoch, r.ToEpoch, r.Note)
+				default:
+					fmt.Fprintf(stderr, "serial %d: epoch %d -> %d (%d deltas)\n", r.Serial, r.FromEpoch, r.ToEpoch, r.Deltas)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			return writeJSON(stdout, reps)
+		})
+	case "prove", "present":
+		if *f.request == "" {
+			return usageError("--request is required")
+		}
+		data, err := readInput(*f.request, stdin)
+		if err != nil {
+			return err
+		}
+		req, err := holder.ParseRequest(data)
+		if err != nil {
+			return err
+		}
+		if sub == "prove" && req.SDJWT != nil {
+			return errors.New("this request asks for an SD-JWT presentation: answer it with holder present")
+		}
+		if sub == "present" && req.SDJWT == nil {
+			return errors.New("this request asks for a zero-knowledge proof: answer it with holder prove")
+		}
+		fmt.Fprint(stderr, holder.Reveal(req))
+		if err := confirm(*f.yes, *f.request == "-", stdin, stderr); err != nil {
+			return err
+		}
+		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
+			var p *holder.Presentation
+			if sub == "present" {
+				p, err = w.Present(req)
+			} else {
+				var src publication.Source
+				if src, err = issuerSource(f, req.Issuer); err != nil {
+					return err
+				}
+				warn := func(m string) { fmt.Fprintf(stderr, "warning: %s\n", m) }
+				p, err = w.Prove(ctx, req, src, holder.ProveOptions{Warn: warn})
+			}
+			if err != nil {
+				return err
+			}
+			return writeJSON(stdout, p)
+		})
+	}
+	return nil
+}
+
+// holderInit creates a wallet, or restores one from a recovery phrase.
+func holderInit(f holderFlags, stdin io.Reader, stdout, stderr io.Writer) error {
+	var phrase string
+	if *f.recover {
+		fmt.Fprint(stderr, "recovery phrase: ")
+		line, err := readLineByte(stdin)
+		if err != nil {
+			return fmt.Errorf("recovery phrase: %w", err)
+		}
+		phrase = line
+	}
+	pass, err := passphrase.Get("new wallet passphrase", stdin, stderr, true)
+	if err != nil {
+		return err
+	}
+	var w *holder.Wallet
+	if *f.recover {
+		w, err = holder.Recover(*f.dir, pass, phrase, holder.Options{})
+	} else {
+		w, phrase, err = holder.Init(*f.dir, pass, holder.Options{})
+	}
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if !*f.recover {
+		fmt.Fprintf(stderr, "Recovery phrase (shown once; write it down and keep it offline — anyone who has it can\n"+
+			"act as you and link your pseudonyms; it is the only way to restore your accounts):\n\n  %s\n\n", phrase)
+	} else {
+		fmt.Fprintln(stderr, "wallet restored: same holder commitment and pseudonyms; ask the issuer to re-issue your credentials")
+	}
+	c := w.HolderCommitment()
+	return writeJSON(stdout, map[string]string{"dir": *f.dir, "holder_commitment": zkhash.FormatElement(c)})
+}
+
+// readLineByte reads one line a byte at a time, so that nothing after it
+// (the passphrase, when it is typed too) is consumed.
+func readLineByte(r io.Reader) (string, error) {
+	var b strings.Builder
+	var one [1]byte
+	for b.Len() < 1024 {
+		n, err := r.Read(one[:])
+		if n == 1 {
+			if one[0] == '\n' {
+				return b.String(), nil
+			}
+			b.WriteByte(one[0])
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			if b.Len() == 0 {
+				return "", errors.New("nothing on stdin")
+			}
+			return b.String(), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return "", errors.New("the recovery phrase line is too long")
+}
+
+// withWallet opens the wallet with the passphrase and runs fn.
+func withWallet(f holderFlags, stdin io.Reader, stderr io.Writer, fn func(*holder.Wallet) error) error {
+	pass, err := passphrase.Get("wallet passphrase", stdin, stderr, false)
+	if err != nil {
+		return err
+	}
+	w, err := holder.Open(*f.dir, pass, holder.Options{})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	return fn(w)
+}
+
+// issuerSource returns the source the flags name, or else the publication at
+// fallbackURL (the issuer named by the document at hand).
+func issuerSource(f holderFlags, fallbackURL string) (publication.Source, error) {
+	switch {
+	case f.issuerDir != nil && *f.issuerDir != "":
+		return publication.DirSource(*f.issuerDir), nil
+	case f.issuerURL != nil && *f.issuerURL != "":
+		if err := publication.CheckURL(*f.issuerURL); err != nil {
+			return nil, usageError("--issuer-url: %v", err)
+		}
+		return publication.HTTPSource(*f.issuerURL, nil), nil
+	case fallbackURL != "":
+		if err := publication.CheckURL(fallbackURL); err != nil {
+			return nil, fmt.Errorf("the issuer %q is not a URL to fetch its publication from (%v); give --issuer-dir or --issuer-url", fallbackURL, err)
+		}
+		return publication.HTTPSource(fallbackURL, nil), nil
+	}
+	return nil, usageError("give --issuer-dir or --issuer-url")
+}
+
+// confirm asks the holder to go ahead when stdin is a terminal; --yes, or a
+// stdin that is not a terminal (a script, a pipe), proceeds.
+func confirm(yes, docFromStdin bool, stdin io.Reader, stderr io.Writer) error {
+	if yes || docFromStdin || !isTerminal(stdin) {
+		return nil
+	}
+	fmt.Fprint(stderr, "Proceed? [y/N]: ")
+	line, err := readLineByte(stdin)
+	if err != nil {
+		return fmt.Errorf("declined: %v", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("declined: nothing was revealed")
+}
+
+// isTerminal reports whether r is a character device (a terminal).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/yinzheng-id/yinzheng/bench"
+	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/internal/passphrase"
+	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/issuer"
+	"github.com/yinzheng-id/yinzheng/verifier"
+)
+
+// holderCLI runs `yinzheng holder args…` and returns stdout and stderr.
+func holderCLI(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := runHolder(args, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func mustHolder(t *testing.T, stdin string, args ...string) (string, string) {
+	t.Helper()
+	out, errOut, err := holderCLI(t, stdin, args...)
+	if err != nil {
+		t.Fatalf("holder %s: %v\nstderr: %s", strings.Join(args, " "), err, errOut)
+	}
+	return out, errOut
+}
+
+func writeTemp(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var phraseRE = regexp.MustCompile(`[0-9A-Z]{4}(-[0-9A-Z]{4}){13}`)
+
+// TestHolderCLIEndToEnd drives the holder CLI against the issuer and
+// verifier libraries: the formats of the three roles must agree.
+func TestHolderCLIEndToEnd(t *testing.T) {
+	t.Setenv(passphrase.EnvVar, "holder test passphrase")
+	keysDir, err := bench.DefaultKeysDir(circuits.ProductionDepth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idir := filepath.Join(t.TempDir(), "issuer")
+	if err := issuer.Init(idir, []byte("issuer pass"), issuer.Options{CircuitKeysDir: keysDir}); err != nil {
+		t.Fatal(err)
+	}
+	iss, err := issuer.Open(idir, []byte("issuer pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	wdir := filepath.Join(t.TempDir(), "wallet")
+
+	// init prints the recovery phrase on stderr, once.
+	out, errOut := mustHolder(t, "", "init", "--dir", wdir)
+	phrase := phraseRE.FindString(errOut)
+	if phrase == "" || !strings.Contains(errOut, "shown once") {
+		t.Fatalf("no recovery phrase and warning on stderr: %q", errOut)
+	}
+	if strings.Contains(out, phrase) {
+		t.Fatal("the recovery phrase went to stdout")
+	}
+	var initOut struct {
+		HolderCommitment string `json:"holder_commitment"`
+	}
+	if err := json.Unmarshal([]byte(out), &initOut); err != nil {
+		t.Fatal(err)
+	}
+
+	// request → issue → import.
+	out, _ = mustHolder(t, "", "request", "--dir", wdir)
+	hreq, err := issuer.ParseHolderRequest([]byte(out))
+	if err != nil {
+		t.Fatalf("the issuer cannot read the holder request: %v", err)
+	}
+	subject := &issuer.Subject{DocType: "resident_id", DocNumber: "110101199005170016", Name: "张三",
+		BirthDate: "1990-05-17", Region: "110101", Level: 3}
+	bundle, err := iss.Issue(subject, hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundleJSON, err := json.Marshal(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundlePath := writeTemp(t, "bundle.json", bundleJSON)
+	_, errOut = mustHolder(t, "", "import", "--dir", wdir, "--bundle", bundlePath, "--issuer-dir", idir)
+	if !strings.Contains(errOut, "imported serial") {
+		t.Fatalf("stderr %q", errOut)
+	}
+	// Without a source, the bundle's issuer URL is tried and the error says
+	// what to do.
+	_, _, err = holderCLI(t, "", "import", "--dir", wdir, "--bundle", bundlePath)
+	if err == nil || !strings.Contains(err.Error(), "issuer") {
+		t.Fatalf("import without a source: %v", err)
+	}
+
+	v, err := verifier.New(verifier.Options{Dir: t.TempDir(), Source: publication.DirSource(idir), AllowDevelopmentKeys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	ctx := context.Background()
+	eighteen := 18
+
+	// A zero-knowledge request, answered by prove and accepted by the verifier.
+	zreq, err := v.NewRequest(ctx, verifier.Policy{Scope: "platform-a", AgeOver: &eighteen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zreqJSON, err := json.Marshal(zreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut = mustHolder(t, "", "prove", "--dir", wdir, "--request", writeTemp(t, "req.json", zreqJSON), "--issuer-dir", idir, "--yes")
+	if !strings.Contains(errOut, "age 18 or over") || !strings.Contains(errOut, "pseudonym") {
+		t.Fatalf("prove did not show what will be revealed: %q", errOut)
+	}
+	res, err := v.Verify(ctx, []byte(out), zreq)
+	if err != nil || !res.Valid {
+		t.Fatalf("the verifier refuses the proof: %+v, %v", res, err)
+	}
+
+	// An SD-JWT request, answered by present with only the requested claim.
+	sreq, err := v.NewRequest(ctx, verifier.Policy{Scope: "platform-b", AgeOver: &eighteen, SDJWTClaims: []string{"age_over_18"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sreqJSON, err := json.Marshal(sreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// prove refuses an SD-JWT request.
+	sreqPath := writeTemp(t, "sreq.json", sreqJSON)
+	if _, _, err := holderCLI(t, "", "prove", "--dir", wdir, "--request", sreqPath, "--issuer-dir", idir); err == nil {
+		t.Fatal("prove answered an SD-JWT request")
+	}
+	out, errOut = mustHolder(t, "", "present", "--dir", wdir, "--request", sreqPath)
+	if !strings.Contains(errOut, "age_over_18") {
+		t.Fatalf("present did not show what will be revealed: %q", errOut)
+	}
+	res, err = v.Verify(ctx, []byte(out), sreq)
+	if err != nil || !res.Valid {
+		t.Fatalf("the verifier refuses the SD-JWT presentation: %+v, %v", res, err)
+	}
+	if len(res.Claims) != 1 || res.Claims["age_over_18"] != true {
+		t.Fatalf("disclosed claims %v", res.Claims)
+	}
+
+	// Revocation: refresh says so.
+	if err := iss.Revoke(bundle.Serial); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut = mustHolder(t, "", "refresh", "--dir", wdir, "--issuer-dir", idir)
+	if !strings.Contains(errOut, "REVOKED") || !strings.Contains(out, `"revoked": true`) {
+		t.Fatalf("refresh did not report the revocation:\nstdout %s\nstderr %s", out, errOut)
+	}
+	out, _ = mustHolder(t, "", "list", "--dir", wdir)
+	if !strings.Contains(out, `"revoked": true`) {
+		t.Fatalf("list: %s", out)
+	}
+
+	// Recovery: the phrase restores the same holder commitment.
+	out, _ = mustHolder(t, phrase+"\n", "init", "--dir", filepath.Join(t.TempDir(), "restored"), "--recover")
+	if !strings.Contains(out, initOut.HolderCommitment) {
+		t.Fatalf("restored wallet: %s, want commitment %s", out, initOut.HolderCommitment)
+	}
+}
+
+func TestHolderCLIErrors(t *testing.T) {
+	t.Setenv(passphrase.EnvVar, "holder test passphrase")
+	wdir := filepath.Join(t.TempDir(), "wallet")
+	mustHolder(t, "", "init", "--dir", wdir)
+	for name, tc := range map[string]struct {
+		args  []string
+		stdin string
+		want  string
+	}{
+		"no subcommand":     {nil, "", "usage"},
+		"unknown":           {[]string{"frobnicate"}, "", "unknown subcommand"},
+		"no dir":            {[]string{"request"}, "", "--dir is required"},
+		"two sources":       {[]string{"refresh", "--dir", wdir, "--issuer-dir", "x", "--issuer-url", "https://x"}, "", "not both"},
+		"refresh no source": {[]string{"refresh", "--dir", wdir}, "", "--issuer-dir or --issuer-url"},
+		"bad url":           {[]string{"refresh", "--dir", wdir, "--issuer-url", "ftp://x"}, "", "--issuer-url"},
+		"no bundle":         {[]string{"import", "--dir", wdir}, "", "--bundle is required"},
+		"bad bundle":        {[]string{"import", "--dir", wdir, "--bundle", "-"}, `{"version":1,"x":1}`, "unknown field"},
+		"no request":        {[]string{"prove", "--dir", wdir}, "", "--request is required"},
+		"zk to present":     {[]string{"present", "--dir", wdir, "--request", "-"}, `{"version":1}`, "holder prove"},
+		"stray argument":    {[]string{"list", "--dir", wdir, "extra"}, "", "unexpected argument"},
+		"init twice":        {[]string{"init", "--dir", wdir}, "", "not empty"},
+		"bad phrase":        {[]string{"init", "--dir", filepath.Join(t.TempDir(), "r"), "--recover"}, "0000-1111\n", "recovery phrase"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := holderCLI(t, tc.stdin, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+	t.Setenv(passphrase.EnvVar, "wrong")
+	_, _, err := holderCLI(t, "", "list", "--dir", wdir)
+	if err == nil || !strings.Contains(err.Error(), "wrong passphrase") {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+}

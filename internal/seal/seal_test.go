@@ -171,3 +171,17 @@ func FuzzOpen(f *testing.F) {
 		_, _ = OpenKey(make([]byte, KeySize), b, nil)
 	})
 }
+
+// BenchmarkOpenDefault measures unlocking with DefaultParams (Argon2id
+// t=3, m=64 MiB, p=2): the cost of every issuer or wallet command.
+func BenchmarkOpenDefault(b *testing.B) {
+	sealed, err := Seal([]byte("pw"), []byte("key material"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Open([]byte("pw"), sealed, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/verifier"
+)
+
+// runVerifier implements `yinzheng verifier request|verify`.
+func runVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError("verifier needs a subcommand: request or verify")
+	}
+	switch args[0] {
+	case "request":
+		return runVerifierRequest(args[1:], stdout, stderr)
+	case "verify":
+		return runVerifierVerify(args[1:], stdin, stdout, stderr)
+	default:
+		return usageError("unknown verifier subcommand %q (want request or verify)", args[0])
+	}
+}
+
+// verifierFlags are the flags both subcommands share.
+type verifierFlags struct {
+	dir, issuerDir, issuerURL string
+	allowDev                  bool
+	maxRootAge                time.Duration
+}
+
+func (f *verifierFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dir, "dir", "", "the verifier's directory (`VDIR`), where requests are recorded")
+	fs.StringVar(&f.issuerDir, "issuer-dir", "", "read the issuer's publication from `DIR`/public")
+	fs.StringVar(&f.issuerURL, "issuer-url", "", "read the issuer's publication from `URL`")
+	fs.BoolVar(&f.allowDev, "allow-development-keys", false,
+		"accept circuit keys from the development setup (INSECURE: anyone can forge proofs; for the demo and tests)")
+	fs.DurationVar(&f.maxRootAge, "max-root-age", verifier.DefaultMaxRootAge, "oldest root statement accepted")
+}
+
+func (f *verifierFlags) open(extra func(*verifier.Options)) (*verifier.Verifier, error) {
+	if f.dir == "" {
+		return nil, usageError("--dir is required")
+	}
+	var src publication.Source
+	switch {
+	case f.issuerDir != "" && f.issuerURL != "":
+		return nil, usageError("give one of --issuer-dir and --issuer-url, not both")
+	case f.issuerDir != "":
+		src = publication.DirSource(f.issuerDir)
+	case f.issuerURL != "":
+		if err := publication.CheckURL(f.issuerURL); err != nil {
+			return nil, usageError("--issuer-url: %v", err)
+		}
+		src = publication.HTTPSource(f.issuerURL, nil)
+	default:
+		return nil, usageError("one of --issuer-dir or --issuer-url is required")
+	}
+	if f.maxRootAge <= 0 {
+		return nil, usageError("--max-root-age must be positive")
+	}
+	opts := verifier.Options{Dir: f.dir, Source: src, AllowDevelopmentKeys: f.allowDev, MaxRootAge: f.maxRootAge}
+	if extra != nil {
+		extra(&opts)
+	}
+	return verifier.New(opts)
+}
+
+// optionalInt is an integer flag that remembers whether it was given.
+func optionalInt(fs *flag.FlagSet, name, usage string) **int {
+	var p *int
+	fs.Func(name, usage, func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("not an integer: %q", s)
+		}
+		p = &n
+		return nil
+	})
+	return &p
+}
+
+func runVerifierRequest(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("verifier request", stderr)
+	var vf verifierFlags
+	vf.register(fs)
+	scope := fs.String("scope", "", "the platform's scope (pseudonyms are per scope)")
+	ageOver := optionalInt(fs, "age-over", "require an age of at least `N`")
+	ageUnder := optionalInt(fs, "age-under", "require an age below `N`")
+	minLevel := fs.Int("min-level", 0, "minimum verification level `L` (1 to 4)")
+	consent := fs.Bool("guardian-consent", false, "require a guardian's consent")
+	claims := fs.String("sd-jwt", "", "ask for an SD-JWT disclosing these claims (`CLAIM,...`) instead of a proof")
+	ttl := fs.Duration("ttl", verifier.DefaultRequestTTL, "how long the request can be answered")
+	grace := fs.Duration("root-grace", 0, "also accept epochs that were the latest within this period")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *scope == "" {
+		return usageError("--scope is required")
+	}
+	if *ttl <= 0 || *grace < 0 {
+		return usageError("--ttl must be positive and --root-grace not negative")
+	}
+	p := verifier.Policy{Scope: *scope, AgeOver: *ageOver, AgeUnder: *ageUnder, MinLevel: *minLevel, GuardianConsent: *consent}
+	if *claims != "" {
+		for _, c := range strings.Split(*claims, ",") {
+			if c = strings.TrimSpace(c); c == "" {
+				return usageError("--sd-jwt has an empty claim name")
+			}
+			p.SDJWTClaims = append(p.SDJWTClaims, strings.TrimSpace(c))
+		}
+	}
+	v, err := vf.open(func(o *verifier.Options) { o.RequestTTL, o.RootGrace = *ttl, *grace })
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	req, err := v.NewRequest(context.Background(), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(stdout, req)
+}
+
+func runVerifierVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("verifier verify", stderr)
+	var vf verifierFlags
+	vf.register(fs)
+	reqName := fs.String("request", "", "the request (`REQUEST_JSON` file, - for stdin) the presentation answers")
+	presName := fs.String("presentation", "", "the presentation (`PRESENTATION_JSON` file, - for stdin)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *reqName == "" || *presName == "" {
+		return usageError("--request and --presentation are required")
+	}
+	if *reqName == "-" && *presName == "-" {
+		return usageError("only one of --request and --presentation can be stdin")
+	}
+	reqDoc, err := readInput(*reqName, stdin)
+	if err != nil {
+		return err
+	}
+	req, err := verifier.ParseRequest(reqDoc)
+	if err != nil {
+		return fmt.Errorf("request: %w", err)
+	}
+	pres, err := readInput(*presName, stdin)
+	if err != nil {
+		return err
+	}
+	v, err := vf.open(nil)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	res, err := v.Verify(context.Background(), pres, req)
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(stdout, res); err != nil {
+		return err
+	}
+	if !res.Valid {
+		return errors.New("presentation refused: " + strings.Join(res.Reasons, "; "))
+	}
+	return nil
+}

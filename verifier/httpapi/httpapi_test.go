@@ -163,15 +163,14 @@ func TestResponseRefusals(t *testing.T) {
 		status      int
 		want        string
 	}{
-		"malformed JSON":   {"application/json", `{"version":1,`, 400, "malformed presentation"},
-		"empty":            {"application/json", ``, 400, "malformed presentation: empty request body"},
-		"unknown member":   {"application/json", `{"version":1,"type":"zk","x":1}`, 400, "malformed presentation"},
-		"form without vp":  {"application/x-www-form-urlencoded", "state=x", 400, "vp_token is missing"},
-		"oversized":        {"application/json", strings.Repeat(" ", 3000), 413, "larger than 2048"},
-		"oversized form":   {"application/x-www-form-urlencoded", "vp_token=" + strings.Repeat("a", 3000), 413, "larger than 2048"},
-		"invalid proof":    {"application/json", presentation("r9", "bad"), 422, "invalid proof"},
-		"undecided":        {"application/json", presentation("r9", "undecided"), 503, ""},
-		"second after bad": {"application/json", presentation("r9", "good"), 422, "replayed nonce"},
+		"malformed JSON":  {"application/json", `{"version":1,`, 400, "malformed presentation"},
+		"empty":           {"application/json", ``, 400, "malformed presentation: empty request body"},
+		"unknown member":  {"application/json", `{"version":1,"type":"zk","x":1}`, 400, "malformed presentation"},
+		"form without vp": {"application/x-www-form-urlencoded", "state=x", 400, "vp_token is missing"},
+		"oversized":       {"application/json", strings.Repeat(" ", 3000), 413, "larger than 2048"},
+		"oversized form":  {"application/x-www-form-urlencoded", "vp_token=" + strings.Repeat("a", 3000), 413, "larger than 2048"},
+		"invalid proof":   {"application/json", presentation("r9", "bad"), 422, "invalid proof"},
+		"undecided":       {"application/json", presentation("r8", "undecided"), 503, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			status, m := post(t, base+"/response", c.ctype, c.body)
@@ -188,6 +187,11 @@ func TestResponseRefusals(t *testing.T) {
 				t.Fatalf("%v", m)
 			}
 		})
+	}
+	// The refused proof used up request r9: a good proof for it now fails.
+	status, m := post(t, base+"/response", "application/json", presentation("r9", "good"))
+	if status != 422 || !strings.Contains(fmt.Sprint(m["reasons"]), "replayed nonce") {
+		t.Fatalf("second answer to r9: %d %v", status, m)
 	}
 }
 

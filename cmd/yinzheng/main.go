@@ -34,6 +34,10 @@ func commands() map[string]command {
 		"revocation": {"read the revocation accumulator (witness | delta | bucket)", runRevocation},
 		"bench":      {"benchmarks that print JSON figures (circuit | revocation)", runBench},
 		"demo":       {"run the end-to-end demonstration in a temporary directory", runDemo},
+		"issuer":     {"enrol, issue, revoke, publish, delete (init | issue | revoke | publish | delete)", runIssuer},
+		"holder":     {"the wallet (init | request | import | refresh | prove | present)", runHolder},
+		"verifier":   {"ask for and check presentations (request | verify)", runVerifier},
+		"serve":      {"run the issuer or verifier HTTP service (issuer | verifier)", runServe},
 	}
 }
 

@@ -189,7 +189,16 @@ type writer struct {
 }
 
 func (w *writer) set(key, value []byte) error {
-	if err := w.txn.Set(key, value); err != nil {
+	return w.checkSize(w.txn.Set(key, value))
+}
+
+func (w *writer) delete(key []byte) error {
+	return w.checkSize(w.txn.Delete(key))
+}
+
+// checkSize explains Badger's transaction limit in the error.
+func (w *writer) checkSize(err error) error {
+	if err != nil {
 		if errors.Is(err, badger.ErrTxnTooBig) {
 			return fmt.Errorf("revocation: batch too large for one transaction (raise Options.MemTableSize or split it): %w", err)
 		}
@@ -208,7 +217,7 @@ func (w *writer) pairs(s *Store, h int, next []change, pairs [][2]fr.Element) er
 		}
 		key := pairKey(h, next[i].index)
 		if pairs[i][0].Equal(&s.empty[h]) && pairs[i][1].Equal(&s.empty[h]) {
-			if err := w.txn.Delete(key); err != nil {
+			if err := w.delete(key); err != nil {
 				return err
 			}
 			continue

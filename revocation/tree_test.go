@@ -301,3 +301,29 @@ func TestReadersSeeConsistentRoots(t *testing.T) {
 	}
 	t.Logf("%d reads saw %d distinct roots", reads, len(seen))
 }
+
+// TestBatchTooBigChangesNothing gives Badger a tiny transaction limit: the
+// batch must fail with a clear error and leave the store as it was.
+func TestBatchTooBigChangesNothing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	dir := filepath.Join(t.TempDir(), "acc")
+	s, err := Open(dir, Options{Depth: 16, MemTableSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Append(randomLeaves(rng, 10)...)
+	before, _ := s.Root()
+	_, err = s.Append(randomLeaves(rng, 5000)...)
+	if !errors.Is(err, badger.ErrTxnTooBig) || !strings.Contains(err.Error(), "split it") {
+		t.Fatalf("oversized batch: %v", err)
+	}
+	after, _ := s.Root()
+	n, _ := s.LeafCount()
+	if !after.Equal(&before) || n != 10 {
+		t.Fatalf("a refused batch changed the store (leaf count %d)", n)
+	}
+	if _, err := s.Append(randomLeaves(rng, 10)...); err != nil {
+		t.Fatalf("a small batch after a refused one: %v", err)
+	}
+}

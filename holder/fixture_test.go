@@ -446,3 +446,6 @@ func sdRequestFor(t testing.TB, scope string, claims ...string) *Request {
 	r.SDJWT = &SDJWTRequest{Claims: claims}
 	return r
 }
+
+// frElement abbreviates the field element type in benchmarks.
+type frElement = fr.Element

@@ -42,8 +42,9 @@ type Options struct {
 	MemTableSize int64
 	// CacheFromHeight keeps the sibling pairs at this height and above in
 	// memory (DefaultCacheFromHeight if zero), so a path needs only that
-	// many Badger reads. The cache costs 64 bytes a pair: at 1.4×10^9
-	// leaves, 2^(7-h) GB for height h (0.7 GB at 6, 0.17 GB at 8).
+	// many Badger reads. The cache costs 64 bytes a pair, about
+	// leaves×64/2^h bytes from height h: at 1.4×10^9 leaves, 1.4 GB from
+	// height 6, 0.7 GB from 7, 0.35 GB from 8.
 	CacheFromHeight int
 }
 

@@ -197,6 +197,13 @@ func (s *Store) Delta(epoch uint64) (*Delta, error) {
 		if err != nil {
 			return err
 		}
+		pruned, err := readPruned(txn)
+		if err != nil {
+			return err
+		}
+		if epoch <= pruned {
+			return fmt.Errorf("%w: epoch %d (deltas pruned through epoch %d; fetch a bucket)", ErrDeltaPruned, epoch, pruned)
+		}
 		var batches []*Delta
 		prefix := deltaKey(epoch, 0)[:9]
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
@@ -246,4 +253,76 @@ func mergeDeltas(depth int, batches []*Delta) *Delta {
 		}
 	}
 	return out
+}
+
+// keyPruned records the last epoch whose delta was pruned.
+var keyPruned = []byte{prefixPruned}
+
+// ErrDeltaPruned means an epoch's delta was pruned: a holder that still
+// needs it fetches a bucket instead.
+var ErrDeltaPruned = errors.New("revocation: delta pruned")
+
+// PruneDeltas deletes the stored deltas of epochs 1 … through (at most the
+// last published epoch), for holders are expected to have moved on. The
+// mark is committed first, so a crash part-way leaves the remaining records
+// unreachable, never a delta missing some of its batches.
+func (s *Store) PruneDeltas(through uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var from uint64
+	err := s.db.Update(func(txn *badger.Txn) error {
+		st, err := readState(txn)
+		if err != nil {
+			return err
+		}
+		if through > st.published {
+			return fmt.Errorf("%w: cannot prune through epoch %d, last published is %d", ErrUnknownEpoch, through, st.published)
+		}
+		if from, err = readPruned(txn); err != nil {
+			return err
+		}
+		return txn.Set(keyPruned, binary.BigEndian.AppendUint64(nil, max(from, through)))
+	})
+	if err != nil || through <= from {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixDelta}})
+		defer it.Close()
+		for it.Seek(deltaKey(from+1, 0)); it.Valid(); it.Next() {
+			k := it.Item().KeyCopy(nil)
+			if binary.BigEndian.Uint64(k[1:9]) > through {
+				break
+			}
+			if err := wb.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return wb.Flush()
+}
+
+func readPruned(txn *badger.Txn) (uint64, error) {
+	item, err := txn.Get(keyPruned)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var out uint64
+	err = item.Value(func(v []byte) error {
+		if len(v) != 8 {
+			return errors.New("revocation: corrupt pruning record")
+		}
+		out = binary.BigEndian.Uint64(v)
+		return nil
+	})
+	return out, err
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/dgraph-io/badger/v4"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/jose"
@@ -296,5 +297,51 @@ func TestPathJSONRoundTrip(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"serial":1,"leaf":"0x1","siblings":[],"root":"0x1"}`), &got); err == nil {
 		t.Error("path JSON without siblings accepted")
+	}
+}
+
+func TestPruneDeltas(t *testing.T) {
+	rng := rand.New(rand.NewPCG(81, 82))
+	s, _ := openTemp(t, 8)
+	key := testKey(t, jose.SuiteGM)
+	for range 3 {
+		s.Append(randomLeaves(rng, 5)...)
+		s.Append(randomLeaves(rng, 5)...)
+		if _, err := s.Publish(key, "iss", testNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PruneDeltas(4); !errors.Is(err, ErrUnknownEpoch) {
+		t.Fatalf("pruning beyond the last epoch: %v", err)
+	}
+	if err := s.PruneDeltas(2); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []uint64{1, 2} {
+		if _, err := s.Delta(e); !errors.Is(err, ErrDeltaPruned) {
+			t.Errorf("delta of pruned epoch %d: %v", e, err)
+		}
+	}
+	d, err := s.Delta(3)
+	if err != nil || len(d.Serials) != 10 {
+		t.Fatalf("delta of epoch 3 after pruning 1-2: %v", err)
+	}
+	var left int
+	s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixDelta}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			left++
+		}
+		return nil
+	})
+	if left != 2 {
+		t.Fatalf("%d batch deltas left, want the 2 of epoch 3", left)
+	}
+	if err := s.PruneDeltas(1); err != nil {
+		t.Fatalf("pruning an already pruned epoch: %v", err)
+	}
+	if _, err := s.Delta(2); !errors.Is(err, ErrDeltaPruned) {
+		t.Error("pruning through 1 after 2 brought epoch 2 back")
 	}
 }

@@ -79,6 +79,7 @@ const (
 	prefixDelta  = 'D' // epoch (8) || batch sequence (8) → the batch's delta
 	prefixEpoch  = 'E' // epoch (8) → published root record
 	prefixStatus = 'B' // chunk (8) → statusChunkBytes of status bits
+	prefixPruned = 'P' // last epoch whose deltas were pruned (8)
 )
 
 var (

@@ -91,3 +91,27 @@ func BenchmarkPathReopened(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPublish signs (SM2) and stores one epoch after a batch of 100
+// revocations among 100,000 leaves.
+func BenchmarkPublish(b *testing.B) {
+	const n = 100_000
+	s := benchStore(b, n)
+	key := testKey(b, "gm")
+	rng := rand.New(rand.NewPCG(6, 6))
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		serials := make([]uint64, 100)
+		for i := range serials {
+			serials[i] = rng.Uint64N(n)
+		}
+		if err := s.Revoke(serials...); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := s.Publish(key, "https://bench.invalid", testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -146,8 +146,12 @@ func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) 
 		}},
 	}
 	if w.pinned(info.meta.Issuer) == nil {
+		jwk, err := info.key.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("holder: %w", err)
+		}
 		w.st.Issuers = append(w.st.Issuers, &pinnedIssuer{
-			Issuer: info.meta.Issuer, JWK: info.meta.JWK, KID: info.key.KeyID(),
+			Issuer: info.meta.Issuer, JWK: jwk, KID: info.key.KeyID(),
 			Depth: info.meta.Depth, CircuitID: info.meta.CircuitID,
 		})
 	}

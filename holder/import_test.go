@@ -174,6 +174,14 @@ func TestImportNeedsTheIssuerSource(t *testing.T) {
 	b := iss.issue(adult, mustRequest(t, w), issueOpts{})
 	_, err := w.Import(context.Background(), b, nil)
 	wantErr(t, err, "no issuer source")
+	// Metadata whose kid is not its key's id is refused.
+	good, err := os.ReadFile(iss.public(publication.IssuerName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.write(publication.IssuerName, []byte(strings.Replace(string(good), `"kid":"z`, `"kid":"zX`, 1)))
+	_, err = w.Import(context.Background(), b, iss.source())
+	wantErr(t, err, "issuer metadata", "kid")
 	if err := os.Remove(iss.public(publication.IssuerName)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,7 @@
 package holder
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -20,28 +18,15 @@ const limitSmall = publication.MaxMetadataSize
 // the wallet pinned when it imported the issuer's first credential.
 var ErrIssuerKeyChanged = errors.New("holder: the issuer's published key is not the key this wallet pinned at import")
 
-// IssuerMetadata is the issuer's public issuer.json. Members this wallet does
-// not use are ignored, so an issuer can publish more (a privacy notice, say)
-// without breaking wallets.
-type IssuerMetadata struct {
-	Issuer        string          `json:"issuer"`
-	Suite         string          `json:"suite"`
-	JWK           json.RawMessage `json:"jwk"`
-	KID           string          `json:"kid"`
-	Depth         int             `json:"depth"`
-	CircuitID     string          `json:"circuit_id"`
-	SchemaID      string          `json:"schema_id"`
-	VCT           string          `json:"vct"`
-	StatusListURI string          `json:"status_list_uri"`
-}
-
-// issuerInfo is checked metadata with its parsed key.
+// issuerInfo is the issuer's checked metadata (issuer.json).
 type issuerInfo struct {
-	meta IssuerMetadata
+	meta *publication.Metadata
 	key  *jose.PublicKey
 }
 
-// fetchIssuer reads and checks issuer.json from src.
+// fetchIssuer reads issuer.json from src and checks it strictly
+// (publication.ParseMetadata: known members only, kid is the key's id, the
+// suite is the key's) and against what this wallet holds.
 func fetchIssuer(ctx context.Context, src publication.Source) (*issuerInfo, error) {
 	if src == nil {
 		return nil, errors.New("holder: no issuer source (give --issuer-dir or --issuer-url)")
@@ -50,26 +35,17 @@ func fetchIssuer(ctx context.Context, src publication.Source) (*issuerInfo, erro
 	if err != nil {
 		return nil, fmt.Errorf("holder: fetch the issuer metadata: %w", err)
 	}
-	var m IssuerMetadata
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&m); err != nil {
+	m, err := publication.ParseMetadata(data)
+	if err != nil {
 		return nil, fmt.Errorf("holder: issuer metadata: %w", err)
 	}
-	key, err := jose.ParsePublicJWK(m.JWK)
-	if err != nil {
-		return nil, fmt.Errorf("holder: issuer metadata: jwk: %w", err)
-	}
 	switch {
-	case m.Issuer == "":
-		return nil, errors.New("holder: issuer metadata has no issuer")
-	case m.KID != "" && m.KID != key.KeyID():
-		return nil, fmt.Errorf("holder: issuer metadata: kid %q is not the key id of its jwk (%s)", m.KID, key.KeyID())
-	case m.Depth < 1 || m.Depth > revocation.MaxDepth:
+	case m.Depth > revocation.MaxDepth:
 		return nil, fmt.Errorf("holder: issuer metadata: depth %d outside 1…%d", m.Depth, revocation.MaxDepth)
-	case m.VCT != "" && m.VCT != schemas.VCT:
+	case m.VCT != schemas.VCT:
 		return nil, fmt.Errorf("holder: issuer metadata: vct %q, this wallet holds %q", m.VCT, schemas.VCT)
 	}
-	return &issuerInfo{meta: m, key: key}, nil
+	return &issuerInfo{meta: m, key: m.JWK}, nil
 }
 
 // pinned returns the pinned record of issuer, or nil. The caller holds w.mu.

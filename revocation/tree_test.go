@@ -327,3 +327,17 @@ func TestBatchTooBigChangesNothing(t *testing.T) {
 		t.Fatalf("a small batch after a refused one: %v", err)
 	}
 }
+
+func TestOpenRefusesCorruptManifest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(91, 92))
+	s, dir := openTemp(t, 8)
+	s.Append(randomLeaves(rng, 5)...)
+	s.Close()
+	if err := os.WriteFile(filepath.Join(dir, "MANIFEST"), []byte("not a manifest at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(dir, Options{Depth: 8, MemTableSize: 16 << 20})
+	if err == nil || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("corrupt MANIFEST: %v", err)
+	}
+}

@@ -49,7 +49,7 @@ type Options struct {
 }
 
 // DefaultCacheFromHeight is the lowest height whose pairs stay in memory.
-const DefaultCacheFromHeight = 7
+const DefaultCacheFromHeight = 6
 
 // Store is an accumulator kept in a Badger directory. Its methods are safe
 // for concurrent use: writes are serialised, reads run on snapshots.

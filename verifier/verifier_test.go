@@ -509,3 +509,27 @@ func TestConcurrentBurst(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestRootSupersededAfterRequest: a request made before a new epoch (a
+// revocation, say) is answered under the old root after the issuer published
+// the new one; beyond the grace period the proof is refused.
+func TestRootSupersededAfterRequest(t *testing.T) {
+	e := setup(t, nil)
+	req := e.request(e.policy)
+	p := e.adult.Prove(t, req, e.epoch)
+	e.clk.add(time.Minute)
+	e.iss.Publish(t, e.clk.now())
+	e.clk.add(verifier.DefaultCacheTTL + time.Second)
+	wantReason(t, e.verify(p, nil), verifier.ReasonSuperseded)
+
+	// Within the grace period the same situation is accepted.
+	f := setup(t, func(o *verifier.Options) { o.RootGrace = time.Hour })
+	req = f.request(f.policy)
+	p = f.adult.Prove(t, req, f.epoch)
+	f.clk.add(time.Minute)
+	f.iss.Publish(t, f.clk.now())
+	f.clk.add(verifier.DefaultCacheTTL + time.Second)
+	if res := f.verify(p, nil); !res.Valid {
+		t.Fatalf("superseded within the grace period: %v", res.Reasons)
+	}
+}

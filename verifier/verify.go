@@ -35,6 +35,7 @@ const (
 	ReasonRootInvalid     = "root statement invalid"
 	ReasonRootIssuer      = "root statement from another issuer"
 	ReasonStaleRoot       = "stale root"
+	ReasonSuperseded      = "root superseded (the credential may have been revoked since)"
 	ReasonPseudonym       = "malformed pseudonym"
 	ReasonProofEncoding   = "malformed proof"
 	ReasonProof           = "proof does not verify"
@@ -159,6 +160,23 @@ func sameRequest(a, b *Request) (bool, error) {
 	return bytes.Equal(ja, jb), nil
 }
 
+// supersededTooLong reports whether epoch was superseded by a newer one
+// longer than the grace period ago.
+func (v *Verifier) supersededTooLong(ctx context.Context, iss *issuerState, epoch uint64, now time.Time) (bool, error) {
+	latest, err := v.trust.latestRoot(ctx, iss)
+	if err != nil {
+		return false, fmt.Errorf("verifier: the issuer's latest root: %w", err)
+	}
+	if epoch >= latest.Epoch {
+		return false, nil
+	}
+	next, err := v.trust.root(ctx, iss, epoch+1)
+	if err != nil {
+		return false, fmt.Errorf("verifier: root of epoch %d: %w", epoch+1, err)
+	}
+	return now.Sub(next.IssuedAt) > v.rootGrace, nil
+}
+
 func (v *Verifier) verifyZK(ctx context.Context, iss *issuerState, req *Request, p *Presentation, now time.Time) (*Result, error) {
 	if p.CircuitID != req.CircuitID || p.CircuitID != iss.keys.Manifest.CircuitID {
 		return refuse(ReasonWrongCircuit), nil
@@ -177,6 +195,14 @@ func (v *Verifier) verifyZK(ctx context.Context, iss *issuerState, req *Request,
 	}
 	if now.Sub(root.IssuedAt) > v.maxRootAge {
 		return refuse(ReasonStaleRoot), nil
+	}
+	// The accepted epochs were fixed when the request was made; a root
+	// superseded since (by a revocation, say) is accepted only within the
+	// grace period, so a revocation also stops requests already out.
+	if superseded, err := v.supersededTooLong(ctx, iss, epoch, now); err != nil {
+		return nil, err
+	} else if superseded {
+		return refuse(ReasonSuperseded), nil
 	}
 	st, err := statement(req, root)
 	if err != nil {

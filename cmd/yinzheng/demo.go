@@ -1,23 +1,37 @@
 package main
 
 import (
-	"crypto/rand"
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
-	"github.com/yinzheng-id/yinzheng/jose"
-	"github.com/yinzheng-id/yinzheng/sdjwt"
+	"github.com/yinzheng-id/yinzheng/bench"
+	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/holder"
+	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/issuer"
+	"github.com/yinzheng-id/yinzheng/verifier"
 )
 
-// runDemo is the interim demonstration (until the zero-knowledge flow lands):
-// for each suite, in a temporary directory, it generates issuer and holder
-// keys, issues an SD-JWT VC, presents a subset with a Key Binding JWT and
-// verifies it, printing each step with its timing.
+// demoPassphrase seals the demo's keys and wallets. The demo's directory is
+// temporary; a real deployment reads YINZHENG_PASSPHRASE or prompts.
+const demoPassphrase = "yinzheng demo passphrase"
+
+// runDemo runs the main job end to end in a temporary directory with
+// embedded defaults: an issuer enrols three people, their wallets prove
+// predicates to platforms, a revocation takes effect, and one SD-JWT
+// presentation discloses a single claim.
 func runDemo(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stderr)
+	keep := fs.Bool("keep", false, "keep the demo directory instead of removing it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -25,100 +39,423 @@ func runDemo(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	fmt.Fprintf(stdout, "working directory %s\n", dir)
-	for _, suite := range []jose.Suite{jose.SuiteGM, jose.SuiteIntl} {
-		if err := demoSuite(filepath.Join(dir, string(suite)), suite, stdout); err != nil {
-			return fmt.Errorf("%s suite: %w", suite, err)
+	if *keep {
+		defer fmt.Fprintf(stdout, "\nthe demo directory is kept: %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	d := &demo{dir: dir, out: stdout, started: time.Now(), now: time.Now().UTC()}
+	fmt.Fprintf(stdout, "Yinzheng demo in %s (embedded Badger stores, development circuit keys)\n\n", dir)
+	if err := d.run(context.Background()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\ndemo complete in %s\n", round(time.Since(d.started)))
+	return nil
+}
+
+type demo struct {
+	dir     string
+	out     io.Writer
+	started time.Time
+	now     time.Time
+	steps   int
+
+	iss     *issuer.Issuer
+	src     publication.Source
+	wallets map[string]*holder.Wallet
+	serials map[string]uint64
+}
+
+// person is one enrolment of the demo.
+type person struct {
+	key, label string
+	age        int
+	subject    issuer.Subject
+}
+
+func (d *demo) people() []person {
+	birth := func(age int) time.Time { return d.now.AddDate(-age, 0, -40) }
+	subject := func(name, region string, age, level int, guardian bool) issuer.Subject {
+		s := issuer.Subject{DocType: "resident_id", DocNumber: demoResidentID(region, birth(age), "012"), Name: name,
+			BirthDate: birth(age).Format(time.DateOnly), Region: region, Level: level}
+		if guardian {
+			s.Guardian = &issuer.Guardian{DocType: "resident_id", DocNumber: demoResidentID("110101", birth(45), "021"),
+				Consent: true, Time: d.now.Add(-time.Hour).Format(time.RFC3339)}
 		}
+		return s
+	}
+	return []person{
+		{"adult", "张伟, 34", 34, subject("张伟", "110101", 34, 3, false)},
+		{"teen", "李娜, 15, guardian acknowledgement", 15, subject("李娜", "310101", 15, 2, true)},
+		{"child", "王小明, 12, guardian consent", 12, subject("王小明", "440101", 12, 2, true)},
+	}
+}
+
+// demoResidentID makes a well-formed (fictitious) resident ID number:
+// region, birth date, sequence and the GB 11643 check character.
+func demoResidentID(region string, birth time.Time, seq string) string {
+	body := region + birth.Format("20060102") + seq
+	sum := 0
+	for i, c := range body {
+		sum += int(c-'0') * ((1 << (17 - i)) % 11)
+	}
+	return body + string("10X98765432"[sum%11])
+}
+
+// step runs f and prints its outcome with its duration.
+func (d *demo) step(title string, f func() (string, error)) error {
+	d.steps++
+	fmt.Fprintf(d.out, "%2d. %s\n", d.steps, title)
+	start := time.Now()
+	detail, err := f()
+	if err != nil {
+		fmt.Fprintf(d.out, "    FAILED after %s: %v\n", round(time.Since(start)), err)
+		return fmt.Errorf("step %d (%s): %w", d.steps, title, err)
+	}
+	for _, line := range strings.Split(strings.TrimRight(detail, "\n"), "\n") {
+		if line != "" {
+			fmt.Fprintf(d.out, "    %s\n", line)
+		}
+	}
+	fmt.Fprintf(d.out, "    (%s)\n", round(time.Since(start)))
+	return nil
+}
+
+func round(t time.Duration) time.Duration {
+	if t > time.Second {
+		return t.Round(10 * time.Millisecond)
+	}
+	return t.Round(100 * time.Microsecond)
+}
+
+func (d *demo) run(ctx context.Context) error {
+	issuerDir := filepath.Join(d.dir, "issuer")
+	d.wallets, d.serials = map[string]*holder.Wallet{}, map[string]uint64{}
+	defer func() {
+		for _, w := range d.wallets {
+			w.Close()
+		}
+		if d.iss != nil {
+			d.iss.Close()
+		}
+	}()
+
+	if err := d.step("issuer init: SM2 issuer key, 网号 secret, accumulator (depth 32), circuit keys", func() (string, error) {
+		keys, err := bench.DefaultKeysDir(circuits.ProductionDepth)
+		if err != nil {
+			return "", err
+		}
+		p := newProgress(d.out)
+		err = issuer.Init(issuerDir, []byte(demoPassphrase), issuer.Options{CircuitKeysDir: keys, Progress: p.stage})
+		p.stop()
+		if err != nil {
+			return "", err
+		}
+		if d.iss, err = issuer.Open(issuerDir, []byte(demoPassphrase)); err != nil {
+			return "", err
+		}
+		d.src = publication.DirSource(issuerDir)
+		m := d.iss.Metadata()
+		return fmt.Sprintf("issuer %s, key id %s\ncircuit %s (development keys: their setup randomness is public)", m.Issuer, m.KID, m.CircuitID), nil
+	}); err != nil {
+		return err
+	}
+
+	for _, p := range d.people() {
+		if err := d.step("enrol and issue: "+p.label, func() (string, error) { return d.enrol(ctx, p) }); err != nil {
+			return err
+		}
+	}
+
+	platformA, err := d.newVerifier("platform-a")
+	if err != nil {
+		return err
+	}
+	defer platformA.Close()
+	platformB, err := d.newVerifier("platform-b")
+	if err != nil {
+		return err
+	}
+	defer platformB.Close()
+	over18 := verifier.Policy{AgeOver: intPtr(18)}
+
+	var pseudonymA, pseudonymB string
+	if err := d.step("张伟 proves age_over 18 to platform-a (zero knowledge)", func() (string, error) {
+		r, err := d.zk(ctx, platformA, "adult", withScope(over18, "platform-a"))
+		pseudonymA = r.Pseudonym
+		return resultLine(r), err
+	}); err != nil {
+		return err
+	}
+	if err := d.step("张伟 proves age_over 18 to platform-b", func() (string, error) {
+		r, err := d.zk(ctx, platformB, "adult", withScope(over18, "platform-b"))
+		if err != nil {
+			return "", err
+		}
+		pseudonymB = r.Pseudonym
+		if pseudonymA == pseudonymB {
+			return "", errors.New("two platforms got the same pseudonym")
+		}
+		return resultLine(r) + "\npseudonyms differ across platforms: platform-a cannot link this account to platform-b's", nil
+	}); err != nil {
+		return err
+	}
+	if err := d.step("张伟 proves age_over 18 to platform-a again (a fresh request and nonce)", func() (string, error) {
+		r, err := d.zk(ctx, platformA, "adult", withScope(over18, "platform-a"))
+		if err != nil {
+			return "", err
+		}
+		if r.Pseudonym != pseudonymA {
+			return "", errors.New("one platform got two pseudonyms")
+		}
+		return resultLine(r) + "\nsame pseudonym as before: one person, one account on platform-a", nil
+	}); err != nil {
+		return err
+	}
+	if err := d.step("李娜 (15) is asked for age_over 18", func() (string, error) {
+		_, err := d.zk(ctx, platformA, "teen", withScope(over18, "platform-a"))
+		if err == nil {
+			return "", errors.New("a 15-year-old proved age_over 18")
+		}
+		return "the wallet refuses before proving: " + err.Error(), nil
+	}); err != nil {
+		return err
+	}
+	if err := d.step("王小明 (12) proves age_under 14 with guardian consent to kids-platform", func() (string, error) {
+		kids, err := d.newVerifier("kids-platform")
+		if err != nil {
+			return "", err
+		}
+		defer kids.Close()
+		r, err := d.zk(ctx, kids, "child", verifier.Policy{Scope: "kids-platform", AgeUnder: intPtr(14), GuardianConsent: true})
+		return resultLine(r), err
+	}); err != nil {
+		return err
+	}
+
+	if err := d.step("张伟 presents an SD-JWT disclosing only age_over_18 (with consent, Art. 8)", func() (string, error) {
+		v, err := d.newVerifier("platform-c")
+		if err != nil {
+			return "", err
+		}
+		defer v.Close()
+		req, err := v.NewRequest(ctx, verifier.Policy{Scope: "platform-c", SDJWTClaims: []string{"age_over_18"}})
+		if err != nil {
+			return "", err
+		}
+		pres, err := d.wallets["adult"].Present(toHolderRequest(req))
+		if err != nil {
+			return "", err
+		}
+		r, err := verifyPresentation(ctx, v, pres, req)
+		if err != nil {
+			return "", err
+		}
+		if !r.Valid {
+			return "", fmt.Errorf("SD-JWT presentation refused: %s", strings.Join(r.Reasons, "; "))
+		}
+		claims, _ := json.Marshal(r.Claims)
+		return fmt.Sprintf("valid; disclosed claims: %s (name, birth date and 网号 stay hidden)", claims), nil
+	}); err != nil {
+		return err
+	}
+
+	// Revocation: a request platform-a issued before the revocation is
+	// answered after it, under the root the wallet last saw.
+	pending, err := platformA.NewRequest(ctx, withScope(over18, "platform-a"))
+	if err != nil {
+		return err
+	}
+	if err := d.step("issuer revokes 张伟's credential and publishes a new epoch", func() (string, error) {
+		if err := d.iss.Revoke(d.serials["adult"]); err != nil {
+			return "", err
+		}
+		e, err := d.iss.Publish()
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("serial %d revoked; epoch %d root %s…", d.serials["adult"], e.Epoch, zkhash.FormatElement(e.Root)[:18]), nil
+	}); err != nil {
+		return err
+	}
+	if err := d.step("张伟's next proof is rejected", func() (string, error) {
+		var lines []string
+		w := d.wallets["adult"]
+		pres, err := w.Prove(ctx, toHolderRequest(pending), d.src, holder.ProveOptions{})
+		if err != nil {
+			return "", err
+		}
+		r, err := verifyPresentation(ctx, platformA, pres, pending)
+		if err != nil {
+			return "", err
+		}
+		if r.Valid {
+			return "", errors.New("a proof under the pre-revocation root was accepted")
+		}
+		lines = append(lines, "proof under the root from before the revocation: "+resultLine(r))
+		_, err = d.zk(ctx, platformA, "adult", withScope(over18, "platform-a"))
+		if err == nil {
+			return "", errors.New("the revoked credential proved under the new root")
+		}
+		lines = append(lines, "after refreshing its witness the wallet cannot prove at all: "+err.Error())
+		return strings.Join(lines, "\n"), nil
+	}); err != nil {
+		return err
 	}
 	return nil
 }
 
-// demoClaims is a sample identity credential.
-const demoClaims = `{"network_id":"wh3x9Qz1","name":"张三","birthdate":"1990-05-17",
-"age_over_18":true,"document_type":"resident_id","verification_level":3,"region":"110000"}`
+// enrol creates a wallet for p, has the issuer issue to it, and imports
+// the bundle.
+func (d *demo) enrol(ctx context.Context, p person) (string, error) {
+	w, _, err := holder.Init(filepath.Join(d.dir, "wallet-"+p.key), []byte(demoPassphrase), holder.Options{})
+	if err != nil {
+		return "", err
+	}
+	d.wallets[p.key] = w
+	hreq, err := w.Request()
+	if err != nil {
+		return "", err
+	}
+	var ireq issuer.HolderRequest
+	if err := convert(hreq, &ireq); err != nil {
+		return "", err
+	}
+	subject := p.subject
+	b, err := d.iss.Issue(&subject, &ireq)
+	if err != nil {
+		return "", err
+	}
+	var hb holder.Bundle
+	if err := convert(b, &hb); err != nil {
+		return "", err
+	}
+	info, err := w.Import(ctx, &hb, d.src)
+	if err != nil {
+		return "", err
+	}
+	d.serials[p.key] = b.Serial
+	return fmt.Sprintf("网号 %s…, serial %d, level %d, %d single-use SD-JWT copies; wallet checked signatures, leaf and path",
+		b.Wanghao[:8], info.Serial, info.Level, info.CopiesLeft), nil
+}
 
-func demoSuite(dir string, suite jose.Suite, stdout io.Writer) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func (d *demo) newVerifier(scope string) (*verifier.Verifier, error) {
+	return verifier.New(verifier.Options{
+		Dir:                  filepath.Join(d.dir, "verifier-"+scope),
+		Source:               d.src,
+		AllowDevelopmentKeys: true,
+		// The demo's platforms re-read the issuer's publication at every
+		// step, so a revocation shows at once; a deployment caches it for
+		// the default minute, which bounds how late a revocation bites.
+		CacheTTL: time.Millisecond,
+	})
+}
+
+// zk has verifier v ask holder who for policy p, and verifies the answer.
+func (d *demo) zk(ctx context.Context, v *verifier.Verifier, who string, p verifier.Policy) (*verifier.Result, error) {
+	req, err := v.NewRequest(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	pres, err := d.wallets[who].Prove(ctx, toHolderRequest(req), d.src, holder.ProveOptions{})
+	if err != nil {
+		return nil, err
+	}
+	r, err := verifyPresentation(ctx, v, pres, req)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Valid {
+		return r, fmt.Errorf("refused: %s", strings.Join(r.Reasons, "; "))
+	}
+	return r, nil
+}
+
+func verifyPresentation(ctx context.Context, v *verifier.Verifier, p *holder.Presentation, req *verifier.Request) (*verifier.Result, error) {
+	data, err := holder.MarshalPresentation(p)
+	if err != nil {
+		return nil, err
+	}
+	return v.Verify(ctx, data, req)
+}
+
+func resultLine(r *verifier.Result) string {
+	if r == nil {
+		return ""
+	}
+	if !r.Valid {
+		return "rejected by the verifier: " + strings.Join(r.Reasons, "; ")
+	}
+	var preds []string
+	for name, ok := range r.Predicates {
+		preds = append(preds, fmt.Sprintf("%s=%v", name, ok))
+	}
+	return fmt.Sprintf("valid: %s, pseudonym %s…", strings.Join(preds, " "), r.Pseudonym[:18])
+}
+
+// toHolderRequest hands a verifier's request to the wallet the way it
+// travels: as JSON.
+func toHolderRequest(r *verifier.Request) *holder.Request {
+	var out holder.Request
+	if err := convert(r, &out); err != nil {
+		panic(err) // both sides implement one format; a mismatch is a bug
+	}
+	return &out
+}
+
+func convert(from, to any) error {
+	data, err := json.Marshal(from)
+	if err != nil {
 		return err
 	}
-	step := func(name string, f func() (string, error)) error {
-		start := time.Now()
-		detail, err := f()
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		fmt.Fprintf(stdout, "[%-4s] %-32s %9s  %s\n", suite, name, time.Since(start).Round(time.Microsecond), detail)
-		return nil
-	}
-	save := func(name string, data []byte) error { return os.WriteFile(filepath.Join(dir, name), data, 0o600) }
+	return json.Unmarshal(data, to)
+}
 
-	var issuer, holder *jose.PrivateKey
-	var issued, presentation *sdjwt.SDJWT
-	var claims map[string]any
-	const aud, nonce = "https://platform.example", "demo-nonce-7f3a"
-	steps := []struct {
-		name string
-		f    func() (string, error)
-	}{
-		{"generate issuer and holder keys", func() (string, error) {
-			var err error
-			if issuer, err = jose.GenerateKey(suite, rand.Reader); err != nil {
-				return "", err
+func withScope(p verifier.Policy, scope string) verifier.Policy {
+	p.Scope = scope
+	return p
+}
+
+func intPtr(n int) *int { return &n }
+
+// progress prints the setup's stages and a tick every two seconds, so the
+// first run's key setup does not look like a hang.
+type progress struct {
+	out  io.Writer
+	mu   sync.Mutex
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newProgress(out io.Writer) *progress {
+	p := &progress{out: out, done: make(chan struct{})}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		start := time.Now()
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-t.C:
+				p.mu.Lock()
+				fmt.Fprintf(p.out, "    … %s\n", time.Since(start).Round(time.Second))
+				p.mu.Unlock()
 			}
-			if holder, err = jose.GenerateKey(suite, rand.Reader); err != nil {
-				return "", err
-			}
-			jwk, err := issuer.Public().MarshalJSON()
-			if err != nil {
-				return "", err
-			}
-			return "issuer kid " + issuer.Public().KeyID(), save("issuer.pub.jwk", jwk)
-		}},
-		{"issue SD-JWT VC (7 claims)", func() (string, error) {
-			v, err := sdjwt.DecodeJSON([]byte(demoClaims))
-			if err != nil {
-				return "", err
-			}
-			paths, err := sdjwt.ParseClaimPaths([]byte(`[["network_id"],["name"],["birthdate"],["age_over_18"],["document_type"],["verification_level"],["region"]]`))
-			if err != nil {
-				return "", err
-			}
-			issued, err = sdjwt.Issue(issuer, v.(map[string]any), sdjwt.IssueOptions{
-				Disclosable: paths, Decoys: 2, HolderKey: holder.Public(),
-				Issuer: "https://issuer.example", VCT: "urn:yinzheng:identity:1"})
-			if err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("%d bytes, %d disclosures, alg %s", len(issued.Compact()), len(issued.Disclosures), issuer.Alg()),
-				save("credential.sd-jwt", []byte(issued.Compact()))
-		}},
-		{"present age_over_18 with KB-JWT", func() (string, error) {
-			var err error
-			presentation, err = sdjwt.Present(issued, []sdjwt.ClaimPath{{"age_over_18"}},
-				sdjwt.PresentOptions{HolderKey: holder, Audience: aud, Nonce: nonce})
-			if err != nil {
-				return "", err
-			}
-			return fmt.Sprintf("%d bytes, %d disclosure", len(presentation.Compact()), len(presentation.Disclosures)),
-				save("presentation.sd-jwt", []byte(presentation.Compact()))
-		}},
-		{"verify presentation", func() (string, error) {
-			v := &sdjwt.Verifier{IssuerKey: issuer.Public(), Audience: aud, Nonce: nonce, RequireKeyBinding: true}
-			res, err := v.Verify([]byte(presentation.Compact()))
-			if err != nil {
-				return "", err
-			}
-			claims = res.Claims
-			_, nameShown := claims["name"]
-			return fmt.Sprintf("age_over_18=%v, name disclosed=%v, key bound=%v", claims["age_over_18"], nameShown, res.KeyBound), nil
-		}},
-	}
-	for _, s := range steps {
-		if err := step(s.name, s.f); err != nil {
-			return err
 		}
-	}
-	return nil
+	}()
+	return p
+}
+
+func (p *progress) stage(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.out, "    %s\n", s)
+}
+
+func (p *progress) stop() {
+	close(p.done)
+	p.wg.Wait()
 }

@@ -49,7 +49,7 @@ func FuzzParseBundle(f *testing.F) {
 		if b.Version != FormatVersion {
 			t.Fatalf("accepted version %d", b.Version)
 		}
-		_, _ = b.attributes()
+		_, _ = bundleAttributes(b)
 	})
 }
 

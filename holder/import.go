@@ -96,7 +96,7 @@ func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) 
 
 	// The zero-knowledge credential: the leaf is the attributes' leaf under
 	// this wallet's commitment, and it sits under the signed root.
-	attrs, err := b.attributes()
+	attrs, err := bundleAttributes(b)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) 
 }
 
 // attributes rebuilds the schema attributes from the bundle.
-func (b *Bundle) attributes() (*schemas.Attributes, error) {
+func bundleAttributes(b *Bundle) (*schemas.Attributes, error) {
 	z := b.ZK
 	birth, err := schemas.ParseDate(z.BirthDate)
 	if err != nil {

@@ -183,7 +183,7 @@ func pathFor(c *credential, r *Request) *pathRec {
 // zkCredential assembles the circuit credential from a stored path.
 func (w *Wallet) zkCredential(c *credential, rec *pathRec) (*circuits.Credential, uint32, error) {
 	b := &Bundle{Wanghao: c.Wanghao, ZK: c.ZK}
-	attrs, err := b.attributes()
+	attrs, err := bundleAttributes(b)
 	if err != nil {
 		return nil, 0, fmt.Errorf("holder: stored credential: %w", err)
 	}

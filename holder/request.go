@@ -58,13 +58,13 @@ func checkCommon(r *Request, now time.Time) error {
 	if now.After(exp) {
 		return requestErr("it expired at %s", r.ExpiresAt)
 	}
-	if _, err := r.nonceBytes(); err != nil {
+	if _, err := nonceBytes(r); err != nil {
 		return err
 	}
 	return nil
 }
 
-func (r *Request) nonceBytes() ([]byte, error) {
+func nonceBytes(r *Request) ([]byte, error) {
 	n, err := base64.RawURLEncoding.Strict().DecodeString(r.Nonce)
 	if err != nil {
 		return nil, requestErr("nonce is not base64url: %v", err)
@@ -144,7 +144,7 @@ func checkZK(r *Request, now time.Time) (*zkRequest, error) {
 	if s.Scope, err = schemas.ScopeElement(r.Scope); err != nil {
 		return nil, requestErr("scope: %v", err)
 	}
-	nonce, _ := r.nonceBytes()
+	nonce, _ := nonceBytes(r)
 	if s.Nonce, err = schemas.NonceElement(nonce); err != nil {
 		return nil, requestErr("nonce: %v", err)
 	}
@@ -165,21 +165,6 @@ func windowBound(name string, v *string, unbounded uint32) (uint32, error) {
 		return 0, requestErr("%s: %v", name, err)
 	}
 	return c, nil
-}
-
-// String describes the predicates in words.
-func (p Predicates) String() string {
-	var parts []string
-	if p.AgeOver != nil {
-		parts = append(parts, fmt.Sprintf("age %d or over", *p.AgeOver))
-	}
-	if p.AgeUnder != nil {
-		parts = append(parts, fmt.Sprintf("under %d", *p.AgeUnder))
-	}
-	if len(parts) == 0 {
-		return "(no age rule)"
-	}
-	return strings.Join(parts, " and ")
 }
 
 // birthReason explains ErrBirthDate in the request's words.

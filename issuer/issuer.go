@@ -465,7 +465,7 @@ func (iss *Issuer) Issue(subject *Subject, req *HolderRequest) (*Bundle, error) 
 	if err != nil {
 		return nil, err
 	}
-	hr, err := req.check()
+	hr, err := checkHolderRequest(req)
 	if err != nil {
 		return nil, err
 	}

@@ -1,25 +1,20 @@
 package verifier
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/yinzheng-id/yinzheng/internal/wire"
+)
 
 // Presentation types.
 const (
-	TypeZK    = "zk"
-	TypeSDJWT = "sd-jwt"
+	TypeZK    = wire.TypeZK
+	TypeSDJWT = wire.TypeSDJWT
 )
 
-// Presentation answers a request: a zero-knowledge proof (Type "zk") or an
-// SD-JWT with a Key Binding JWT (Type "sd-jwt").
-type Presentation struct {
-	Version   int     `json:"version"`
-	Type      string  `json:"type"`
-	RequestID string  `json:"request_id"`
-	CircuitID string  `json:"circuit_id,omitempty"`
-	Epoch     *uint64 `json:"epoch,omitempty"`
-	Pseudonym string  `json:"pseudonym,omitempty"`
-	Proof     string  `json:"proof,omitempty"`
-	SDJWT     string  `json:"sd_jwt,omitempty"`
-}
+// Presentation answers a request (package internal/wire has it field by
+// field).
+type Presentation = wire.Presentation
 
 // ParsePresentation reads a presentation document strictly: at most
 // MaxDocumentSize bytes, one JSON object, no unknown member, version 1, a

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/yinzheng-id/yinzheng/internal/wire"
 	"io"
 	"slices"
 	"strconv"
@@ -55,36 +56,12 @@ type Policy struct {
 	SDJWTClaims []string
 }
 
-// Request is the JSON request a holder answers (the e2e contract's format).
-type Request struct {
-	Version    int           `json:"version"`
-	ID         string        `json:"id"`
-	Nonce      string        `json:"nonce"`
-	Scope      string        `json:"scope"`
-	Issuer     string        `json:"issuer"`
-	CircuitID  string        `json:"circuit_id"`
-	Epochs     []uint64      `json:"epochs"`
-	Today      string        `json:"today"`
-	BornAfter  *string       `json:"born_after"`
-	BornBefore *string       `json:"born_before"`
-	MinLevel   int           `json:"min_level"`
-	Flags      []string      `json:"flags"`
-	Predicates Predicates    `json:"predicates"`
-	SDJWT      *SDJWTRequest `json:"sd_jwt,omitempty"`
-	Audience   string        `json:"audience"`
-	ExpiresAt  string        `json:"expires_at"`
-}
-
-// Predicates are the request's age rules in words.
-type Predicates struct {
-	AgeOver  *int `json:"age_over,omitempty"`
-	AgeUnder *int `json:"age_under,omitempty"`
-}
-
-// SDJWTRequest names the SD-JWT claims a request asks to see.
-type SDJWTRequest struct {
-	Claims []string `json:"claims"`
-}
+// The request document (package internal/wire has it field by field).
+type (
+	Request      = wire.Request
+	Predicates   = wire.Predicates
+	SDJWTRequest = wire.SDJWTRequest
+)
 
 // ParseRequest reads a request document strictly: at most MaxDocumentSize
 // bytes, one JSON object, no unknown member, version 1.

@@ -243,7 +243,7 @@ func (d *demo) run(ctx context.Context) error {
 		if err != nil {
 			return "", err
 		}
-		pres, err := d.wallets["adult"].Present(toHolderRequest(req))
+		pres, err := d.wallets["adult"].Present(req)
 		if err != nil {
 			return "", err
 		}
@@ -281,7 +281,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err := d.step("张伟's next proof is rejected", func() (string, error) {
 		var lines []string
 		w := d.wallets["adult"]
-		pres, err := w.Prove(ctx, toHolderRequest(pending), d.src, holder.ProveOptions{})
+		pres, err := w.Prove(ctx, pending, d.src, holder.ProveOptions{})
 		if err != nil {
 			return "", err
 		}
@@ -317,20 +317,12 @@ func (d *demo) enrol(ctx context.Context, p person) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var ireq issuer.HolderRequest
-	if err := convert(hreq, &ireq); err != nil {
-		return "", err
-	}
 	subject := p.subject
-	b, err := d.iss.Issue(&subject, &ireq)
+	b, err := d.iss.Issue(&subject, hreq)
 	if err != nil {
 		return "", err
 	}
-	var hb holder.Bundle
-	if err := convert(b, &hb); err != nil {
-		return "", err
-	}
-	info, err := w.Import(ctx, &hb, d.src)
+	info, err := w.Import(ctx, b, d.src)
 	if err != nil {
 		return "", err
 	}
@@ -357,7 +349,7 @@ func (d *demo) zk(ctx context.Context, v *verifier.Verifier, who string, p verif
 	if err != nil {
 		return nil, err
 	}
-	pres, err := d.wallets[who].Prove(ctx, toHolderRequest(req), d.src, holder.ProveOptions{})
+	pres, err := d.wallets[who].Prove(ctx, req, d.src, holder.ProveOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -391,24 +383,6 @@ func resultLine(r *verifier.Result) string {
 		preds = append(preds, fmt.Sprintf("%s=%v", name, ok))
 	}
 	return fmt.Sprintf("valid: %s, pseudonym %s…", strings.Join(preds, " "), r.Pseudonym[:18])
-}
-
-// toHolderRequest hands a verifier's request to the wallet the way it
-// travels: as JSON.
-func toHolderRequest(r *verifier.Request) *holder.Request {
-	var out holder.Request
-	if err := convert(r, &out); err != nil {
-		panic(err) // both sides implement one format; a mismatch is a bug
-	}
-	return &out
-}
-
-func convert(from, to any) error {
-	data, err := json.Marshal(from)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, to)
 }
 
 func withScope(p verifier.Policy, scope string) verifier.Policy {

@@ -20,6 +20,8 @@ import (
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/multiformats/go-multibase"
+
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 )
 
 // Artifact format and identity of the circuit. CircuitVersion changes
@@ -246,24 +248,58 @@ func ReadManifest(dir string) (Manifest, error) {
 	if err != nil {
 		return Manifest{}, err
 	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("circuits: manifest %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// ParseManifest parses a manifest strictly (one JSON object, no unknown
+// member) and checks that it describes keys of this circuit, curve and
+// backend, from a known setup.
+func ParseManifest(data []byte) (Manifest, error) {
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return Manifest{}, fmt.Errorf("circuits: manifest %s: %w", dir, err)
+		return Manifest{}, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Manifest{}, errors.New("data after the JSON object")
 	}
 	switch {
 	case m.Format != KeysFormat:
-		return Manifest{}, fmt.Errorf("circuits: manifest %s: format %q, want %q", dir, m.Format, KeysFormat)
+		return Manifest{}, fmt.Errorf("format %q, want %q", m.Format, KeysFormat)
 	case m.Circuit != CircuitName || m.CircuitVersion != CircuitVersion || m.Schema != SchemaName:
-		return Manifest{}, fmt.Errorf("circuits: manifest %s: keys for circuit %s v%d (%s), want %s v%d (%s)",
-			dir, m.Circuit, m.CircuitVersion, m.Schema, CircuitName, CircuitVersion, SchemaName)
+		return Manifest{}, fmt.Errorf("keys for circuit %s v%d (%s), want %s v%d (%s)",
+			m.Circuit, m.CircuitVersion, m.Schema, CircuitName, CircuitVersion, SchemaName)
 	case m.Curve != Curve || m.Backend != Backend:
-		return Manifest{}, fmt.Errorf("circuits: manifest %s: %s/%s keys, want %s/%s", dir, m.Backend, m.Curve, Backend, Curve)
+		return Manifest{}, fmt.Errorf("%s/%s keys, want %s/%s", m.Backend, m.Curve, Backend, Curve)
 	case m.Setup != SetupDevelopment && m.Setup != SetupCeremony:
-		return Manifest{}, fmt.Errorf("circuits: manifest %s: unknown setup %q", dir, m.Setup)
+		return Manifest{}, fmt.Errorf("unknown setup %q", m.Setup)
+	case m.Depth < 1 || m.Depth > zkhash.MaxDepth:
+		return Manifest{}, fmt.Errorf("depth %d outside 1…%d", m.Depth, zkhash.MaxDepth)
 	}
 	return m, nil
+}
+
+// LoadVerifying returns verifying-only keys from a manifest and the bytes
+// of its verifying key, which must hash to the manifest's circuit id and
+// have the manifest's number of public inputs. Verifiers use it: they never
+// need the proving key nor the compiled circuit.
+func LoadVerifying(m Manifest, vkBytes []byte) (*Keys, error) {
+	if id := multibaseID(sm3Sum(vkBytes)); id != m.CircuitID {
+		return nil, fmt.Errorf("circuits: verifying key has id %s, the manifest says %s", id, m.CircuitID)
+	}
+	vk := groth16.NewVerifyingKey(ecc.BN254)
+	if _, err := vk.ReadFrom(bytes.NewReader(vkBytes)); err != nil {
+		return nil, fmt.Errorf("circuits: verifying key: %w", err)
+	}
+	if n := vk.NbPublicWitness(); n != m.PublicInputs {
+		return nil, fmt.Errorf("circuits: verifying key has %d public inputs, the manifest %d", n, m.PublicInputs)
+	}
+	return &Keys{Manifest: m, VK: vk}, nil
 }
 
 // Load reads keys from dir and checks them against the manifest and against
@@ -284,17 +320,11 @@ func Load(dir string, c *Compiled, opts LoadOptions) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	if id := multibaseID(sm3Sum(vkBytes)); id != m.CircuitID {
-		return nil, fmt.Errorf("circuits: verifying key in %s has id %s, the manifest says %s", dir, id, m.CircuitID)
+	k, err := LoadVerifying(m, vkBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, dir)
 	}
-	vk := groth16.NewVerifyingKey(ecc.BN254)
-	if _, err := vk.ReadFrom(bytes.NewReader(vkBytes)); err != nil {
-		return nil, fmt.Errorf("circuits: verifying key in %s: %w", dir, err)
-	}
-	if n := vk.NbPublicWitness(); n != m.PublicInputs {
-		return nil, fmt.Errorf("circuits: verifying key in %s has %d public inputs, the circuit %d", dir, n, m.PublicInputs)
-	}
-	k := &Keys{Manifest: m, Compiled: c, VK: vk}
+	k.Compiled = c
 	if opts.VerifyingOnly {
 		return k, nil
 	}

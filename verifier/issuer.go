@@ -3,17 +3,10 @@ package verifier
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
-
-	"github.com/consensys/gnark-crypto/ecc"
-	"github.com/consensys/gnark/backend/groth16"
-	"github.com/emmansun/gmsm/sm3"
-	"github.com/multiformats/go-multibase"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/internal/publication"
@@ -122,9 +115,9 @@ func (c *trustCache) loadIssuer(ctx context.Context) (*issuerState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verifier: circuit manifest: %w", err)
 	}
-	m, err := parseManifest(data)
+	m, err := circuits.ParseManifest(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: circuit manifest: %v", ErrIssuer, err)
 	}
 	switch {
 	case m.CircuitID != meta.CircuitID:
@@ -140,60 +133,15 @@ func (c *trustCache) loadIssuer(ctx context.Context) (*issuerState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verifier: verifying key: %w", err)
 	}
-	if id := multibaseSM3(vkBytes); id != m.CircuitID {
-		return nil, fmt.Errorf("%w: the verifying key's id is %s, the manifest says %s", ErrIssuer, id, m.CircuitID)
-	}
-	vk := groth16.NewVerifyingKey(ecc.BN254)
-	if _, err := vk.ReadFrom(bytes.NewReader(vkBytes)); err != nil {
-		return nil, fmt.Errorf("%w: verifying key: %v", ErrIssuer, err)
-	}
-	if n := vk.NbPublicWitness(); n != m.PublicInputs {
-		return nil, fmt.Errorf("%w: the verifying key has %d public inputs, the manifest %d", ErrIssuer, n, m.PublicInputs)
+	keys, err := circuits.LoadVerifying(m, vkBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrIssuer, err)
 	}
 	return &issuerState{
 		meta:        meta,
-		keys:        &circuits.Keys{Manifest: *m, VK: vk},
+		keys:        keys,
 		development: m.Setup == circuits.SetupDevelopment,
 	}, nil
-}
-
-// parseManifest reads circuit/manifest.json with the checks of
-// circuits.ReadManifest.
-func parseManifest(data []byte) (*circuits.Manifest, error) {
-	var m circuits.Manifest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%w: circuit manifest: %v", ErrIssuer, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: circuit manifest: data after the JSON object", ErrIssuer)
-	}
-	switch {
-	case m.Format != circuits.KeysFormat:
-		return nil, fmt.Errorf("%w: circuit manifest format %q, want %q", ErrIssuer, m.Format, circuits.KeysFormat)
-	case m.Circuit != circuits.CircuitName || m.CircuitVersion != circuits.CircuitVersion || m.Schema != circuits.SchemaName:
-		return nil, fmt.Errorf("%w: keys for circuit %s v%d (%s), want %s v%d (%s)", ErrIssuer,
-			m.Circuit, m.CircuitVersion, m.Schema, circuits.CircuitName, circuits.CircuitVersion, circuits.SchemaName)
-	case m.Curve != circuits.Curve || m.Backend != circuits.Backend:
-		return nil, fmt.Errorf("%w: %s/%s keys, want %s/%s", ErrIssuer, m.Backend, m.Curve, circuits.Backend, circuits.Curve)
-	case m.Setup != circuits.SetupDevelopment && m.Setup != circuits.SetupCeremony:
-		return nil, fmt.Errorf("%w: unknown setup %q", ErrIssuer, m.Setup)
-	case m.Depth < 1 || m.Depth > revocation.MaxDepth:
-		return nil, fmt.Errorf("%w: circuit depth %d", ErrIssuer, m.Depth)
-	}
-	return &m, nil
-}
-
-// multibaseSM3 is the identifier format of circuit ids: multibase base58btc
-// of an SM3 digest.
-func multibaseSM3(data []byte) string {
-	d := sm3.Sum(data)
-	id, err := multibase.Encode(multibase.Base58BTC, d[:])
-	if err != nil {
-		return "" // base58btc is built in; an empty id matches nothing
-	}
-	return id
 }
 
 // root returns the verified root statement of epoch. A statement that is

@@ -293,6 +293,12 @@ func (r *reader) uvarint() uint64 {
 		r.fail("truncated or overlong varint")
 		return 0
 	}
+	// One encoding per value: a padded varint (0x80 0x00 for 0) would make
+	// two byte strings decode to one delta.
+	if n != len(binary.AppendUvarint(nil, v)) {
+		r.fail("non-minimal varint")
+		return 0
+	}
 	r.b = r.b[n:]
 	return v
 }

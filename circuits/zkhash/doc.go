@@ -1,6 +1,9 @@
 // Package zkhash is the single definition of every Poseidon2 hash Yinzheng
-// computes, natively (gnark-crypto) and inside circuits (gnark), over the
-// BN254 scalar field. The revocation accumulator, the issuer, the holder and
+// computes, natively (gnark-crypto) and inside circuits, over the BN254
+// scalar field. The in-circuit permutation is gnark's std gadget with its
+// S-box multiplications reordered so that fewer wires reach the Groth16 B
+// matrix (see permutation.go); it is checked lane by lane against
+// gnark-crypto. The revocation accumulator, the issuer, the holder and
 // the presentation circuit all hash through this package, and its tests check
 // that the native and in-circuit versions agree bit for bit.
 //

@@ -1,39 +1,36 @@
 package zkhash
 
 import (
+	"errors"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/std/permutation/poseidon2"
 )
 
 // Hasher computes this package's hashes inside a gnark circuit.
 type Hasher struct {
 	api        frontend.API
-	p2, p3, p4 *poseidon2.Permutation
+	p2, p3, p4 *permutation
 	c          *constants
 }
 
 // NewHasher returns a Hasher for api (BN254 only).
 func NewHasher(api frontend.API) (*Hasher, error) {
-	p2, err := poseidon2.NewPoseidon2FromParameters(api, 2, fullRounds2, partialRounds2)
-	if err != nil {
-		return nil, err
+	if api.Compiler().Field().Cmp(fr.Modulus()) != 0 {
+		return nil, errors.New("zkhash: circuits must be over the BN254 scalar field")
 	}
-	p3, err := poseidon2.NewPoseidon2FromParameters(api, 3, fullRounds3, partialRounds3)
-	if err != nil {
-		return nil, err
-	}
-	p4, err := poseidon2.NewPoseidon2FromParameters(api, 4, fullRounds4, partialRounds4)
-	if err != nil {
-		return nil, err
-	}
-	return &Hasher{api: api, p2: p2, p3: p3, p4: p4, c: shared()}, nil
+	return &Hasher{
+		api: api,
+		p2:  newPermutation(api, 2, fullRounds2, partialRounds2),
+		p3:  newPermutation(api, 3, fullRounds3, partialRounds3),
+		p4:  newPermutation(api, 4, fullRounds4, partialRounds4),
+		c:   shared(),
+	}, nil
 }
 
-func (h *Hasher) permute(p *poseidon2.Permutation, state []frontend.Variable) frontend.Variable {
+func (h *Hasher) permute(p *permutation, state []frontend.Variable) frontend.Variable {
 	last := state[len(state)-1]
-	if err := p.Permutation(state); err != nil {
-		panic(err) // widths are fixed by this package
-	}
+	p.permute(state)
 	return h.api.Add(state[len(state)-1], last)
 }
 

@@ -24,17 +24,27 @@
 //	HolderCommitment(s)        = H_2(Tag("holder"), s)
 //	Pseudonym(s, scope)        = H_3(Tag("pseudonym"), s, scope)
 //	Leaf(schema; a, hc, id)    = H_4(Tag("leaf:" || schema), a, hc, id)
-//	Node(h; l, r)              = H_2(l, r) + Tag("node:" || h)   (h = 1 … depth)
+//	Node(l; c0, c1, c2, c3)    = H_4(c0, c1, c2, c3) + Tag("node:" || l)   (l = 1 … levels)
 //
-// Leaves and inner nodes are separated twice: they come from permutations of
-// different widths (with different round constants), and each carries its own
-// tag. Inner nodes use the width-2 permutation because a depth-32 path is 32
-// of them and dominates the circuit; their per-height tag is added to the
-// output, which costs no constraint. The holder commitment and the pseudonym
-// put their tag in an input lane, because their other inputs may be chosen by
-// an adversary (a verifier chooses the scope): an additive output tag would
-// not separate them.
+// # The tree
 //
-// The empty leaf (a free or revoked slot) is zero. Heights count up from the
-// leaves (height 0) to the root (height depth).
+// The accumulator is a 4-ary tree: a tree of depth d (2^d leaves, d even)
+// has d/2 levels, and a leaf's path carries three siblings a level. A 4-ary
+// level costs one width-4 permutation (264 constraints) where two binary
+// levels cost two width-2 ones (372), so a depth-32 path is 16 × 269
+// constraints instead of 32 × 188. Bits 2l and 2l+1 of a leaf's index are
+// its ancestor's position at level l. Each level's siblings come in the
+// order Children takes them: the other member of the node's own pair, then
+// the other pair left to right, so that the circuit places the node with
+// three multiplications.
+//
+// Leaves and inner nodes are separated by their tags: the leaf's tag is an
+// input lane, each level's node tag is added to the output, which costs no
+// constraint. The holder commitment and the pseudonym also put their tag in
+// an input lane, because their other inputs may be chosen by an adversary (a
+// verifier chooses the scope): an additive output tag would not separate
+// them.
+//
+// The empty leaf (a free or revoked slot) is zero. Levels count up from the
+// leaves (level 0) to the root (level d/2).
 package zkhash

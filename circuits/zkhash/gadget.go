@@ -2,6 +2,7 @@ package zkhash
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/frontend"
@@ -39,9 +40,42 @@ func (h *Hasher) Compress(left, right frontend.Variable) frontend.Variable {
 	return h.permute(h.p2, []frontend.Variable{left, right})
 }
 
-// Node returns the inner node at height (1 … MaxDepth) over its children.
-func (h *Hasher) Node(height int, left, right frontend.Variable) frontend.Variable {
-	return h.api.Add(h.Compress(left, right), NodeTag(height))
+// Node returns the inner node at level (1 … MaxLevels) over its four
+// children, left to right.
+func (h *Hasher) Node(level int, children [Arity]frontend.Variable) frontend.Variable {
+	return h.api.Add(h.permute(h.p4, children[:]), NodeTag(level))
+}
+
+// PathRoot folds leaf up a path of len(siblings)/SiblingsPerLevel levels,
+// as RootFromPath does: directions holds the index bits, low first
+// (LevelBits a level), siblings SiblingsPerLevel a level in the order
+// Children takes them. It constrains every direction to be a bit. Placing the
+// node among its siblings costs three multiplications a level: a conditional
+// swap within the node's pair, then one that swaps the two pairs.
+func (h *Hasher) PathRoot(leaf frontend.Variable, directions, siblings []frontend.Variable) (frontend.Variable, error) {
+	levels := len(siblings) / SiblingsPerLevel
+	if len(siblings)%SiblingsPerLevel != 0 || len(directions) != levels*LevelBits || levels > MaxLevels {
+		return nil, fmt.Errorf("zkhash: path of %d directions and %d siblings (want %d directions and %d siblings a level, at most %d levels)",
+			len(directions), len(siblings), LevelBits, SiblingsPerLevel, MaxLevels)
+	}
+	api := h.api
+	// swap returns (a, b), or (b, a) when bit is 1, with one multiplication.
+	swap := func(bit, a, b frontend.Variable) (frontend.Variable, frontend.Variable) {
+		d := api.Mul(bit, api.Sub(b, a))
+		return api.Add(a, d), api.Sub(b, d)
+	}
+	node := leaf
+	for l := range levels {
+		low, high := directions[l*LevelBits], directions[l*LevelBits+1]
+		api.AssertIsBoolean(low)
+		api.AssertIsBoolean(high)
+		sib := siblings[l*SiblingsPerLevel : (l+1)*SiblingsPerLevel]
+		left, right := swap(low, node, sib[0])
+		c0, c2 := swap(high, left, sib[1])
+		c1, c3 := swap(high, right, sib[2])
+		node = h.Node(l+1, [Arity]frontend.Variable{c0, c1, c2, c3})
+	}
+	return node, nil
 }
 
 // HolderCommitment returns H_2(Tag("holder"), secret).

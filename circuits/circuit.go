@@ -34,8 +34,9 @@ const (
 )
 
 // Circuit is the one circuit behind every zero-knowledge presentation.
-// The request changes only its public inputs. Depth is fixed when the circuit
-// is compiled (len(Siblings) == len(Directions)).
+// The request changes only its public inputs. Depth (the number of index
+// bits, even) is fixed when the circuit is compiled: the tree is 4-ary, so a
+// path has len(Directions)/2 levels of three siblings each.
 //
 // Public inputs, in this order: the accumulator root, today's date code, the
 // birth-date window, the minimum verification level, the required flags, the
@@ -55,8 +56,8 @@ type Circuit struct {
 	Attributes frontend.Variable   // the packed predicate word
 	Identity   frontend.Variable   // salted digest of the other attributes
 	Secret     frontend.Variable   // the holder secret
-	Directions []frontend.Variable // bit i: the node at height i is a right child
-	Siblings   []frontend.Variable // sibling at height i, bottom-up
+	Directions []frontend.Variable // the leaf index, low bit first (two bits a level)
+	Siblings   []frontend.Variable // three a level, bottom-up, in zkhash.Children's order
 
 	leafTag frontend.Variable `gnark:"-"`
 }
@@ -64,12 +65,12 @@ type Circuit struct {
 // NewCircuit returns the circuit definition for a tree of the given
 // depth, ready to compile.
 func NewCircuit(depth int) (*Circuit, error) {
-	if depth < 1 || depth > zkhash.MaxDepth {
-		return nil, fmt.Errorf("circuits: depth %d outside 1…%d", depth, zkhash.MaxDepth)
+	if _, err := zkhash.Levels(depth); err != nil {
+		return nil, fmt.Errorf("circuits: %w", err)
 	}
 	return &Circuit{
 		Directions: make([]frontend.Variable, depth),
-		Siblings:   make([]frontend.Variable, depth),
+		Siblings:   make([]frontend.Variable, pathLength(depth)),
 		leafTag:    zkhash.LeafTag(SchemaName),
 	}, nil
 }
@@ -78,9 +79,6 @@ func NewCircuit(depth int) (*Circuit, error) {
 // tree, its attributes meet the request, and the pseudonym and the leaf come
 // from the same holder secret.
 func (c *Circuit) Define(api frontend.API) error {
-	if len(c.Directions) != len(c.Siblings) || len(c.Siblings) == 0 {
-		return fmt.Errorf("circuits: path has %d directions and %d siblings", len(c.Directions), len(c.Siblings))
-	}
 	h, err := zkhash.NewHasher(api)
 	if err != nil {
 		return err
@@ -117,17 +115,12 @@ func (c *Circuit) Define(api frontend.API) error {
 	api.AssertIsEqual(h.Pseudonym(c.Secret, c.Scope), c.Pseudonym)
 
 	// Membership: issuance and non-revocation in one path.
-	node := h.Leaf(c.leafTag, c.Attributes, commitment, c.Identity)
-	for i := range c.Siblings {
-		api.AssertIsBoolean(c.Directions[i])
-		// left = node, or the sibling when node is a right child; one
-		// multiplication serves both lanes.
-		swap := api.Mul(c.Directions[i], api.Sub(c.Siblings[i], node))
-		left := api.Add(node, swap)
-		right := api.Sub(c.Siblings[i], swap)
-		node = h.Node(i+1, left, right)
+	leaf := h.Leaf(c.leafTag, c.Attributes, commitment, c.Identity)
+	root, err := h.PathRoot(leaf, c.Directions, c.Siblings)
+	if err != nil {
+		return fmt.Errorf("circuits: %w", err)
 	}
-	api.AssertIsEqual(node, c.Root)
+	api.AssertIsEqual(root, c.Root)
 
 	// The nonce takes part in a constraint, so its verifying-key term is not
 	// zero and a proof cannot be replayed under another nonce. Requiring it

@@ -48,16 +48,31 @@ func TestEachConstraintGroupViolatedAloneFails(t *testing.T) {
 		flags  uint8 // flags the credential carries
 		mutate func(a *Circuit, f *fixture)
 	}{
-		{"membership: wrong sibling", 0, func(a *Circuit, f *fixture) {
+		{"membership: wrong sibling in the own pair", 0, func(a *Circuit, f *fixture) {
+			a.Siblings[3] = element(99)
+		}},
+		{"membership: wrong left sibling of the other pair", 0, func(a *Circuit, f *fixture) {
+			a.Siblings[4] = element(99)
+		}},
+		{"membership: wrong right sibling of the other pair", 0, func(a *Circuit, f *fixture) {
 			a.Siblings[2] = element(99)
+		}},
+		{"membership: siblings of the other pair swapped", 0, func(a *Circuit, f *fixture) {
+			a.Siblings[4], a.Siblings[5] = a.Siblings[5], a.Siblings[4] // level 1: distinct nodes
 		}},
 		{"membership: another root", 0, func(a *Circuit, f *fixture) {
 			a.Root = element(99)
 		}},
-		{"membership: direction not boolean", 0, func(a *Circuit, f *fixture) {
+		{"membership: low direction not boolean", 0, func(a *Circuit, f *fixture) {
 			a.Directions[0] = 2
 		}},
-		{"membership: wrong direction", 0, func(a *Circuit, f *fixture) {
+		{"membership: high direction not boolean", 0, func(a *Circuit, f *fixture) {
+			a.Directions[3] = 2
+		}},
+		{"membership: wrong low direction", 0, func(a *Circuit, f *fixture) {
+			a.Directions[2] = 1 - f.cred.Serial>>2&1
+		}},
+		{"membership: wrong high direction", 0, func(a *Circuit, f *fixture) {
 			a.Directions[1] = 1 - f.cred.Serial>>1&1
 		}},
 		{"membership: other identity", 0, func(a *Circuit, f *fixture) {
@@ -187,8 +202,14 @@ func TestSatisfiesNamesTheReason(t *testing.T) {
 		})
 	}
 	f := newFixture(t, testDepth, 0)
-	if _, _, err := Assign(testDepth+1, &f.st, &f.cred); !errors.Is(err, ErrCredential) {
+	if _, _, err := Assign(testDepth+2, &f.st, &f.cred); !errors.Is(err, ErrCredential) {
 		t.Fatalf("short path: err = %v, want ErrCredential", err)
+	}
+	if _, _, err := Assign(testDepth+1, &f.st, &f.cred); err == nil {
+		t.Fatal("an odd depth was accepted")
+	}
+	if _, err := NewCircuit(testDepth + 1); err == nil {
+		t.Fatal("NewCircuit accepted an odd depth")
 	}
 }
 

@@ -43,24 +43,33 @@ func packAttributes(birth, expiry uint32, level, flags uint8) fr.Element {
 	return element(w)
 }
 
-// tree is a small in-memory accumulator for tests.
+// tree is a small in-memory 4-ary accumulator for tests, written
+// independently of package revocation: levels count from the leaves (0) to
+// the root (depth/2), and absent leaves are the empty value 0.
 type tree struct {
 	depth  int
 	leaves map[uint64]fr.Element
 }
 
-func (tr *tree) node(height int, index uint64) fr.Element {
-	if height == 0 {
-		return tr.leaves[index] // absent leaves are the empty value 0
+func (tr *tree) levels() int { return tr.depth / zkhash.LevelBits }
+
+func (tr *tree) node(level int, index uint64) fr.Element {
+	if level == 0 {
+		return tr.leaves[index]
 	}
-	if tr.empty(height, index) {
-		return zkhash.EmptyRoots(height)[height]
+	if tr.empty(level, index) {
+		return zkhash.EmptyRoots(level)[level]
 	}
-	return zkhash.Node(height, tr.node(height-1, 2*index), tr.node(height-1, 2*index+1))
+	var children [zkhash.Arity]fr.Element
+	for i := range children {
+		children[i] = tr.node(level-1, index*zkhash.Arity+uint64(i))
+	}
+	return zkhash.Node(level, children)
 }
 
-func (tr *tree) empty(height int, index uint64) bool {
-	lo, hi := index<<height, (index+1)<<height
+func (tr *tree) empty(level int, index uint64) bool {
+	shift := uint(level * zkhash.LevelBits)
+	lo, hi := index<<shift, (index+1)<<shift
 	for i := range tr.leaves {
 		if i >= lo && i < hi {
 			return false
@@ -69,12 +78,19 @@ func (tr *tree) empty(height int, index uint64) bool {
 	return true
 }
 
-func (tr *tree) root() fr.Element { return tr.node(tr.depth, 0) }
+func (tr *tree) root() fr.Element { return tr.node(tr.levels(), 0) }
 
 func (tr *tree) path(serial uint64) []fr.Element {
-	out := make([]fr.Element, tr.depth)
-	for h := range tr.depth {
-		out[h] = tr.node(h, (serial>>h)^1)
+	out := make([]fr.Element, 0, tr.levels()*zkhash.SiblingsPerLevel)
+	for l := range tr.levels() {
+		index := serial >> uint(l*zkhash.LevelBits)
+		first := index &^ (zkhash.Arity - 1)
+		var children [zkhash.Arity]fr.Element
+		for i := range children {
+			children[i] = tr.node(l, first+uint64(i))
+		}
+		sib := zkhash.Siblings(children, index)
+		out = append(out, sib[:]...)
 	}
 	return out
 }

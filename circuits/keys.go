@@ -30,7 +30,7 @@ import (
 const (
 	KeysFormat     = "yinzheng-circuit-keys/v1"
 	CircuitName    = "presentation"
-	CircuitVersion = 1
+	CircuitVersion = 2
 	Curve          = "bn254"
 	Backend        = "groth16"
 
@@ -278,8 +278,8 @@ func ParseManifest(data []byte) (Manifest, error) {
 		return Manifest{}, fmt.Errorf("%s/%s keys, want %s/%s", m.Backend, m.Curve, Backend, Curve)
 	case m.Setup != SetupDevelopment && m.Setup != SetupCeremony:
 		return Manifest{}, fmt.Errorf("unknown setup %q", m.Setup)
-	case m.Depth < 1 || m.Depth > zkhash.MaxDepth:
-		return Manifest{}, fmt.Errorf("depth %d outside 1…%d", m.Depth, zkhash.MaxDepth)
+	case m.Depth < zkhash.LevelBits || m.Depth > zkhash.MaxDepth || m.Depth%zkhash.LevelBits != 0:
+		return Manifest{}, fmt.Errorf("depth %d is not an even number in %d…%d", m.Depth, zkhash.LevelBits, zkhash.MaxDepth)
 	}
 	return m, nil
 }

@@ -78,7 +78,7 @@ type Credential struct {
 	Identity   fr.Element   // salted digest of the other attributes
 	Secret     fr.Element   // the holder secret
 	Serial     uint64       // the leaf's index in the accumulator
-	Siblings   []fr.Element // the authentication path, bottom-up
+	Siblings   []fr.Element // the authentication path: zkhash.SiblingsPerLevel a level, bottom-up
 }
 
 // Leaf returns the credential's leaf in the accumulator.
@@ -140,7 +140,7 @@ func publicAssignment(depth int, s *Statement, pseudonym fr.Element) *Circuit {
 		Nonce:         s.Nonce,
 		Pseudonym:     pseudonym,
 		Directions:    make([]frontend.Variable, depth),
-		Siblings:      make([]frontend.Variable, depth),
+		Siblings:      make([]frontend.Variable, pathLength(depth)),
 	}
 }
 
@@ -148,8 +148,11 @@ func publicAssignment(depth int, s *Statement, pseudonym fr.Element) *Circuit {
 // with credential c in a circuit of the given depth, after checking natively
 // that it satisfies the statement.
 func Assign(depth int, s *Statement, c *Credential) (*Circuit, fr.Element, error) {
-	if len(c.Siblings) != depth {
-		return nil, fr.Element{}, fmt.Errorf("%w: path has %d siblings, the circuit expects %d", ErrCredential, len(c.Siblings), depth)
+	if _, err := zkhash.Levels(depth); err != nil {
+		return nil, fr.Element{}, fmt.Errorf("circuits: %w", err)
+	}
+	if want := pathLength(depth); len(c.Siblings) != want {
+		return nil, fr.Element{}, fmt.Errorf("%w: path has %d siblings, the circuit expects %d", ErrCredential, len(c.Siblings), want)
 	}
 	pseudonym, err := c.Satisfies(s)
 	if err != nil {
@@ -159,9 +162,17 @@ func Assign(depth int, s *Statement, c *Credential) (*Circuit, fr.Element, error
 	a.Attributes = c.Attributes
 	a.Identity = c.Identity
 	a.Secret = c.Secret
-	for i := range depth {
+	for i := range a.Directions {
 		a.Directions[i] = c.Serial >> i & 1
+	}
+	for i := range a.Siblings {
 		a.Siblings[i] = c.Siblings[i]
 	}
 	return a, pseudonym, nil
+}
+
+// pathLength is the number of siblings of a path in a tree of the given
+// depth (index bits).
+func pathLength(depth int) int {
+	return depth / zkhash.LevelBits * zkhash.SiblingsPerLevel
 }

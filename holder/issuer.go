@@ -41,7 +41,7 @@ func fetchIssuer(ctx context.Context, src publication.Source) (*issuerInfo, erro
 	}
 	switch {
 	case m.Depth > revocation.MaxDepth:
-		return nil, fmt.Errorf("holder: issuer metadata: depth %d outside 1…%d", m.Depth, revocation.MaxDepth)
+		return nil, fmt.Errorf("holder: issuer metadata: depth %d outside 2…%d", m.Depth, revocation.MaxDepth)
 	case m.VCT != schemas.VCT:
 		return nil, fmt.Errorf("holder: issuer metadata: vct %q, this wallet holds %q", m.VCT, schemas.VCT)
 	}

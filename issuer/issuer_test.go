@@ -507,7 +507,8 @@ func TestInitRefuses(t *testing.T) {
 		{Issuer: "https://issuer.example?x=1", SkipCircuitKeys: true},
 		{Suite: "rsa", SkipCircuitKeys: true},
 		{Depth: 99, SkipCircuitKeys: true},
-		{KDF: fastKDF}, // circuit keys but no directory to take them from
+		{Depth: 31, SkipCircuitKeys: true}, // the tree is 4-ary
+		{KDF: fastKDF},                     // circuit keys but no directory to take them from
 	} {
 		d := filepath.Join(t.TempDir(), "new")
 		if err := Init(d, testPass, bad); err == nil {

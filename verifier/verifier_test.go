@@ -401,7 +401,7 @@ func TestDevelopmentKeysRefused(t *testing.T) {
 func TestInconsistentPublication(t *testing.T) {
 	for name, edit := range map[string]func(e *env){
 		"circuit id": func(e *env) { e.iss.Meta.CircuitID = "zOther"; e.iss.WriteMetadata(t) },
-		"depth":      func(e *env) { e.iss.Meta.Depth = testDepth + 1; e.iss.WriteMetadata(t) },
+		"depth":      func(e *env) { e.iss.Meta.Depth = testDepth + 2; e.iss.WriteMetadata(t) },
 		"schema":     func(e *env) { e.iss.Meta.SchemaID = "zOther"; e.iss.WriteMetadata(t) },
 		"verifying key": func(e *env) {
 			vk := e.iss.ReadFile(t, publication.VerifyingKeyName)

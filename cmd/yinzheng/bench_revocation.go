@@ -54,8 +54,8 @@ func runBenchRevocation(args []string, stdin io.Reader, stdout, stderr io.Writer
 		return err
 	}
 	const batch = 10_000
-	if *depth < 16 || *depth > revocation.MaxDepth {
-		return usageError("--depth %d outside 16…%d", *depth, revocation.MaxDepth)
+	if *depth < 16 || *depth > revocation.MaxDepth || *depth%2 != 0 {
+		return usageError("--depth %d is not an even number in 16…%d", *depth, revocation.MaxDepth)
 	}
 	if *leaves < batch || uint64(*leaves)+2*batch > uint64(1)<<uint(*depth) {
 		return usageError("--leaves %d must be at least %d and leave room for two more batches at depth %d", *leaves, batch, *depth)

@@ -64,7 +64,7 @@ func TestRevocationWitness(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &p); err != nil { // also checks the path folds to its root
 		t.Fatalf("witness output: %v\n%s", err, out)
 	}
-	if p.Serial != 5 || len(p.Siblings) != 12 || p.LeafCount != 40 {
+	if p.Serial != 5 || len(p.Siblings) != 18 || p.LeafCount != 40 {
 		t.Fatalf("witness: serial %d, %d siblings, leaf count %d", p.Serial, len(p.Siblings), p.LeafCount)
 	}
 }

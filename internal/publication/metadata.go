@@ -56,8 +56,8 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 		return nil, fmt.Errorf("publication: issuer.json: suite %q but a %q key", m.Suite, m.JWK.Suite())
 	case m.KeyID != m.JWK.KeyID():
 		return nil, fmt.Errorf("publication: issuer.json: kid %q is not the key's id %q", m.KeyID, m.JWK.KeyID())
-	case m.Depth < 1 || m.Depth > maxDepth:
-		return nil, fmt.Errorf("publication: issuer.json: depth %d outside 1…%d", m.Depth, maxDepth)
+	case m.Depth < 2 || m.Depth > maxDepth || m.Depth%2 != 0:
+		return nil, fmt.Errorf("publication: issuer.json: depth %d is not an even number in 2…%d (the tree is 4-ary)", m.Depth, maxDepth)
 	case m.CircuitID == "":
 		return nil, errors.New("publication: issuer.json: circuit_id is missing")
 	case m.SchemaID == "":

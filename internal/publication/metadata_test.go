@@ -64,6 +64,7 @@ func TestParseMetadataRefuses(t *testing.T) {
 		"wrong kid":      {func(o map[string]any) { o["kid"] = "zSomethingElse" }, "kid"},
 		"depth 0":        {func(o map[string]any) { o["depth"] = 0 }, "depth"},
 		"depth 49":       {func(o map[string]any) { o["depth"] = 49 }, "depth"},
+		"odd depth":      {func(o map[string]any) { o["depth"] = 31 }, "depth"},
 		"no circuit":     {func(o map[string]any) { o["circuit_id"] = "" }, "circuit_id"},
 		"no schema":      {func(o map[string]any) { o["schema_id"] = "" }, "schema_id"},
 		"no vct":         {func(o map[string]any) { o["vct"] = "" }, "vct"},

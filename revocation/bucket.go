@@ -11,30 +11,37 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 )
 
-// MaxBucketK bounds a bucket at 2^16 leaves (2 MiB, about 0.4 s of hashing
-// for the holder), which hides a holder among 65,536 credentials.
-const MaxBucketK = 16
+// MaxBucketLevels bounds a bucket at 8 levels, 4^8 = 2^16 leaves (2 MiB,
+// about 0.1 s of hashing for the holder), which hides a holder among 65,536
+// credentials.
+const MaxBucketLevels = 8
 
-// Bucket is the subtree of 2^K leaves that holds a serial, plus the path
-// above it: what a holder that missed epochs fetches, revealing only which
-// 2^K credentials it is among.
+// Bucket is the subtree of K levels (4^K leaves) that holds a serial, plus
+// the path above it: what a holder that missed epochs fetches, revealing
+// only which 4^K credentials it is among.
 type Bucket struct {
-	Depth     int
-	K         int
-	Index     uint64 // the subtree's index at height K
+	Depth     int    // index bits of the tree; it has Depth/2 levels
+	K         int    // levels of the subtree: 4^K leaves
+	Index     uint64 // the subtree's index at level K
 	LeafCount uint64
 	Root      fr.Element
-	Leaves    []fr.Element // 2^K leaves, serials Index<<K onwards
-	Above     []fr.Element // Above[i] is the sibling at height K+i
+	Leaves    []fr.Element // 4^K leaves, serials Index·4^K onwards
+	// Above holds the siblings from level K up, three a level in the
+	// order of a path: Above[3i … 3i+2] are the siblings at level K+i.
+	Above []fr.Element
 }
 
-// Bucket returns the bucket of 2^k leaves around serial, read from one
-// snapshot.
+// bucketLeaves returns 4^k, the leaves of a bucket of k levels.
+func bucketLeaves(k int) int { return 1 << uint(k*zkhash.LevelBits) }
+
+// Bucket returns the bucket of k levels (4^k leaves) around serial, read
+// from one snapshot.
 func (s *Store) Bucket(serial uint64, k int) (*Bucket, error) {
-	if k < 0 || k > MaxBucketK || k > s.depth {
-		return nil, fmt.Errorf("revocation: bucket size 2^%d outside 2^0…2^%d", k, min(MaxBucketK, s.depth))
+	if k < 0 || k > MaxBucketLevels || k > s.levels {
+		return nil, fmt.Errorf("revocation: bucket size 4^%d outside 4^0…4^%d", k, min(MaxBucketLevels, s.levels))
 	}
-	b := &Bucket{Depth: s.depth, K: k, Index: serial >> uint(k), Leaves: make([]fr.Element, 1<<uint(k))}
+	shift := uint(k * zkhash.LevelBits)
+	b := &Bucket{Depth: s.depth, K: k, Index: serial >> shift, Leaves: make([]fr.Element, bucketLeaves(k))}
 	s.view.RLock()
 	defer s.view.RUnlock()
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -46,32 +53,34 @@ func (s *Store) Bucket(serial uint64, k int) (*Bucket, error) {
 			return fmt.Errorf("%w: serial %d (leaf count %d)", ErrUnknownSerial, serial, st.leafCount)
 		}
 		b.Root, b.LeafCount = st.root, st.leafCount
-		start := b.Index << uint(k)
+		start := b.Index << shift
+		end := start + uint64(len(b.Leaves))
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixNode, 0}, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
-		for it.Seek(pairKey(0, start>>1)); it.Valid(); it.Next() {
-			pair := binary.BigEndian.Uint64(it.Item().Key()[2:])
-			if 2*pair >= start+uint64(len(b.Leaves)) {
+		for it.Seek(groupKey(0, start/zkhash.Arity)); it.Valid(); it.Next() {
+			parent := binary.BigEndian.Uint64(it.Item().Key()[2:])
+			if parent*zkhash.Arity >= end {
 				break
 			}
-			var leaves [2]fr.Element
-			if err := it.Item().Value(func(v []byte) error { return decodePair(&leaves, v, 0, pair) }); err != nil {
+			var leaves group
+			if err := it.Item().Value(func(v []byte) error { return decodeGroup(&leaves, v, 0, parent) }); err != nil {
 				return err
 			}
 			for j, leaf := range leaves {
-				if i := 2*pair + uint64(j) - start; i < uint64(len(b.Leaves)) {
-					b.Leaves[i] = leaf
+				if serial := parent*zkhash.Arity + uint64(j); serial >= start && serial < end {
+					b.Leaves[serial-start] = leaf
 				}
 			}
 		}
-		b.Above = make([]fr.Element, s.depth-k)
-		for h := k; h < s.depth; h++ {
-			sib := (serial >> uint(h)) ^ 1
-			if sib<<uint(h) >= st.leafCount {
-				b.Above[h-k] = s.empty[h]
-			} else if b.Above[h-k], err = s.getNode(txn, h, sib); err != nil {
+		b.Above = make([]fr.Element, 0, (s.levels-k)*zkhash.SiblingsPerLevel)
+		for l := k; l < s.levels; l++ {
+			x := ancestor(serial, l)
+			g, err := s.getGroup(txn, l, x>>zkhash.LevelBits)
+			if err != nil {
 				return err
 			}
+			sib := zkhash.Siblings(g, x)
+			b.Above = append(b.Above, sib[:]...)
 		}
 		return nil
 	})
@@ -87,21 +96,25 @@ func PathFromBucket(b *Bucket, serial uint64) (*Path, error) {
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	if serial>>uint(b.K) != b.Index {
-		return nil, fmt.Errorf("revocation: serial %d is not in bucket %d of 2^%d leaves", serial, b.Index, b.K)
+	if ancestor(serial, b.K) != b.Index {
+		return nil, fmt.Errorf("revocation: serial %d is not in bucket %d of 4^%d leaves (serials %d…%d)",
+			serial, b.Index, b.K, b.Index*uint64(len(b.Leaves)), (b.Index+1)*uint64(len(b.Leaves))-1)
 	}
 	if serial >= b.LeafCount {
 		return nil, fmt.Errorf("%w: serial %d (leaf count %d)", ErrUnknownSerial, serial, b.LeafCount)
 	}
-	p := &Path{Serial: serial, Root: b.Root, LeafCount: b.LeafCount, Siblings: make([]fr.Element, 0, b.Depth)}
-	local := serial - b.Index<<uint(b.K)
+	p := &Path{Serial: serial, Root: b.Root, LeafCount: b.LeafCount, Siblings: make([]fr.Element, 0, b.Depth/zkhash.LevelBits*zkhash.SiblingsPerLevel)}
+	local := serial - b.Index*uint64(len(b.Leaves))
 	p.Leaf = b.Leaves[local]
 	level := b.Leaves
-	for h := 0; h < b.K; h++ {
-		p.Siblings = append(p.Siblings, level[(local>>uint(h))^1])
-		next := make([]fr.Element, len(level)/2)
+	for l := range b.K {
+		x := ancestor(local, l)
+		first := x &^ (zkhash.Arity - 1)
+		sib := zkhash.Siblings(group(level[first:first+zkhash.Arity]), x)
+		p.Siblings = append(p.Siblings, sib[:]...)
+		next := make([]fr.Element, len(level)/zkhash.Arity)
 		for i := range next {
-			next[i] = zkhash.Node(h+1, level[2*i], level[2*i+1])
+			next[i] = zkhash.Node(l+1, group(level[i*zkhash.Arity:(i+1)*zkhash.Arity]))
 		}
 		level = next
 	}
@@ -113,19 +126,21 @@ func PathFromBucket(b *Bucket, serial uint64) (*Path, error) {
 }
 
 func (b *Bucket) check() error {
+	levels, err := levelsOf("bucket", b.Depth)
+	if err != nil {
+		return err
+	}
 	switch {
-	case b.Depth < 1 || b.Depth > MaxDepth:
-		return fmt.Errorf("revocation: bucket depth %d outside 1…%d", b.Depth, MaxDepth)
-	case b.K < 0 || b.K > MaxBucketK || b.K > b.Depth:
-		return fmt.Errorf("revocation: bucket size 2^%d outside 2^0…2^%d", b.K, min(MaxBucketK, b.Depth))
-	case b.Index>>uint(b.Depth-b.K) != 0:
+	case b.K < 0 || b.K > MaxBucketLevels || b.K > levels:
+		return fmt.Errorf("revocation: bucket size 4^%d outside 4^0…4^%d", b.K, min(MaxBucketLevels, levels))
+	case b.Index>>uint(b.Depth-b.K*zkhash.LevelBits) != 0:
 		return fmt.Errorf("revocation: bucket index %d does not fit depth %d", b.Index, b.Depth)
 	case b.LeafCount > uint64(1)<<uint(b.Depth):
 		return fmt.Errorf("revocation: bucket leaf count %d exceeds depth %d", b.LeafCount, b.Depth)
-	case len(b.Leaves) != 1<<uint(b.K):
-		return fmt.Errorf("revocation: bucket has %d leaves, want %d", len(b.Leaves), 1<<uint(b.K))
-	case len(b.Above) != b.Depth-b.K:
-		return fmt.Errorf("revocation: bucket has %d siblings above, want %d", len(b.Above), b.Depth-b.K)
+	case len(b.Leaves) != bucketLeaves(b.K):
+		return fmt.Errorf("revocation: bucket has %d leaves, want %d", len(b.Leaves), bucketLeaves(b.K))
+	case len(b.Above) != (levels-b.K)*zkhash.SiblingsPerLevel:
+		return fmt.Errorf("revocation: bucket has %d siblings above, want %d", len(b.Above), (levels-b.K)*zkhash.SiblingsPerLevel)
 	}
 	return nil
 }
@@ -133,14 +148,14 @@ func (b *Bucket) check() error {
 // bucketMagic and bucketVersion open the binary encoding of a bucket.
 const (
 	bucketMagic   = "YZRB"
-	bucketVersion = 1
+	bucketVersion = 2 // 2: 4-ary tree, K counts levels
 )
 
 // MarshalBinary encodes the bucket:
 //
 //	"YZRB" | version | depth | k | uvarint index | uvarint leaf count
-//	| root (32) | bitmap of zero leaves (⌈2^k/8⌉, LSB first)
-//	| the non-zero leaves (32 each) | depth-k siblings above (32 each)
+//	| root (32) | bitmap of zero leaves (⌈4^k/8⌉, LSB first)
+//	| the non-zero leaves (32 each) | 3·(depth/2-k) siblings above (32 each)
 func (b *Bucket) MarshalBinary() ([]byte, error) {
 	if err := b.check(); err != nil {
 		return nil, err
@@ -172,8 +187,12 @@ func (b *Bucket) UnmarshalBinary(data []byte) error {
 	if r.err != nil {
 		return r.err
 	}
-	// Check the shape before allocating 2^K leaves.
-	out.Leaves, out.Above = make([]fr.Element, 1<<uint(min(out.K, MaxBucketK))), make([]fr.Element, max(out.Depth-out.K, 0))
+	// Check the shape before allocating 4^K leaves.
+	if _, err := levelsOf("bucket", out.Depth); err != nil {
+		return err
+	}
+	out.Leaves = make([]fr.Element, bucketLeaves(min(out.K, MaxBucketLevels)))
+	out.Above = make([]fr.Element, max(out.Depth/zkhash.LevelBits-out.K, 0)*zkhash.SiblingsPerLevel)
 	if err := out.check(); err != nil {
 		return err
 	}

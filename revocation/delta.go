@@ -8,30 +8,36 @@ import (
 	"sort"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 )
 
 // Delta is what changed in one epoch: the changed leaves and, for each
-// height, the new nodes along their paths, every shared node once. Node
-// indices are not carried: at height h they are the distinct serial>>h, in
+// level, the new nodes along their paths, every shared node once. Node
+// indices are not carried: at level l they are the distinct serial>>(2l), in
 // ascending order, so the encoding is the serials plus 32 bytes a node.
 type Delta struct {
-	Depth     int
+	Depth     int // index bits; the tree has Depth/2 levels
 	Epoch     uint64
 	LeafCount uint64     // serials issued at the end of the epoch
 	Root      fr.Element // root at the end of the epoch
 	Serials   []uint64   // changed leaves, strictly ascending
-	// Levels[h][i] is the node at height h (0 = leaves, up to Depth-1) and
-	// index Indices(h)[i].
+	// Levels[l][i] is the node at level l (0 = leaves, up to Depth/2-1)
+	// and index Indices(l)[i]. The root (level Depth/2) is Root.
 	Levels [][]fr.Element
 
-	rank [][]int // rank[h][i]: position of Serials[i]'s ancestor at height h
+	rank [][]int // rank[l][i]: position of Serials[i]'s ancestor at level l
 }
 
-// Indices returns the indices of the nodes the delta carries at height h.
-func (d *Delta) Indices(h int) []uint64 {
+// ancestor returns the index of serial's ancestor at level l.
+func ancestor(serial uint64, l int) uint64 { return serial >> uint(l*zkhash.LevelBits) }
+
+// Indices returns the indices of the nodes the delta carries at level l:
+// the distinct serial>>(2l), ascending.
+func (d *Delta) Indices(l int) []uint64 {
 	out := make([]uint64, 0, len(d.Serials))
 	for i, s := range d.Serials {
-		x := s >> uint(h)
+		x := ancestor(s, l)
 		if i == 0 || x != out[len(out)-1] {
 			out = append(out, x)
 		}
@@ -39,54 +45,59 @@ func (d *Delta) Indices(h int) []uint64 {
 	return out
 }
 
-// Node returns the node at (h, index) if the delta carries it.
-func (d *Delta) Node(h int, index uint64) (fr.Element, bool) {
-	if h < 0 || h >= len(d.Levels) {
+// Node returns the node at (level l, index) if the delta carries it.
+func (d *Delta) Node(l int, index uint64) (fr.Element, bool) {
+	if l < 0 || l >= len(d.Levels) {
 		return fr.Element{}, false
 	}
-	// Indices at height h are monotone in the serial order, so a binary
+	// Indices at level l are monotone in the serial order, so a binary
 	// search over the serials finds the first serial under index.
-	i := sort.Search(len(d.Serials), func(i int) bool { return d.Serials[i]>>uint(h) >= index })
-	if i == len(d.Serials) || d.Serials[i]>>uint(h) != index {
+	i := sort.Search(len(d.Serials), func(i int) bool { return ancestor(d.Serials[i], l) >= index })
+	if i == len(d.Serials) || ancestor(d.Serials[i], l) != index {
 		return fr.Element{}, false
 	}
 	// Position of that node among the distinct indices: count distinct
 	// values before serial i.
-	pos := d.position(h, i)
-	return d.Levels[h][pos], true
+	pos := d.position(l, i)
+	return d.Levels[l][pos], true
 }
 
-// position counts the distinct serial>>h among Serials[:i].
-func (d *Delta) position(h int, i int) int {
+// position counts the distinct serial>>(2l) among Serials[:i].
+func (d *Delta) position(l int, i int) int {
 	if d.rank == nil {
 		d.buildRank()
 	}
-	return d.rank[h][i]
+	return d.rank[l][i]
 }
 
-// buildRank precomputes, for every height and serial position, the rank of
-// that serial's ancestor among the distinct ancestors of the height.
+// buildRank precomputes, for every level and serial position, the rank of
+// that serial's ancestor among the distinct ancestors of the level.
 func (d *Delta) buildRank() {
 	d.rank = make([][]int, len(d.Levels))
-	for h := range d.Levels {
+	for l := range d.Levels {
 		r := make([]int, len(d.Serials))
 		n := -1
 		for i, s := range d.Serials {
-			if i == 0 || s>>uint(h) != d.Serials[i-1]>>uint(h) {
+			if i == 0 || ancestor(s, l) != ancestor(d.Serials[i-1], l) {
 				n++
 			}
 			r[i] = n
 		}
-		d.rank[h] = r
+		d.rank[l] = r
 	}
 }
 
 // UpdatePath brings a holder's path at the end of epoch E-1 to the end of
-// epoch E using E's delta alone: every sibling and the leaf the delta
-// carries is replaced, and the result must fold to the delta's root.
+// epoch E using E's delta alone: the leaf and each of the three siblings a
+// level that the delta carries are replaced, and the result must fold to
+// the delta's root.
 func UpdatePath(p *Path, d *Delta) (*Path, error) {
-	if len(p.Siblings) != d.Depth {
-		return nil, fmt.Errorf("revocation: path of depth %d, delta of depth %d", len(p.Siblings), d.Depth)
+	if err := d.check(); err != nil {
+		return nil, err
+	}
+	levels := len(d.Levels)
+	if len(p.Siblings) != levels*zkhash.SiblingsPerLevel {
+		return nil, fmt.Errorf("revocation: path of %d siblings, a delta of depth %d needs %d", len(p.Siblings), d.Depth, d.Depth/zkhash.LevelBits*zkhash.SiblingsPerLevel)
 	}
 	if p.Serial >= d.LeafCount {
 		return nil, fmt.Errorf("%w: serial %d beyond the delta's leaf count %d", ErrUnknownSerial, p.Serial, d.LeafCount)
@@ -95,9 +106,25 @@ func UpdatePath(p *Path, d *Delta) (*Path, error) {
 	if v, ok := d.Node(0, p.Serial); ok {
 		out.Leaf = v
 	}
-	for h := 0; h < d.Depth; h++ {
-		if v, ok := d.Node(h, (p.Serial>>uint(h))^1); ok {
-			out.Siblings[h] = v
+	for l := range levels {
+		x := ancestor(p.Serial, l)
+		first := x &^ (zkhash.Arity - 1) // index of the group's first child
+		sib := (*[zkhash.SiblingsPerLevel]fr.Element)(out.Siblings[l*zkhash.SiblingsPerLevel:])
+		// Lay the siblings out as the four children (the node's own slot
+		// is not used), replace those the delta carries, and read them
+		// back in path order.
+		g := zkhash.Children(fr.Element{}, x, *sib)
+		updated := false
+		for j := range uint64(zkhash.Arity) {
+			if first+j == x {
+				continue
+			}
+			if v, ok := d.Node(l, first+j); ok {
+				g[j], updated = v, true
+			}
+		}
+		if updated {
+			*sib = zkhash.Siblings(g, x)
 		}
 	}
 	if err := out.Verify(); err != nil {
@@ -106,10 +133,11 @@ func UpdatePath(p *Path, d *Delta) (*Path, error) {
 	return out, nil
 }
 
-// deltaMagic and deltaVersion open the binary encoding of a delta.
+// deltaMagic and deltaVersion open the binary encoding of a delta. Version
+// 2 is the 4-ary tree (version 1 carried one node a height of a binary tree).
 const (
 	deltaMagic   = "YZRD"
-	deltaVersion = 1
+	deltaVersion = 2
 )
 
 // MarshalBinary encodes the delta:
@@ -117,7 +145,7 @@ const (
 //	"YZRD" | version | depth | uvarint epoch | uvarint leaf count | root (32)
 //	| uvarint n | n uvarint serial gaps (first absolute, then differences)
 //	| bitmap of zero leaves (⌈n/8⌉, LSB first) | the non-zero leaves (32 each)
-//	| for h = 1 … depth-1: the nodes of height h (32 each, count implied)
+//	| for l = 1 … depth/2-1: the nodes of level l (32 each, count implied)
 func (d *Delta) MarshalBinary() ([]byte, error) {
 	if err := d.check(); err != nil {
 		return nil, err
@@ -139,22 +167,26 @@ func (d *Delta) MarshalBinary() ([]byte, error) {
 		prev = s
 	}
 	b = appendLeaves(b, d.Levels[0])
-	for h := 1; h < d.Depth; h++ {
-		for _, e := range d.Levels[h] {
+	for l := 1; l < len(d.Levels); l++ {
+		for _, e := range d.Levels[l] {
 			b = appendElement(b, e)
 		}
 	}
 	return b, nil
 }
 
-// check verifies the delta's shape: serials ascending and in range, and one
-// node per distinct ancestor at every height.
+// check verifies the delta's shape: an even depth, serials ascending and in
+// range, and one node per distinct ancestor at every level.
 func (d *Delta) check() error {
-	if d.Depth < 1 || d.Depth > MaxDepth {
-		return fmt.Errorf("revocation: delta depth %d outside 1…%d", d.Depth, MaxDepth)
+	levels, err := levelsOf("delta", d.Depth)
+	if err != nil {
+		return err
 	}
-	if len(d.Levels) != d.Depth {
-		return fmt.Errorf("revocation: delta has %d levels, depth %d", len(d.Levels), d.Depth)
+	if len(d.Levels) != levels {
+		return fmt.Errorf("revocation: delta has %d levels, depth %d needs %d", len(d.Levels), d.Depth, levels)
+	}
+	if d.LeafCount > uint64(1)<<uint(d.Depth) {
+		return fmt.Errorf("revocation: delta leaf count %d exceeds a tree of depth %d", d.LeafCount, d.Depth)
 	}
 	for i, s := range d.Serials {
 		if i > 0 && s <= d.Serials[i-1] {
@@ -164,9 +196,9 @@ func (d *Delta) check() error {
 			return fmt.Errorf("revocation: delta serial %d beyond its leaf count %d", s, d.LeafCount)
 		}
 	}
-	for h := range d.Levels {
-		if want := len(d.Indices(h)); len(d.Levels[h]) != want {
-			return fmt.Errorf("revocation: delta has %d nodes at height %d, its serials need %d", len(d.Levels[h]), h, want)
+	for l := range d.Levels {
+		if want := len(d.Indices(l)); len(d.Levels[l]) != want {
+			return fmt.Errorf("revocation: delta has %d nodes at level %d, its serials need %d", len(d.Levels[l]), l, want)
 		}
 	}
 	return nil
@@ -183,8 +215,12 @@ func (d *Delta) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("revocation: delta version %d, this build reads %d", v, deltaVersion)
 	}
 	out := Delta{Depth: int(r.byte())}
-	if r.err == nil && (out.Depth < 1 || out.Depth > MaxDepth) {
-		return fmt.Errorf("revocation: delta depth %d outside 1…%d", out.Depth, MaxDepth)
+	if r.err != nil {
+		return r.err
+	}
+	levels, err := levelsOf("delta", out.Depth)
+	if err != nil {
+		return err
 	}
 	out.Epoch = r.uvarint()
 	out.LeafCount = r.uvarint()
@@ -209,16 +245,16 @@ func (d *Delta) UnmarshalBinary(data []byte) error {
 	if n > 0 && prev >= out.LeafCount {
 		return fmt.Errorf("revocation: delta serial %d beyond its leaf count %d", prev, out.LeafCount)
 	}
-	out.Levels = make([][]fr.Element, out.Depth)
+	out.Levels = make([][]fr.Element, levels)
 	out.Levels[0] = r.leaves(n)
-	for h := 1; h < out.Depth && r.err == nil; h++ {
-		m := len(out.Indices(h))
+	for l := 1; l < levels && r.err == nil; l++ {
+		m := len(out.Indices(l))
 		if m*fr.Bytes > len(r.b) {
-			return fmt.Errorf("revocation: delta truncated at height %d", h)
+			return fmt.Errorf("revocation: delta truncated at level %d", l)
 		}
-		out.Levels[h] = make([]fr.Element, m)
-		for i := range out.Levels[h] {
-			out.Levels[h][i] = r.element()
+		out.Levels[l] = make([]fr.Element, m)
+		for i := range out.Levels[l] {
+			out.Levels[l][i] = r.element()
 		}
 	}
 	if err := r.end(); err != nil {

@@ -1,21 +1,28 @@
 // Package revocation is Yinzheng's revocation accumulator: a fixed-depth
-// Poseidon2 Merkle tree over every credential ever issued, kept in an
+// 4-ary Poseidon2 Merkle tree over every credential ever issued, kept in an
 // embedded Badger directory.
 //
 // A credential's serial is its leaf index. While the credential is valid the
 // leaf is the zero-knowledge credential's leaf (computed by the issuer with
 // zkhash.Leaf); once revoked the leaf is the empty value, zero. The same tree
 // therefore proves issuance and non-revocation inside the presentation
-// circuit, and it hashes exactly as the circuit does: every node is
-// zkhash.Node, and empty subtrees are zkhash.EmptyRoots.
+// circuit, and it hashes exactly as the circuit does: every inner node is
+// zkhash.Node over four children, empty subtrees are zkhash.EmptyRoots, and
+// a path carries three siblings a level in the order of zkhash.Siblings.
+//
+// A tree's depth is its number of index bits (2^depth serials; 32 in
+// production) and is even: the tree has depth/2 levels, level 0 the
+// leaves and level depth/2 the root. The ancestor of a serial at level l
+// has index serial>>(2l).
 //
 // # Storage
 //
-// Only non-empty nodes are stored, keyed by (height, index); an absent node is
-// the empty subtree of its height. A batch of appends and revocations is
-// applied in one Badger transaction, so it is atomic and a crash leaves the
-// store at the old or the new state, never between. Readers use Badger
-// snapshots and always see a consistent root and path.
+// Only non-empty nodes are stored, as groups: the four children of one
+// inner node in one record keyed by (level, parent index); an absent group
+// is four empty subtrees. A batch of appends and revocations is applied in
+// one Badger transaction, so it is atomic and a crash leaves the store at
+// the old or the new state, never between. Readers use Badger snapshots and
+// always see a consistent root and path.
 //
 // # Epochs and witnesses
 //
@@ -24,8 +31,9 @@
 // the changed leaves and the new nodes along their paths, each shared node
 // once. Every holder downloads the same delta and updates its own path with
 // UpdatePath, so the issuer never learns which credential is kept fresh. A
-// holder that missed epochs fetches a Bucket (2^k leaves around its serial
-// and the path above them) and rebuilds its path with PathFromBucket.
+// holder that missed epochs fetches a Bucket (the 4^k leaves of the level-k
+// subtree around its serial and the path above them) and rebuilds its path
+// with PathFromBucket.
 //
 // # Status list
 //

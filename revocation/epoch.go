@@ -214,9 +214,12 @@ func (s *Store) Delta(epoch uint64) (*Delta, error) {
 			if err != nil {
 				return fmt.Errorf("revocation: stored delta of epoch %d: %w", epoch, err)
 			}
+			if d.Depth != s.depth {
+				return fmt.Errorf("revocation: stored delta of epoch %d has depth %d, the store %d", epoch, d.Depth, s.depth)
+			}
 			batches = append(batches, d)
 		}
-		out = mergeDeltas(s.depth, batches)
+		out = mergeDeltas(s.depth, s.levels, batches)
 		out.Epoch, out.Root, out.LeafCount = epoch, e.Root, e.LeafCount
 		return nil
 	})
@@ -224,32 +227,33 @@ func (s *Store) Delta(epoch uint64) (*Delta, error) {
 }
 
 // mergeDeltas merges the deltas of consecutive batches: the union of their
-// serials, every node at its value in the last batch that touched it.
-func mergeDeltas(depth int, batches []*Delta) *Delta {
+// serials, every node at its value in the last batch that touched it. A
+// node shared by several batches appears once.
+func mergeDeltas(depth, levels int, batches []*Delta) *Delta {
 	if len(batches) == 1 {
 		return batches[0]
 	}
-	out := &Delta{Depth: depth, Levels: make([][]fr.Element, depth)}
+	out := &Delta{Depth: depth, Levels: make([][]fr.Element, levels)}
 	type nodeID struct {
-		h int
-		i uint64
+		level int
+		index uint64
 	}
 	latest := map[nodeID]fr.Element{}
 	for _, b := range batches {
 		out.Serials = append(out.Serials, b.Serials...)
-		for h := range b.Levels {
-			for i, idx := range b.Indices(h) {
-				latest[nodeID{h, idx}] = b.Levels[h][i]
+		for l := range b.Levels {
+			for i, idx := range b.Indices(l) {
+				latest[nodeID{l, idx}] = b.Levels[l][i]
 			}
 		}
 	}
 	slices.Sort(out.Serials)
 	out.Serials = slices.Compact(out.Serials)
-	for h := range out.Levels {
-		idx := out.Indices(h)
-		out.Levels[h] = make([]fr.Element, len(idx))
+	for l := range out.Levels {
+		idx := out.Indices(l)
+		out.Levels[l] = make([]fr.Element, len(idx))
 		for i, x := range idx {
-			out.Levels[h][i] = latest[nodeID{h, x}]
+			out.Levels[l][i] = latest[nodeID{l, x}]
 		}
 	}
 	return out

@@ -144,19 +144,32 @@ func TestUpdatePathRejectsWrongDelta(t *testing.T) {
 	d2, _ := s.Delta(2)
 	tampered := *d2
 	tampered.Levels = append([][]fr.Element(nil), d2.Levels...)
-	// Serials 7 and 12 changed; holder 3's sibling at height 2 is node
-	// (2, 1), the first node of that height in the delta.
-	tampered.Levels[2] = []fr.Element{tampered.Levels[2][0], tampered.Levels[2][1]}
-	tampered.Levels[2][0].SetUint64(99)
+	// Serials 7 and 12 changed; holder 3's siblings at level 1 are nodes
+	// (1, 1), (1, 2) and (1, 3), and the delta carries (1, 1) and (1, 3).
+	if got := tampered.Indices(1); len(got) != 2 || got[0] != 1 || got[1] != 3 {
+		t.Fatalf("delta of epoch 2 carries level-1 nodes %v, want [1 3]", got)
+	}
+	tampered.Levels[1] = []fr.Element{tampered.Levels[1][0], tampered.Levels[1][1]}
+	tampered.Levels[1][0].SetUint64(99)
 	tampered.rank = nil
 	if _, err := UpdatePath(p, &tampered); err == nil {
 		t.Error("tampered delta accepted")
 	}
-	if _, err := UpdatePath(&Path{Serial: 3, Siblings: make([]fr.Element, 9)}, d2); err == nil {
-		t.Error("path of another depth accepted")
+	if _, err := UpdatePath(p, d2); err != nil {
+		t.Errorf("the untampered delta of epoch 2: %v", err)
 	}
-	if _, err := UpdatePath(&Path{Serial: 30, Siblings: make([]fr.Element, 8)}, d2); !errors.Is(err, ErrUnknownSerial) {
+	for _, n := range []int{9, 11, 13, 15} {
+		if _, err := UpdatePath(&Path{Serial: 3, Siblings: make([]fr.Element, n)}, d2); err == nil || !strings.Contains(err.Error(), "needs 12") {
+			t.Errorf("path of %d siblings: %v", n, err)
+		}
+	}
+	if _, err := UpdatePath(&Path{Serial: 30, Siblings: make([]fr.Element, 12)}, d2); !errors.Is(err, ErrUnknownSerial) {
 		t.Errorf("serial beyond the leaf count: %v", err)
+	}
+	odd := *d2
+	odd.Depth = 7
+	if _, err := UpdatePath(p, &odd); err == nil || !strings.Contains(err.Error(), "even") {
+		t.Errorf("delta of odd depth: %v", err)
 	}
 	if _, err := s.Delta(4); !errors.Is(err, ErrUnknownEpoch) {
 		t.Errorf("delta of an unpublished epoch: %v", err)
@@ -188,9 +201,12 @@ func TestDeltaDecodeRejects(t *testing.T) {
 	cases := map[string][]byte{
 		"empty":           nil,
 		"magic":           append([]byte("YZRX"), good[4:]...),
-		"version":         with(good, 4, 2),
+		"version 1":       with(good, 4, 1),
+		"version 3":       with(good, 4, 3),
 		"depth 0":         with(good, 5, 0),
-		"depth 99":        with(good, 6-1, 99),
+		"depth odd":       with(good, 5, 9),
+		"depth 50":        with(good, 5, 50),
+		"depth 99":        with(good, 5, 99),
 		"truncated":       good[:len(good)-1],
 		"trailing":        append(bytes.Clone(good), 0),
 		"root modulus":    append(append(bytes.Clone(good[:rootAt]), modulus...), good[nAt:]...),
@@ -199,6 +215,11 @@ func TestDeltaDecodeRejects(t *testing.T) {
 		"leaf count":      with(good, rootAt-1, 5),
 		"header only":     good[:nAt],
 		"varint overlong": append(bytes.Clone(good[:6]), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01),
+		"count padded":    append(append(bytes.Clone(good[:nAt]), 0x94, 0x00), good[nAt+1:]...), // 20 as two bytes
+		"level 1 short":   good[:len(good)-32-2*32-32],
+	}
+	if good[nAt] != 20 {
+		t.Fatalf("serial count byte is %d, want 20", good[nAt])
 	}
 	for name, data := range cases {
 		var d Delta
@@ -206,17 +227,18 @@ func TestDeltaDecodeRejects(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	// A flipped byte in a node decodes but cannot bring a path to the root.
-	// The delta ends with the nodes of heights 7, 6, 5 (one each) and 4
-	// (indices 0 and 1); node (4, 1) is serial 3's sibling.
+	// The delta ends with the nodes of level 1 (indices 0…4), level 2
+	// (0, 1) and level 3 (0). Node (2, 1) is serial 3's first sibling at
+	// level 2: a flipped bit in it decodes but cannot fold to the root.
 	flipped := bytes.Clone(good)
-	flipped[len(flipped)-3*32-5] ^= 1
+	flipped[len(flipped)-32-1] ^= 1
 	var fd Delta
-	if err := fd.UnmarshalBinary(flipped); err == nil {
-		p, _ := s.Path(3)
-		if _, err := UpdatePath(p, &fd); err == nil {
-			t.Error("delta with a flipped node byte accepted")
-		}
+	if err := fd.UnmarshalBinary(flipped); err != nil {
+		t.Fatalf("flipping the low bit of node (2, 1): %v", err)
+	}
+	p, _ := s.Path(3)
+	if _, err := UpdatePath(p, &fd); err == nil {
+		t.Error("delta with a flipped node byte accepted")
 	}
 	if _, err := UpdatePath(func() *Path { p, _ := s.Path(3); return p }(), &ok); err != nil {
 		t.Errorf("the untouched delta: %v", err)
@@ -239,7 +261,7 @@ func TestRootStatementRejects(t *testing.T) {
 		}
 		return jws
 	}
-	root := zkhash.FormatElement(zkhash.EmptyRoots(4)[4])
+	root := zkhash.FormatElement(zkhash.EmptyRoots(2)[2])
 	typ := map[string]any{"typ": RootStatementType}
 	good := `{"iss":"i","epoch":1,"root":"` + root + `","leaf_count":0,"iat":1}`
 	if _, err := VerifyRootStatement(sign(typ, good), key.Public()); err != nil {
@@ -298,6 +320,26 @@ func TestPathJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"serial":1,"leaf":"0x1","siblings":[],"root":"0x1"}`), &got); err == nil {
 		t.Error("path JSON without siblings accepted")
 	}
+	// A sibling count that is not a whole number of levels, or more than
+	// MaxDepth/2 levels, is refused before folding.
+	var j map[string]any
+	json.Unmarshal(data, &j)
+	sibs := j["siblings"].([]any)
+	for _, n := range []int{len(sibs) - 1, len(sibs) + 1, 75} {
+		edited := map[string]any{}
+		for k, v := range j {
+			edited[k] = v
+		}
+		list := make([]any, n)
+		for i := range list {
+			list[i] = sibs[i%len(sibs)]
+		}
+		edited["siblings"] = list
+		bad, _ := json.Marshal(edited)
+		if err := json.Unmarshal(bad, &got); err == nil || !strings.Contains(err.Error(), "multiple of 3") {
+			t.Errorf("path JSON of %d siblings: %v", n, err)
+		}
+	}
 }
 
 func TestPruneDeltas(t *testing.T) {
@@ -343,5 +385,62 @@ func TestPruneDeltas(t *testing.T) {
 	}
 	if _, err := s.Delta(2); !errors.Is(err, ErrDeltaPruned) {
 		t.Error("pruning through 1 after 2 brought epoch 2 back")
+	}
+}
+
+// TestUpdatePathEachSiblingSlot revokes, one epoch at a time, a serial whose
+// ancestor is the holder's sibling in slot 0, 1 and 2 of a level (the other
+// member of the holder's pair, then the other pair left to right). Exactly
+// that sibling must change, to the store's new value.
+func TestUpdatePathEachSiblingSlot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	s, _ := openTemp(t, 8)
+	key := testKey(t, jose.SuiteGM)
+	s.Append(randomLeaves(rng, 200)...)
+	s.Publish(key, "iss", testNow)
+	const holder = 22 // level 0: position 2 of 20…23; level 1: node 5, position 1 of 4…7
+	for _, tc := range []struct {
+		revoke uint64
+		slot   int // index into the path's siblings: 3·level + slot
+	}{
+		{23, 0},   // level 0, the other member of the pair {22, 23}
+		{20, 1},   // level 0, the other pair {20, 21}, left
+		{21, 2},   // level 0, the other pair, right
+		{17, 3},   // level 1: node 4 (serials 16…19), the pair of node 5
+		{25, 4},   // level 1: node 6 (24…27)
+		{30, 5},   // level 1: node 7 (28…31)
+		{5, 6},    // level 2: node 0 (0…15); the holder is node 1 (16…31)
+		{40, 7},   // level 2: node 2 (32…47)
+		{50, 8},   // level 2: node 3 (48…63)
+		{70, 9},   // level 3: node 1 (64…127); the holder is node 0
+		{130, 10}, // level 3: node 2 (128…191)
+		{195, 11}, // level 3: node 3 (192…255)
+	} {
+		before, err := s.Path(holder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Revoke(tc.revoke)
+		e, err := s.Publish(key, "iss", testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.Delta(e.Epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := UpdatePath(before, d)
+		if err != nil {
+			t.Fatalf("revoking %d: %v", tc.revoke, err)
+		}
+		want, _ := s.Path(holder)
+		if !samePath(got, want) {
+			t.Fatalf("revoking %d: updated path differs from the store's", tc.revoke)
+		}
+		for i := range got.Siblings {
+			if changed := !got.Siblings[i].Equal(&before.Siblings[i]); changed != (i == tc.slot) {
+				t.Fatalf("revoking %d: sibling %d changed=%v, want only sibling %d to change", tc.revoke, i, changed, tc.slot)
+			}
+		}
 	}
 }

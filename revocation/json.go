@@ -21,7 +21,8 @@ type pathJSON struct {
 	LeafCount uint64   `json:"leaf_count"`
 }
 
-// MarshalJSON writes {serial, leaf, siblings (bottom up), root, leaf_count}.
+// MarshalJSON writes {serial, leaf, siblings (three a level, bottom up, in
+// zkhash.Siblings order), root, leaf_count}.
 func (p *Path) MarshalJSON() ([]byte, error) {
 	return json.Marshal(pathJSON{
 		Serial: p.Serial, Leaf: zkhash.FormatElement(p.Leaf), Siblings: formatAll(p.Siblings),
@@ -36,8 +37,10 @@ func (p *Path) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return fmt.Errorf("revocation: path JSON: %w", err)
 	}
-	if len(j.Siblings) < 1 || len(j.Siblings) > MaxDepth {
-		return fmt.Errorf("revocation: path of %d siblings, want 1…%d", len(j.Siblings), MaxDepth)
+	const per, maxSiblings = zkhash.SiblingsPerLevel, MaxDepth / zkhash.LevelBits * zkhash.SiblingsPerLevel
+	if len(j.Siblings) < per || len(j.Siblings) > maxSiblings || len(j.Siblings)%per != 0 {
+		return fmt.Errorf("revocation: path of %d siblings, want a multiple of %d (one level of the 4-ary tree) from %d to %d",
+			len(j.Siblings), per, per, maxSiblings)
 	}
 	out := Path{Serial: j.Serial, LeafCount: j.LeafCount}
 	var err error
@@ -73,9 +76,9 @@ type deltaLeafJSON struct {
 }
 
 type deltaNodeJSON struct {
-	Height int    `json:"height"`
-	Index  uint64 `json:"index"`
-	Value  string `json:"value"`
+	Level int    `json:"level"`
+	Index uint64 `json:"index"`
+	Value string `json:"value"`
 }
 
 type deltaBinarySizes struct {
@@ -83,8 +86,8 @@ type deltaBinarySizes struct {
 }
 
 // MarshalJSON writes the delta with explicit indices: {depth, epoch,
-// leaf_count, root, leaves: [{serial, value}], nodes: [{height, index,
-// value}], binary: {bytes}}.
+// leaf_count, root, leaves: [{serial, value}], nodes: [{level, index,
+// value}] (levels 1 … depth/2-1), binary: {bytes}}.
 func (d *Delta) MarshalJSON() ([]byte, error) {
 	bin, err := d.MarshalBinary()
 	if err != nil {
@@ -97,9 +100,9 @@ func (d *Delta) MarshalJSON() ([]byte, error) {
 	for i, s := range d.Serials {
 		j.Leaves[i] = deltaLeafJSON{Serial: s, Value: zkhash.FormatElement(d.Levels[0][i])}
 	}
-	for h := 1; h < d.Depth; h++ {
-		for i, x := range d.Indices(h) {
-			j.Nodes = append(j.Nodes, deltaNodeJSON{Height: h, Index: x, Value: zkhash.FormatElement(d.Levels[h][i])})
+	for l := 1; l < len(d.Levels); l++ {
+		for i, x := range d.Indices(l) {
+			j.Nodes = append(j.Nodes, deltaNodeJSON{Level: l, Index: x, Value: zkhash.FormatElement(d.Levels[l][i])})
 		}
 	}
 	return json.Marshal(j)
@@ -117,13 +120,13 @@ type bucketJSON struct {
 }
 
 // MarshalJSON writes {depth, k, index, first_serial, leaf_count, root,
-// leaves (2^k), above (siblings from height k up)}.
+// leaves (4^k), above (three siblings a level from level k up)}.
 func (b *Bucket) MarshalJSON() ([]byte, error) {
 	if err := b.check(); err != nil {
 		return nil, err
 	}
 	return json.Marshal(bucketJSON{
-		Depth: b.Depth, K: b.K, Index: b.Index, FirstSerial: b.Index << uint(b.K), LeafCount: b.LeafCount,
+		Depth: b.Depth, K: b.K, Index: b.Index, FirstSerial: b.Index * uint64(len(b.Leaves)), LeafCount: b.LeafCount,
 		Root: zkhash.FormatElement(b.Root), Leaves: formatAll(b.Leaves), Above: formatAll(b.Above),
 	})
 }

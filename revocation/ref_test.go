@@ -10,15 +10,19 @@ import (
 )
 
 // reference is a naive in-memory accumulator: every leaf in a slice, the
-// root recomputed from scratch. It is the model the store must equal.
+// root recomputed from scratch. It is the model the store must equal. It is
+// written from the 4-ary tree's definition with zkhash.Node and
+// zkhash.EmptyRoots only, so the store's grouping, index arithmetic and
+// sibling order are checked against an independent implementation.
 type reference struct {
-	depth   int
+	depth   int // index bits
+	levels  int // depth/2
 	leaves  []fr.Element
 	revoked map[uint64]bool
 }
 
 func newReference(depth int) *reference {
-	return &reference{depth: depth, revoked: map[uint64]bool{}}
+	return &reference{depth: depth, levels: depth / 2, revoked: map[uint64]bool{}}
 }
 
 func (r *reference) apply(b Batch) {
@@ -29,23 +33,23 @@ func (r *reference) apply(b Batch) {
 	}
 }
 
-// levels returns every level of the tree, bottom up, trimmed to the
+// tree returns every level of the tree, bottom up, each trimmed to its
 // non-empty prefix (nodes beyond it are empty subtrees).
-func (r *reference) levels() [][]fr.Element {
-	empty := zkhash.EmptyRoots(r.depth)
+func (r *reference) tree() [][]fr.Element {
+	empty := zkhash.EmptyRoots(r.levels)
 	out := [][]fr.Element{append([]fr.Element(nil), r.leaves...)}
-	for h := 1; h <= r.depth; h++ {
-		below := out[h-1]
-		cur := make([]fr.Element, (len(below)+1)/2)
+	for l := 1; l <= r.levels; l++ {
+		below := out[l-1]
+		cur := make([]fr.Element, (len(below)+3)/4)
 		for i := range cur {
-			l, rr := empty[h-1], empty[h-1]
-			if 2*i < len(below) {
-				l = below[2*i]
+			var children [4]fr.Element
+			for j := range children {
+				children[j] = empty[l-1]
+				if 4*i+j < len(below) {
+					children[j] = below[4*i+j]
+				}
 			}
-			if 2*i+1 < len(below) {
-				rr = below[2*i+1]
-			}
-			cur[i] = zkhash.Node(h, l, rr)
+			cur[i] = zkhash.Node(l, children)
 		}
 		out = append(out, cur)
 	}
@@ -53,22 +57,31 @@ func (r *reference) levels() [][]fr.Element {
 }
 
 func (r *reference) root() fr.Element {
-	lv := r.levels()
-	if len(lv[r.depth]) == 0 {
-		return zkhash.EmptyRoots(r.depth)[r.depth]
+	t := r.tree()
+	if len(t[r.levels]) == 0 {
+		return zkhash.EmptyRoots(r.levels)[r.levels]
 	}
-	return lv[r.depth][0]
+	return t[r.levels][0]
 }
 
+// path returns the three siblings a level of serial, bottom up. At each
+// level the node at position p (0…3) among its parent's children lists the
+// other member of its pair (p XOR 1) first, then the other pair left to
+// right: for p = 0, 1, 2, 3 the positions 1,2,3 / 0,2,3 / 3,0,1 / 2,0,1.
 func (r *reference) path(serial uint64) []fr.Element {
-	empty := zkhash.EmptyRoots(r.depth)
-	lv := r.levels()
-	sib := make([]fr.Element, r.depth)
-	for h := 0; h < r.depth; h++ {
-		i := (serial >> uint(h)) ^ 1
-		sib[h] = empty[h]
-		if i < uint64(len(lv[h])) {
-			sib[h] = lv[h][i]
+	order := [4][3]uint64{{1, 2, 3}, {0, 2, 3}, {3, 0, 1}, {2, 0, 1}}
+	empty := zkhash.EmptyRoots(r.levels)
+	t := r.tree()
+	var sib []fr.Element
+	for l := 0; l < r.levels; l++ {
+		x := serial >> uint(2*l)
+		for _, j := range order[x%4] {
+			i := x - x%4 + j
+			v := empty[l]
+			if i < uint64(len(t[l])) {
+				v = t[l][i]
+			}
+			sib = append(sib, v)
 		}
 	}
 	return sib

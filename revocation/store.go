@@ -16,66 +16,77 @@ import (
 )
 
 // DefaultDepth is the depth of a new tree when Options.Depth is zero: 2^32
-// serials, enough for 1.4 billion holders with room for reissuance.
+// serials (16 levels of the 4-ary tree), enough for 1.4 billion holders
+// with room for reissuance.
 const DefaultDepth = 32
 
 // MaxDepth is the deepest tree this package stores. Serials are uint64 and a
-// few index computations shift by the depth, so it stays well below 64.
+// few index computations shift by the depth, so it stays well below 64. The
+// tree is 4-ary, so every depth is even: MaxDepth too.
 const MaxDepth = 48
 
 // DefaultMemTableSize sizes Badger's memtable. Badger refuses a transaction
 // larger than 15% of it (ErrTxnTooBig), and a batch is one transaction.
 // 256 MiB allows about 38 MiB: a batch of 10,000 random revocations at depth
-// 32 writes about 90,000 records (9 MiB) at 10^6 leaves and about 250,000
-// (24 MiB) at 1.4×10^9, where paths share nothing below height 17.
+// 32 writes about 31,000 group records (5 MiB) at 10^6 leaves and about
+// 100,000 (17 MiB) at 1.4×10^9, where paths share nothing below level 9.
 const DefaultMemTableSize = 256 << 20
 
 // Options configures Open.
 type Options struct {
-	// Depth is the tree depth (1 … MaxDepth). Zero opens an existing store
-	// at its recorded depth, or creates one of DefaultDepth.
+	// Depth is the tree depth in index bits: an even number, 2 … MaxDepth
+	// (the tree has Depth/2 levels of four children). Zero opens an
+	// existing store at its recorded depth, or creates one of DefaultDepth.
 	Depth int
 	// ReadOnly opens an existing store without writing to it (for the CLI
 	// and for readers beside the issuer's writer).
 	ReadOnly bool
 	// MemTableSize overrides DefaultMemTableSize; it bounds the largest batch.
 	MemTableSize int64
-	// CacheFromHeight keeps the sibling pairs at this height and above in
-	// memory (DefaultCacheFromHeight if zero), so a path needs only that
-	// many Badger reads. The cache costs 64 bytes a pair, about
-	// leaves×64/2^h bytes from height h: at 1.4×10^9 leaves, 1.4 GB from
-	// height 6, 0.7 GB from 7, 0.35 GB from 8.
-	CacheFromHeight int
+	// CacheFromLevel keeps the groups of children at this level and above
+	// in memory (DefaultCacheFromLevel if zero), so a path needs only that
+	// many Badger reads. The cache costs 128 bytes a group, about
+	// leaves×128/(3·4^l) bytes from level l: at 1.4×10^9 leaves, 3.7 GB
+	// from level 2, 0.93 GB from 3, 0.23 GB from 4.
+	CacheFromLevel int
 }
 
-// DefaultCacheFromHeight is the lowest height whose pairs stay in memory.
-const DefaultCacheFromHeight = 6
+// DefaultCacheFromLevel is the lowest level whose groups stay in memory:
+// a path costs three Badger reads.
+const DefaultCacheFromLevel = 3
 
 // Store is an accumulator kept in a Badger directory. Its methods are safe
 // for concurrent use: writes are serialised, reads run on snapshots.
 type Store struct {
-	db    *badger.DB
-	depth int
-	empty []fr.Element // empty[h] is the root of an empty subtree of height h
-	mu    sync.Mutex   // serialises writers
+	db     *badger.DB
+	depth  int          // index bits
+	levels int          // depth/2: level 0 holds the leaves, level levels the root
+	empty  []fr.Element // empty[l] is the root of an empty subtree of level l
+	mu     sync.Mutex   // serialises writers
 
-	// top holds every stored pair at height cacheFrom and above. The writer
+	// top holds every stored group at level cacheFrom and above. The writer
 	// (holding mu) reads it freely and changes it only while holding view
 	// exclusively, together with committing its transaction; readers that
 	// combine it with a Badger snapshot hold view shared, so both agree.
 	cacheFrom int
-	top       [][][2]fr.Element // top[h-cacheFrom][pair]; beyond the slice: empty
+	top       [][]group // top[l-cacheFrom][parent]; beyond the slice: empty
 	view      sync.RWMutex
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
+// group is the four children of one inner node, left to right.
+type group = [zkhash.Arity]fr.Element
+
+// groupBytes is the size of a stored group.
+const groupBytes = zkhash.Arity * fr.Bytes
+
 // Key prefixes. Every key starts with one of these bytes.
 const (
 	prefixMeta   = 'M' // format record
 	prefixState  = 'S' // leaf count, last published epoch, root
-	prefixNode   = 'N' // height (1) || pair index (8) → two sibling nodes, unless both empty
+	prefixNode   = 'N' // level (1) || parent index (8) → the four children, unless all empty
 	prefixDelta  = 'D' // epoch (8) || batch sequence (8) → the batch's delta
 	prefixEpoch  = 'E' // epoch (8) → published root record
 	prefixStatus = 'B' // chunk (8) → statusChunkBytes of status bits
@@ -88,9 +99,10 @@ var (
 )
 
 // metaMagic opens the format record; formatVersion is the layout version.
+// Version 2 is the 4-ary tree (version 1 was binary, with other roots).
 const (
 	metaMagic     = "yinzheng-revocation"
-	formatVersion = 1
+	formatVersion = 2
 )
 
 // Errors that callers may want to tell apart.
@@ -105,12 +117,26 @@ var (
 	ErrUnknownEpoch = errors.New("revocation: epoch not published")
 )
 
+// levelsOf returns the number of levels of a tree of depth (index bits),
+// which must be even and within 2 … MaxDepth; what names the depth's owner
+// in the error.
+func levelsOf(what string, depth int) (int, error) {
+	if depth < zkhash.LevelBits || depth > MaxDepth || depth%zkhash.LevelBits != 0 {
+		return 0, fmt.Errorf("revocation: %s depth %d is not an even number in %d…%d (the tree is 4-ary)",
+			what, depth, zkhash.LevelBits, MaxDepth)
+	}
+	return depth / zkhash.LevelBits, nil
+}
+
 // Open opens the accumulator in dir, creating it if dir is missing or empty.
 // A directory that holds other files, another Badger database, a corrupt
 // format record or a tree of another depth is an error, and is left as is.
+// So is an odd or out-of-range Options.Depth, before anything is created.
 func Open(dir string, opts Options) (*Store, error) {
-	if opts.Depth < 0 || opts.Depth > MaxDepth {
-		return nil, fmt.Errorf("revocation: depth %d outside 1…%d", opts.Depth, MaxDepth)
+	if opts.Depth != 0 {
+		if _, err := levelsOf("tree", opts.Depth); err != nil {
+			return nil, err
+		}
 	}
 	fresh, err := checkDir(dir, opts.ReadOnly)
 	if err != nil {
@@ -126,7 +152,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithDetectConflicts(false). // one writer at a time, under Store.mu
 		WithMetricsEnabled(false).
 		WithMemTableSize(memtable).
-		// Tree records (64 bytes) stay in the LSM tree; batch deltas (over
+		// Tree records (128 bytes) stay in the LSM tree; batch deltas (over
 		// 1 KiB) go to the value log, so they barely count against Badger's
 		// transaction limit and the tree's size can be measured apart.
 		WithValueThreshold(1 << 10).
@@ -157,11 +183,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s.depth = depth
-	s.empty = zkhash.EmptyRoots(depth)
-	s.cacheFrom = opts.CacheFromHeight
+	s.depth, s.levels = depth, depth/zkhash.LevelBits
+	s.empty = zkhash.EmptyRoots(s.levels)
+	s.cacheFrom = opts.CacheFromLevel
 	if s.cacheFrom <= 0 {
-		s.cacheFrom = DefaultCacheFromHeight
+		s.cacheFrom = DefaultCacheFromLevel
 	}
 	if err := s.loadTop(); err != nil {
 		db.Close()
@@ -170,47 +196,54 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// pairID names a sibling pair in the in-memory cache.
-type pairID struct {
-	h    uint8
-	pair uint64
+// groupID names a group in the in-memory cache: the children of node
+// (level+1, parent).
+type groupID struct {
+	level  uint8
+	parent uint64
 }
 
-// setTop sets a cached pair, growing its height's slice with empty pairs.
-func (s *Store) setTop(id pairID, p [2]fr.Element) {
-	lv := &s.top[int(id.h)-s.cacheFrom]
-	if id.pair >= uint64(len(*lv)) {
-		e := s.empty[id.h]
-		if p[0].Equal(&e) && p[1].Equal(&e) {
+// emptyGroup returns the four children of an empty node at level+1.
+func (s *Store) emptyGroup(level int) group {
+	e := s.empty[level]
+	return group{e, e, e, e}
+}
+
+// setTop sets a cached group, growing its level's slice with empty groups.
+func (s *Store) setTop(id groupID, g group) {
+	lv := &s.top[int(id.level)-s.cacheFrom]
+	if id.parent >= uint64(len(*lv)) {
+		empty := s.emptyGroup(int(id.level))
+		if g == empty {
 			return
 		}
-		for uint64(len(*lv)) <= id.pair {
-			*lv = append(*lv, [2]fr.Element{e, e})
+		for uint64(len(*lv)) <= id.parent {
+			*lv = append(*lv, empty)
 		}
 	}
-	(*lv)[id.pair] = p
+	(*lv)[id.parent] = g
 }
 
-// loadTop reads the pairs at cacheFrom and above into memory.
+// loadTop reads the groups at cacheFrom and above into memory.
 func (s *Store) loadTop() error {
-	if s.cacheFrom >= s.depth {
+	if s.cacheFrom >= s.levels {
 		return nil
 	}
-	s.top = make([][][2]fr.Element, s.depth-s.cacheFrom)
+	s.top = make([][]group, s.levels-s.cacheFrom)
 	return s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixNode}, PrefetchValues: true})
 		defer it.Close()
-		for it.Seek(pairKey(s.cacheFrom, 0)); it.Valid(); it.Next() {
+		for it.Seek(groupKey(s.cacheFrom, 0)); it.Valid(); it.Next() {
 			k := it.Item().Key()
-			if len(k) != 10 || int(k[1]) >= s.depth {
+			if len(k) != 10 || int(k[1]) >= s.levels {
 				return fmt.Errorf("%w: corrupt node key", ErrNotAccumulator)
 			}
-			id := pairID{h: k[1], pair: binary.BigEndian.Uint64(k[2:])}
-			var p [2]fr.Element
-			if err := it.Item().Value(func(v []byte) error { return decodePair(&p, v, int(id.h), id.pair) }); err != nil {
+			id := groupID{level: k[1], parent: binary.BigEndian.Uint64(k[2:])}
+			var g group
+			if err := it.Item().Value(func(v []byte) error { return decodeGroup(&g, v, int(id.level), id.parent) }); err != nil {
 				return err
 			}
-			s.setTop(id, p)
+			s.setTop(id, g)
 		}
 		return nil
 	})
@@ -256,8 +289,8 @@ func (s *Store) create(depth int) error {
 		if err := txn.Set(keyMeta, meta); err != nil {
 			return err
 		}
-		empty := zkhash.EmptyRoots(depth)
-		return txn.Set(keyState, state{root: empty[depth]}.encode())
+		levels := depth / zkhash.LevelBits
+		return txn.Set(keyState, state{root: zkhash.EmptyRoots(levels)[levels]}.encode())
 	})
 }
 
@@ -280,8 +313,8 @@ func (s *Store) readMeta() (int, error) {
 			return fmt.Errorf("revocation: format version %d, this build reads %d", v[len(metaMagic)], formatVersion)
 		}
 		depth = int(v[len(metaMagic)+1])
-		if depth < 1 || depth > MaxDepth {
-			return fmt.Errorf("%w: corrupt format record (depth %d)", ErrNotAccumulator, depth)
+		if _, err := levelsOf("recorded", depth); err != nil {
+			return fmt.Errorf("%w: corrupt format record (%v)", ErrNotAccumulator, err)
 		}
 		return nil
 	})
@@ -294,7 +327,7 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// Depth returns the tree depth.
+// Depth returns the tree depth in index bits (twice the number of levels).
 func (s *Store) Depth() int { return s.depth }
 
 // state is the single record that changes with every batch.
@@ -338,15 +371,15 @@ func readState(txn *badger.Txn) (state, error) {
 	return st, err
 }
 
-// pairKey is the key of the two sibling nodes at height and indices
-// 2·pair and 2·pair+1. Storing siblings together halves the records a batch
-// writes, and the path of a serial reads its sibling and its own node in one
-// lookup.
-func pairKey(height int, pair uint64) []byte {
+// groupKey is the key of the four children of node (level+1, parent): the
+// nodes at level and indices 4·parent … 4·parent+3. Storing siblings
+// together writes one record per changed inner node, and the path of a
+// serial reads its three siblings and its own node in one lookup.
+func groupKey(level int, parent uint64) []byte {
 	k := make([]byte, 10)
 	k[0] = prefixNode
-	k[1] = byte(height)
-	binary.BigEndian.PutUint64(k[2:], pair)
+	k[1] = byte(level)
+	binary.BigEndian.PutUint64(k[2:], parent)
 	return k
 }
 
@@ -366,39 +399,38 @@ func epochKey(epoch uint64) []byte {
 	return k
 }
 
-// getPair reads the sibling nodes at (height, 2·pair) and (height,
-// 2·pair+1); an absent record is two empty subtrees. Pairs at cacheFrom and
-// above come from memory: the caller holds mu or view.
-func (s *Store) getPair(txn *badger.Txn, height int, pair uint64) ([2]fr.Element, error) {
-	out := [2]fr.Element{s.empty[height], s.empty[height]}
-	if height >= s.cacheFrom {
-		if lv := s.top[height-s.cacheFrom]; pair < uint64(len(lv)) {
-			out = lv[pair]
+// getGroup reads the nodes at level and indices 4·parent … 4·parent+3; an
+// absent record is four empty subtrees. Groups at cacheFrom and above come
+// from memory: the caller holds mu or view.
+func (s *Store) getGroup(txn *badger.Txn, level int, parent uint64) (group, error) {
+	out := s.emptyGroup(level)
+	if level >= s.cacheFrom {
+		if lv := s.top[level-s.cacheFrom]; parent < uint64(len(lv)) {
+			out = lv[parent]
 		}
 		return out, nil
 	}
-	item, err := txn.Get(pairKey(height, pair))
+	item, err := txn.Get(groupKey(level, parent))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return out, nil
 	}
 	if err != nil {
 		return out, err
 	}
-	err = item.Value(func(v []byte) error { return decodePair(&out, v, height, pair) })
+	err = item.Value(func(v []byte) error { return decodeGroup(&out, v, level, parent) })
 	return out, err
 }
 
-func decodePair(out *[2]fr.Element, v []byte, height int, pair uint64) error {
-	if len(v) != 2*fr.Bytes || out[0].SetBytesCanonical(v[:fr.Bytes]) != nil || out[1].SetBytesCanonical(v[fr.Bytes:]) != nil {
-		return fmt.Errorf("revocation: corrupt nodes at height %d index %d", height, 2*pair)
+func decodeGroup(out *group, v []byte, level int, parent uint64) error {
+	if len(v) != groupBytes {
+		return fmt.Errorf("revocation: corrupt nodes at level %d index %d (%d bytes)", level, zkhash.Arity*parent, len(v))
+	}
+	for i := range out {
+		if out[i].SetBytesCanonical(v[i*fr.Bytes:(i+1)*fr.Bytes]) != nil {
+			return fmt.Errorf("revocation: corrupt nodes at level %d index %d", level, zkhash.Arity*parent)
+		}
 	}
 	return nil
-}
-
-// getNode reads the node at (height, index).
-func (s *Store) getNode(txn *badger.Txn, height int, index uint64) (fr.Element, error) {
-	p, err := s.getPair(txn, height, index>>1)
-	return p[index&1], err
 }
 
 // Root returns the current root.

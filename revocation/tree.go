@@ -113,22 +113,22 @@ func (s *Store) ApplyBatch(b Batch) (uint64, error) {
 	}
 
 	// The batch's own delta, merged into its epoch's delta by Delta.
-	d := &Delta{Depth: s.depth, Epoch: st.published + 1, LeafCount: newCount, Levels: make([][]fr.Element, s.depth)}
+	d := &Delta{Depth: s.depth, Epoch: st.published + 1, LeafCount: newCount, Levels: make([][]fr.Element, s.levels)}
 	d.Serials = make([]uint64, len(level))
 	for i := range level {
 		d.Serials[i] = level[i].index
 	}
-	w := writer{txn: txn, top: map[pairID][2]fr.Element{}}
-	for h := 0; h < s.depth && len(level) > 0; h++ {
-		d.Levels[h] = make([]fr.Element, len(level))
+	w := writer{txn: txn, top: map[groupID]group{}}
+	for l := 0; l < s.levels && len(level) > 0; l++ {
+		d.Levels[l] = make([]fr.Element, len(level))
 		for i := range level {
-			d.Levels[h][i] = level[i].value
+			d.Levels[l][i] = level[i].value
 		}
-		next, pairs, err := s.parents(h, level, st.leafCount)
+		next, groups, err := s.parents(l, level, st.leafCount)
 		if err != nil {
 			return 0, err
 		}
-		if err := w.pairs(s, h, next, pairs); err != nil {
+		if err := w.groups(s, l, next, groups); err != nil {
 			return 0, err
 		}
 		level = next
@@ -159,8 +159,8 @@ func (s *Store) ApplyBatch(b Batch) (uint64, error) {
 	if err := txn.Commit(); err != nil {
 		return 0, fmt.Errorf("revocation: committing batch: %w", err)
 	}
-	for id, p := range w.top {
-		s.setTop(id, p)
+	for id, g := range w.top {
+		s.setTop(id, g)
 	}
 	return first, nil
 }
@@ -182,10 +182,10 @@ func readChunk(txn *badger.Txn, chunk uint64) ([]byte, error) {
 }
 
 // writer stages a batch's writes in its transaction, and the changes to
-// the in-memory pairs until the transaction commits.
+// the in-memory groups until the transaction commits.
 type writer struct {
 	txn *badger.Txn
-	top map[pairID][2]fr.Element
+	top map[groupID]group
 }
 
 func (w *writer) set(key, value []byte) error {
@@ -207,25 +207,27 @@ func (w *writer) checkSize(err error) error {
 	return nil
 }
 
-// pairs stores the changed sibling pairs of height h (the children of the
-// parents in next), deleting the pairs that became wholly empty.
-func (w *writer) pairs(s *Store, h int, next []change, pairs [][2]fr.Element) error {
-	slab := make([]byte, len(pairs)*2*fr.Bytes)
-	for i := range pairs {
-		if h >= s.cacheFrom {
-			w.top[pairID{uint8(h), next[i].index}] = pairs[i]
+// groups stores the changed groups of level l (the children of the parents
+// in next), deleting the groups that became wholly empty.
+func (w *writer) groups(s *Store, l int, next []change, groups []group) error {
+	empty := s.emptyGroup(l)
+	slab := make([]byte, len(groups)*groupBytes)
+	for i := range groups {
+		if l >= s.cacheFrom {
+			w.top[groupID{uint8(l), next[i].index}] = groups[i]
 		}
-		key := pairKey(h, next[i].index)
-		if pairs[i][0].Equal(&s.empty[h]) && pairs[i][1].Equal(&s.empty[h]) {
+		key := groupKey(l, next[i].index)
+		if groups[i] == empty {
 			if err := w.delete(key); err != nil {
 				return err
 			}
 			continue
 		}
-		v := slab[i*2*fr.Bytes : (i+1)*2*fr.Bytes : (i+1)*2*fr.Bytes]
-		l, r := pairs[i][0].Bytes(), pairs[i][1].Bytes()
-		copy(v, l[:])
-		copy(v[fr.Bytes:], r[:])
+		v := slab[i*groupBytes : (i+1)*groupBytes : (i+1)*groupBytes]
+		for j := range groups[i] {
+			b := groups[i][j].Bytes()
+			copy(v[j*fr.Bytes:], b[:])
+		}
 		if err := w.set(key, v); err != nil {
 			return err
 		}
@@ -233,82 +235,101 @@ func (w *writer) pairs(s *Store, h int, next []change, pairs [][2]fr.Element) er
 	return nil
 }
 
-// parents computes the nodes at height h+1 above the changed nodes at height
-// h, and the new children of each. A sibling that did not change is read
-// from a snapshot taken before the batch, unless it lies wholly at or beyond
-// oldCount, where every leaf was empty. Reads and hashes are spread over
-// GOMAXPROCS goroutines.
-func (s *Store) parents(h int, level []change, oldCount uint64) ([]change, [][2]fr.Element, error) {
-	// Group children by parent: starts[i] is where parent i's children begin.
-	starts := make([]int, 0, len(level))
+// parents computes the nodes at level l+1 above the changed nodes at level
+// l (sorted by index), and the new children of each. The children of one
+// parent are consecutive in level: index>>2 is the parent. A child that did
+// not change is read, with its group, from a snapshot taken before the
+// batch, unless every unchanged child lies wholly at or beyond oldCount,
+// where every leaf was empty. Reads and hashes are spread over GOMAXPROCS
+// goroutines.
+func (s *Store) parents(l int, level []change, oldCount uint64) ([]change, []group, error) {
+	// Group children by parent: starts[i] is where parent i's children
+	// begin, starts[len] the end of the last.
+	starts := make([]int, 0, len(level)+1)
 	for i := range level {
-		if i == 0 || level[i].index>>1 != level[i-1].index>>1 {
+		if i == 0 || level[i].index>>zkhash.LevelBits != level[i-1].index>>zkhash.LevelBits {
 			starts = append(starts, i)
 		}
 	}
-	out := make([]change, len(starts))
-	pairs := make([][2]fr.Element, len(starts))
+	n := len(starts)
+	starts = append(starts, len(level))
+	out := make([]change, n)
+	groups := make([]group, n)
 	workers := runtime.GOMAXPROCS(0)
-	if len(starts) < 64 {
+	if n < 64 {
 		workers = 1
 	}
-	per := (len(starts) + workers - 1) / workers
+	per := (n + workers - 1) / workers
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		lo, hi := w*per, min((w+1)*per, len(starts))
+		lo, hi := w*per, min((w+1)*per, n)
 		if lo >= hi {
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[w] = s.hashParents(h, level, starts, lo, hi, oldCount, out, pairs)
+			errs[w] = s.hashParents(l, level, starts, lo, hi, oldCount, out, groups)
 		}()
 	}
 	wg.Wait()
-	return out, pairs, errors.Join(errs...)
+	return out, groups, errors.Join(errs...)
 }
 
-func (s *Store) hashParents(h int, level []change, starts []int, lo, hi int, oldCount uint64, out []change, pairs [][2]fr.Element) error {
+// hashParents computes parents lo … hi-1 of parents.
+func (s *Store) hashParents(l int, level []change, starts []int, lo, hi int, oldCount uint64, out []change, groups []group) error {
 	var snap *badger.Txn
 	defer func() {
 		if snap != nil {
 			snap.Discard()
 		}
 	}()
+	const full = 1<<zkhash.Arity - 1
 	for p := lo; p < hi; p++ {
-		c := level[starts[p]]
-		parent := c.index >> 1
-		var left, right fr.Element
-		if starts[p]+1 < len(level) && level[starts[p]+1].index>>1 == parent {
-			left, right = c.value, level[starts[p]+1].value
-		} else {
-			sib := c.index ^ 1
-			sv := s.empty[h]
-			if sib<<uint(h) < oldCount {
-				if snap == nil && h < s.cacheFrom {
+		parent := level[starts[p]].index >> zkhash.LevelBits
+		var g group
+		changed := 0 // bit j: child j is in level
+		for _, c := range level[starts[p]:starts[p+1]] {
+			j := c.index & (zkhash.Arity - 1)
+			g[j], changed = c.value, changed|1<<j
+		}
+		if changed != full {
+			// The unchanged children: stored, or empty if every one of
+			// them starts at or beyond the old leaf count.
+			stored := false
+			for j := range uint64(zkhash.Arity) {
+				first := (parent*zkhash.Arity + j) << uint(l*zkhash.LevelBits)
+				if changed>>j&1 == 0 && first < oldCount {
+					stored = true
+					break
+				}
+			}
+			old := s.emptyGroup(l)
+			if stored {
+				if snap == nil && l < s.cacheFrom {
 					snap = s.db.NewTransaction(false)
 				}
 				var err error
-				if sv, err = s.getNode(snap, h, sib); err != nil {
+				if old, err = s.getGroup(snap, l, parent); err != nil {
 					return err
 				}
 			}
-			if c.index&1 == 0 {
-				left, right = c.value, sv
-			} else {
-				left, right = sv, c.value
+			for j := range g {
+				if changed>>j&1 == 0 {
+					g[j] = old[j]
+				}
 			}
 		}
-		out[p] = change{index: parent, value: zkhash.Node(h+1, left, right)}
-		pairs[p] = [2]fr.Element{left, right}
+		out[p] = change{index: parent, value: zkhash.Node(l+1, g)}
+		groups[p] = g
 	}
 	return nil
 }
 
-// Path is a serial's authentication path: Siblings[h] is the sibling at
-// height h, bottom up, and Root the root it folds to.
+// Path is a serial's authentication path: three siblings a level, bottom
+// up (Siblings[3l … 3l+2] are the siblings at level l, in the order
+// zkhash.Siblings gives them), and Root the root it folds to.
 type Path struct {
 	Serial    uint64
 	Leaf      fr.Element
@@ -317,7 +338,7 @@ type Path struct {
 	LeafCount uint64 // serials issued when the path was read
 }
 
-// Verify checks that the path folds to its root.
+// Verify checks that the path folds to its root (zkhash.RootFromPath).
 func (p *Path) Verify() error {
 	root, err := zkhash.RootFromPath(p.Leaf, p.Serial, p.Siblings)
 	if err != nil {
@@ -330,9 +351,10 @@ func (p *Path) Verify() error {
 }
 
 // Path returns the current path of serial, read from one snapshot, so the
-// path and the root agree even while a batch is being written.
+// path and the root agree even while a batch is being written. Each level
+// costs one group read: the serial's ancestor and its three siblings.
 func (s *Store) Path(serial uint64) (*Path, error) {
-	p := &Path{Serial: serial, Siblings: make([]fr.Element, s.depth)}
+	p := &Path{Serial: serial, Siblings: make([]fr.Element, 0, s.levels*zkhash.SiblingsPerLevel)}
 	s.view.RLock()
 	defer s.view.RUnlock()
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -344,19 +366,16 @@ func (s *Store) Path(serial uint64) (*Path, error) {
 			return fmt.Errorf("%w: serial %d (leaf count %d)", ErrUnknownSerial, serial, st.leafCount)
 		}
 		p.Root, p.LeafCount = st.root, st.leafCount
-		for h := 0; h < s.depth; h++ {
-			sib := (serial >> uint(h)) ^ 1
-			if h > 0 && sib<<uint(h) >= st.leafCount {
-				p.Siblings[h] = s.empty[h]
-				continue
-			}
-			pair, err := s.getPair(txn, h, sib>>1)
+		for l := range s.levels {
+			x := serial >> uint(l*zkhash.LevelBits)
+			g, err := s.getGroup(txn, l, x>>zkhash.LevelBits)
 			if err != nil {
 				return err
 			}
-			p.Siblings[h] = pair[sib&1]
-			if h == 0 {
-				p.Leaf = pair[serial&1]
+			sib := zkhash.Siblings(g, x)
+			p.Siblings = append(p.Siblings, sib[:]...)
+			if l == 0 {
+				p.Leaf = g[x&(zkhash.Arity-1)]
 			}
 		}
 		return nil

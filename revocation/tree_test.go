@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 func openTemp(t *testing.T, depth int) (*Store, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "acc")
-	s, err := Open(dir, Options{Depth: depth, MemTableSize: 16 << 20, CacheFromHeight: 3})
+	s, err := Open(dir, Options{Depth: depth, MemTableSize: 16 << 20, CacheFromLevel: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +32,8 @@ func TestEmptyTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := zkhash.EmptyRoots(10)[10]; !root.Equal(&want) {
-		t.Fatal("empty tree root is not EmptyRoots(depth)[depth]")
+	if want := zkhash.EmptyRoots(5)[5]; !root.Equal(&want) {
+		t.Fatal("empty tree root of depth 10 is not EmptyRoots(5)[5]")
 	}
 	if _, err := s.Path(0); !errors.Is(err, ErrUnknownSerial) {
 		t.Fatalf("path of serial 0 in an empty tree: %v", err)
@@ -41,8 +42,8 @@ func TestEmptyTree(t *testing.T) {
 
 func TestRandomBatchesMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	s, _ := openTemp(t, 9)
-	ref := newReference(9)
+	s, _ := openTemp(t, 10)
+	ref := newReference(10)
 	for i := range 30 {
 		b := randomBatch(rng, uint64(len(ref.leaves)), 25, 8)
 		first, err := s.ApplyBatch(b)
@@ -64,9 +65,12 @@ func TestRandomBatchesMatchReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := ref.path(serial)
-			for h := range want {
-				if !p.Siblings[h].Equal(&want[h]) {
-					t.Fatalf("serial %d: sibling %d differs", serial, h)
+			if len(p.Siblings) != 15 {
+				t.Fatalf("serial %d: %d siblings, want 3 a level for 5 levels", serial, len(p.Siblings))
+			}
+			for i := range want {
+				if !p.Siblings[i].Equal(&want[i]) {
+					t.Fatalf("serial %d: sibling %d (level %d, slot %d) differs", serial, i, i/3, i%3)
 				}
 			}
 			if !p.Leaf.Equal(&ref.leaves[serial]) {
@@ -198,7 +202,7 @@ func TestOpenRefusesBadDirectories(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if _, err := Open(acc, Options{Depth: 9}); !errors.Is(err, ErrDepthMismatch) {
+	if _, err := Open(acc, Options{Depth: 10}); !errors.Is(err, ErrDepthMismatch) {
 		t.Errorf("other depth: %v", err)
 	}
 	if _, err := Open(acc, Options{Depth: 99}); err == nil {
@@ -209,7 +213,10 @@ func TestOpenRefusesBadDirectories(t *testing.T) {
 		"truncated":   []byte(metaMagic),
 		"wrong magic": append([]byte("yinzheng-revocatioX"), formatVersion, 8),
 		"version":     append([]byte(metaMagic), formatVersion+1, 8),
+		"binary tree": append([]byte(metaMagic), 1, 8), // format 1: the binary tree
 		"depth 0":     append([]byte(metaMagic), formatVersion, 0),
+		"odd depth":   append([]byte(metaMagic), formatVersion, 9),
+		"depth 50":    append([]byte(metaMagic), formatVersion, 50),
 	} {
 		dir := filepath.Join(base, strings.ReplaceAll(name, " ", "_"))
 		s, err := Open(dir, Options{Depth: 8, MemTableSize: 1 << 20})
@@ -225,6 +232,86 @@ func TestOpenRefusesBadDirectories(t *testing.T) {
 
 	if _, err := Open(filepath.Join(base, "missing"), Options{ReadOnly: true}); err == nil {
 		t.Error("read-only open of a missing directory succeeded")
+	}
+}
+
+// TestOpenRefusesOddDepth: the tree is 4-ary, so a depth (index bits) must
+// be even; an odd one is refused before anything is created.
+func TestOpenRefusesOddDepth(t *testing.T) {
+	for _, depth := range []int{1, 9, 31, 47, -2, 50} {
+		dir := filepath.Join(t.TempDir(), "acc")
+		s, err := Open(dir, Options{Depth: depth, MemTableSize: 1 << 20})
+		if err == nil {
+			s.Close()
+			t.Errorf("depth %d accepted", depth)
+			continue
+		}
+		if !strings.Contains(err.Error(), fmt.Sprintf("depth %d is not an even number in 2…48", depth)) {
+			t.Errorf("depth %d: %v", depth, err)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("depth %d: Open created %s anyway", depth, dir)
+		}
+	}
+	if MaxDepth%2 != 0 || MaxBucketLevels*2 > 16 {
+		t.Fatalf("MaxDepth %d must be even and a bucket at most 2^16 leaves (%d levels)", MaxDepth, MaxBucketLevels)
+	}
+}
+
+// TestEmptyGroupsNotStored: a group whose four children are empty has no
+// record, in Badger or in the cache, and the tree stays equal to the
+// reference after reopening.
+func TestEmptyGroupsNotStored(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	s, dir := openTemp(t, 8)
+	ref := newReference(8)
+	b := Batch{Append: randomLeaves(rng, 70)}
+	s.ApplyBatch(b)
+	ref.apply(b)
+	has := func(level int, parent uint64) bool {
+		t.Helper()
+		var found bool
+		s.db.View(func(txn *badger.Txn) error {
+			_, err := txn.Get(groupKey(level, parent))
+			found = err == nil
+			return nil
+		})
+		return found
+	}
+	if !has(0, 1) || !has(2, 1) || has(0, 18) {
+		t.Fatal("groups (0, 1) and (2, 1) should be stored, (0, 18) not")
+	}
+	// Serials 4…7 are group (0, 1); 64…69 are everything under node (3, 1).
+	b = Batch{Revoke: []uint64{4, 5, 6, 7, 64, 65, 66, 67, 68, 69}}
+	if _, err := s.ApplyBatch(b); err != nil {
+		t.Fatal(err)
+	}
+	ref.apply(b)
+	if has(0, 1) || has(0, 16) || has(0, 17) || has(1, 4) || has(2, 1) {
+		t.Fatal("a group of four empty children is still stored")
+	}
+	if !has(0, 0) || !has(3, 0) {
+		t.Fatal("groups with a non-empty child went missing")
+	}
+	checkEqual(t, s, ref)
+	s.Close()
+	s2, err := Open(dir, Options{MemTableSize: 16 << 20, CacheFromLevel: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	checkEqual(t, s2, ref)
+	for _, serial := range []uint64{3, 8, 63} {
+		p, err := s2.Path(serial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ref.path(serial)
+		for i := range want {
+			if !p.Siblings[i].Equal(&want[i]) {
+				t.Fatalf("serial %d after reopening: sibling %d differs", serial, i)
+			}
+		}
 	}
 }
 

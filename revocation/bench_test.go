@@ -25,93 +25,125 @@ func benchStore(b *testing.B, n int) *Store {
 	return s
 }
 
-// BenchmarkAppend appends batches of 10,000 leaves at depth 32.
+// deltaBytes returns the number of changed leaves in epoch and the size of
+// its binary delta.
+func deltaBytes(b *testing.B, s *Store, epoch uint64) (changed, size int) {
+	b.Helper()
+	d, err := s.Delta(epoch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin, err := d.MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(d.Serials), len(bin)
+}
+
+// BenchmarkAppend appends batches of 10,000 leaves at depth 32, each batch
+// an epoch, and reports the delta size per issued credential.
 func BenchmarkAppend(b *testing.B) {
 	s := benchStore(b, 0)
+	key := testKey(b, "gm")
 	rng := rand.New(rand.NewPCG(2, 2))
 	leaves := randomLeaves(rng, 10_000)
-	b.ResetTimer()
+	var changed, size int
 	for b.Loop() {
 		if _, err := s.Append(leaves...); err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		e, err := s.Publish(key, "https://bench.invalid", testNow)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, z := deltaBytes(b, s, e.Epoch)
+		changed, size = changed+n, size+z
+		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.N)*10_000/b.Elapsed().Seconds(), "leaves/s")
+	b.ReportMetric(float64(size)/float64(changed), "delta-B/issuance")
 }
 
-// BenchmarkRevoke revokes batches of 10,000 random serials among 200,000.
-func BenchmarkRevoke(b *testing.B) {
-	const n = 200_000
-	s := benchStore(b, n)
-	rng := rand.New(rand.NewPCG(3, 3))
-	b.ResetTimer()
-	for b.Loop() {
-		serials := make([]uint64, 10_000)
-		for i := range serials {
-			serials[i] = rng.Uint64N(n)
-		}
-		if err := s.Revoke(serials...); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)*10_000/b.Elapsed().Seconds(), "revocations/s")
-}
-
-// BenchmarkPath reads the path of a random serial among 100,000.
-func BenchmarkPath(b *testing.B) {
-	const n = 100_000
-	s := benchStore(b, n)
-	rng := rand.New(rand.NewPCG(4, 4))
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := s.Path(rng.Uint64N(n)); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkPathReopened reads paths from a store of 200,000 leaves that was
-// closed and reopened, so the tree is read from Badger's tables rather than
-// from the memtable.
-func BenchmarkPathReopened(b *testing.B) {
-	const n = 200_000
-	s := benchStore(b, n)
-	dir := s.db.Opts().Dir
-	s.Close()
-	s, err := Open(dir, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	rng := rand.New(rand.NewPCG(5, 5))
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := s.Path(rng.Uint64N(n)); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkPublish signs (SM2) and stores one epoch after a batch of 100
-// revocations among 100,000 leaves.
-func BenchmarkPublish(b *testing.B) {
-	const n = 100_000
+// BenchmarkMillion measures a depth-32 store of 10^6 leaves, built once:
+//
+//   - Revoke: batches of 10,000 random serials, each batch an epoch;
+//     revocations/s and the epoch's delta size per revocation.
+//   - Path: the path of a random serial.
+//   - Publish: signing (SM2) and storing an epoch that holds one
+//     revocation, and that epoch's delta size.
+//   - PathReopened: paths after closing and reopening the store, so the tree
+//     is read from Badger's tables rather than from the memtable.
+func BenchmarkMillion(b *testing.B) {
+	const n = 1_000_000
 	s := benchStore(b, n)
 	key := testKey(b, "gm")
-	rng := rand.New(rand.NewPCG(6, 6))
-	b.ResetTimer()
-	for b.Loop() {
-		b.StopTimer()
-		serials := make([]uint64, 100)
-		for i := range serials {
-			serials[i] = rng.Uint64N(n)
-		}
-		if err := s.Revoke(serials...); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if _, err := s.Publish(key, "https://bench.invalid", testNow); err != nil {
-			b.Fatal(err)
-		}
+	// The appends are their own epoch, so each later epoch holds only what
+	// its sub-benchmark changed.
+	if _, err := s.Publish(key, "https://bench.invalid", testNow); err != nil {
+		b.Fatal(err)
 	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	b.Run("Revoke", func(b *testing.B) {
+		var changed, size int
+		for b.Loop() {
+			serials := make([]uint64, 10_000)
+			for i := range serials {
+				serials[i] = rng.Uint64N(n)
+			}
+			if err := s.Revoke(serials...); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			e, err := s.Publish(key, "https://bench.invalid", testNow)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, z := deltaBytes(b, s, e.Epoch)
+			changed, size = changed+c, size+z
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(b.N)*10_000/b.Elapsed().Seconds(), "revocations/s")
+		b.ReportMetric(float64(size)/float64(changed), "delta-B/revocation")
+	})
+	b.Run("Path", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Path(rng.Uint64N(n)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Publish", func(b *testing.B) {
+		var size int
+		for b.Loop() {
+			b.StopTimer()
+			if err := s.Revoke(rng.Uint64N(n)); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			e, err := s.Publish(key, "https://bench.invalid", testNow)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			_, z := deltaBytes(b, s, e.Epoch)
+			size = max(size, z)
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(size), "delta-B/single-revocation")
+	})
+	b.Run("PathReopened", func(b *testing.B) {
+		dir := s.db.Opts().Dir
+		s.Close()
+		s, err := Open(dir, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		for b.Loop() {
+			if _, err := s.Path(rng.Uint64N(n)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

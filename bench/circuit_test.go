@@ -16,7 +16,7 @@ func TestCircuitReport(t *testing.T) {
 			if r.Constraints <= 0 || r.ProveMsMedian <= 0 || r.VerifyMsMedian <= 0 || r.ProofBytes <= 0 || r.ProvingKeyBytes <= 0 {
 				t.Fatalf("implausible report: %+v", r)
 			}
-			if r.GOMAXPROCS < 1 || r.Depth != 3 || r.Backend != backend {
+			if r.GOMAXPROCS < 1 || r.Depth != 4 || r.Backend != backend {
 				t.Fatalf("report does not describe the run: %+v", r)
 			}
 		})

@@ -28,7 +28,7 @@
 // bound to keys of a pending request, that the leaf is the attributes' leaf
 // under this wallet's commitment, and that the path leads to the signed
 // root. Refresh follows the epoch deltas every holder downloads alike, with
-// a bucket of 2^BucketK leaves as the fallback. Prove answers a
+// a bucket of 4^BucketK leaves as the fallback. Prove answers a
 // zero-knowledge request after refusing requests that would reveal more than
 // they say; Present answers an SD-JWT request with an unused copy.
 package holder

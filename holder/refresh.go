@@ -18,9 +18,9 @@ const (
 	// MaxDeltas is the most epochs the wallet catches up on one delta at a
 	// time; further behind, it fetches a bucket instead.
 	MaxDeltas = 64
-	// BucketK sizes the bucket fallback: the issuer learns that the holder
-	// is one of 2^BucketK credentials.
-	BucketK = 8
+	// BucketK sizes the bucket fallback, in tree levels: the issuer learns
+	// that the holder is one of 4^BucketK = 256 credentials.
+	BucketK = 4
 )
 
 // ErrRevoked reports a credential whose leaf the issuer has emptied.
@@ -42,7 +42,7 @@ type RefreshReport struct {
 // issuer's latest signed root. It downloads the epoch deltas every holder
 // downloads alike (so the issuer cannot tell whose path is being kept
 // fresh), and only when a delta is missing or the wallet is more than
-// MaxDeltas epochs behind, the bucket of 2^BucketK leaves around the serial.
+// MaxDeltas epochs behind, the bucket of 4^BucketK leaves around the serial.
 // A credential whose leaf is now empty is marked revoked and reported.
 func (w *Wallet) Refresh(ctx context.Context, src publication.Source) ([]RefreshReport, error) {
 	w.mu.Lock()
@@ -96,7 +96,7 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *cred
 			return r, fmt.Errorf("cannot refresh from deltas (%v) nor from a bucket (%v)", deltaErr, err)
 		}
 		path, r.UsedBucket = bpath, true
-		r.Note = fmt.Sprintf("deltas unusable (%v); used the bucket of 2^%d leaves", deltaErr, BucketK)
+		r.Note = fmt.Sprintf("deltas unusable (%v); used the bucket of 4^%d leaves", deltaErr, BucketK)
 	}
 	if !path.Root.Equal(&latest.Root) {
 		return r, fmt.Errorf("the refreshed path does not lead to the signed root of epoch %d", latest.Epoch)
@@ -177,7 +177,7 @@ func fetchBucketPath(ctx context.Context, src publication.Source, serial uint64,
 		return nil, err
 	}
 	if b.K != BucketK {
-		return nil, fmt.Errorf("bucket of 2^%d leaves, asked for 2^%d", b.K, BucketK)
+		return nil, fmt.Errorf("bucket of 4^%d leaves, asked for 4^%d", b.K, BucketK)
 	}
 	if !b.Root.Equal(&latest.Root) {
 		return nil, fmt.Errorf("the bucket is not of the signed root of epoch %d (the issuer published meanwhile; retry)", latest.Epoch)

@@ -786,7 +786,7 @@ func (iss *Issuer) PublicFile(name string) ([]byte, error) {
 	return data, nil
 }
 
-// Bucket returns the encoded bucket of 2^k leaves around serial
+// Bucket returns the encoded bucket of k levels (4^k leaves) around serial
 // (revocation.Bucket.MarshalBinary) under the latest published root. While
 // changes are unpublished the current tree has no signed root, so it returns
 // ErrUnpublished rather than a bucket no holder could check.

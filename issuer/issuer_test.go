@@ -152,7 +152,7 @@ func checkBundle(t *testing.T, iss *Issuer, h *testHolder, b *Bundle) {
 		}
 		siblings = append(siblings, e)
 	}
-	if len(siblings) != meta.Depth {
+	if len(siblings) != meta.Depth/zkhash.LevelBits*zkhash.SiblingsPerLevel {
 		t.Fatalf("%d siblings, depth %d", len(siblings), meta.Depth)
 	}
 	root, err := zkhash.RootFromPath(leaf, b.Path.Serial, siblings)

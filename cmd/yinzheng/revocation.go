@@ -32,7 +32,7 @@ func runRevocation(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		epoch = fs.Uint64("epoch", 0, "published epoch (1, 2, …)")
 	case "bucket":
 		serial = fs.Uint64("serial", 0, "credential serial")
-		k = fs.Int("k", 10, "bucket of 2^k leaves")
+		k = fs.Int("k", 5, "bucket of k tree levels (4^k leaves)")
 	default:
 		return usageError("unknown subcommand %q\n%s", sub, revocationUsage)
 	}

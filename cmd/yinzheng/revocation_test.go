@@ -101,7 +101,7 @@ func TestRevocationDelta(t *testing.T) {
 
 func TestRevocationBucket(t *testing.T) {
 	dir := revocationFixture(t)
-	code, out, errOut := runRevocationCLI(t, "revocation", "bucket", "--dir", dir, "--serial", "20", "--k", "3")
+	code, out, errOut := runRevocationCLI(t, "revocation", "bucket", "--dir", dir, "--serial", "20", "--k", "2")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -114,7 +114,8 @@ func TestRevocationBucket(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &b); err != nil {
 		t.Fatal(err)
 	}
-	if b.K != 3 || b.FirstSerial != 16 || len(b.Leaves) != 8 || len(b.Above) != 9 {
+	// Two levels of a 4-ary tree: 16 leaves; depth 12 leaves 4 levels of 3 siblings above.
+	if b.K != 2 || b.FirstSerial != 16 || len(b.Leaves) != 16 || len(b.Above) != 12 {
 		t.Fatalf("bucket: %+v", b)
 	}
 }

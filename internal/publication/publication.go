@@ -44,7 +44,7 @@ const (
 	MaxStatusListSize = 64 << 20
 	// MaxDeltaSize bounds one epoch delta.
 	MaxDeltaSize = 256 << 20
-	// MaxBucketSize bounds one bucket (2^16 leaves are 2 MiB).
+	// MaxBucketSize bounds one bucket (8 levels, 4^8 = 2^16 leaves, are 2 MiB).
 	MaxBucketSize = 4 << 20
 	// MaxVerifyingKeySize bounds a verifying key (a few kilobytes in practice).
 	MaxVerifyingKeySize = 1 << 20
@@ -79,7 +79,8 @@ func DeltaName(epoch uint64) string {
 	return "deltas/" + strconv.FormatUint(epoch, 10) + ".json"
 }
 
-// BucketName returns the name of the bucket of 2^k leaves that holds serial.
+// BucketName returns the name of the bucket of k levels (4^k leaves) that
+// holds serial.
 // Buckets are computed on request, so only an HTTP publisher serves them.
 func BucketName(serial uint64, k int) string {
 	return "buckets/" + strconv.FormatUint(serial, 10) + "/" + strconv.Itoa(k)

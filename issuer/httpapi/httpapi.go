@@ -51,7 +51,7 @@ type Issuer interface {
 	// HolderRequest JSON) and returns the bundle JSON.
 	Issue(ctx context.Context, subject, holderRequest []byte) ([]byte, error)
 	// Bucket returns the binary bucket (revocation.Bucket.MarshalBinary) of
-	// 2^k leaves that holds serial.
+	// k levels (4^k leaves) that holds serial.
 	Bucket(serial uint64, k int) ([]byte, error)
 }
 
@@ -288,8 +288,8 @@ func (s *Service) bucket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k64, ok := parseCanonical(r.PathValue("k"))
-	if !ok || k64 > revocation.MaxBucketK {
-		httpserv.WriteError(w, http.StatusBadRequest, fmt.Sprintf("bucket size k must be a number from 0 to %d", revocation.MaxBucketK))
+	if !ok || k64 > revocation.MaxBucketLevels {
+		httpserv.WriteError(w, http.StatusBadRequest, fmt.Sprintf("bucket levels k must be a number from 0 to %d", revocation.MaxBucketLevels))
 		return
 	}
 	data, err := s.iss.Bucket(serial, int(k64))

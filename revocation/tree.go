@@ -277,7 +277,8 @@ func (s *Store) parents(l int, level []change, oldCount uint64) ([]change, []gro
 	return out, groups, errors.Join(errs...)
 }
 
-// hashParents computes parents lo … hi-1 of parents.
+// hashParents computes the parents lo … hi-1 of parents: each one's
+// group of four children and its node.
 func (s *Store) hashParents(l int, level []change, starts []int, lo, hi int, oldCount uint64, out []change, groups []group) error {
 	var snap *badger.Txn
 	defer func() {

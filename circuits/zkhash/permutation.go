@@ -154,50 +154,37 @@ func (h *permutation) permute(state []frontend.Variable) {
 // own costs a gate.
 func (h *permutation) permute2(s []frontend.Variable) {
 	api := h.api
-	// external and internal linear layers, then the next round's keys (k1 is
-	// nil before a partial round, whose key touches lane 0 only)
-	external := func(k0, k1 *big.Int) {
+	// linear multiplies by [[2, 1], [1, d]] (d = 2 external, 3 internal)
+	// and adds the next round's keys: two for a full round, one (lane 0)
+	// for a partial round, none after the last round.
+	linear := func(d int, keys []*big.Int) {
 		a, b := s[0], s[1]
-		s[0] = api.Add(api.Mul(a, 2), b, k0)
-		if k1 == nil {
-			s[1] = api.Add(a, api.Mul(b, 2))
-		} else {
-			s[1] = api.Add(a, api.Mul(b, 2), k1)
+		lane0 := []frontend.Variable{api.Mul(a, 2), b}
+		lane1 := []frontend.Variable{a, api.Mul(b, d)}
+		for i, k := range keys {
+			if i == 0 {
+				lane0 = append(lane0, k)
+			} else {
+				lane1 = append(lane1, k)
+			}
 		}
-	}
-	internal := func(k0, k1 *big.Int) {
-		a, b := s[0], s[1]
-		s[0] = api.Add(api.Mul(a, 2), b, k0)
-		if k1 == nil {
-			s[1] = api.Add(a, api.Mul(b, 3))
-		} else {
-			s[1] = api.Add(a, api.Mul(b, 3), k1)
-		}
-	}
-	key := func(round, lane int) *big.Int {
-		if lane >= len(h.roundKeys[round]) {
-			return nil
-		}
-		return h.roundKeys[round][lane]
+		s[0] = api.Add(lane0[0], lane0[1], lane0[2:]...)
+		s[1] = api.Add(lane1[0], lane1[1], lane1[2:]...)
 	}
 	half, last := h.fullRounds/2, h.fullRounds+h.partials-1
-	external(key(0, 0), key(0, 1))
+	linear(2, h.roundKeys[0])
 	for round := 0; round <= last; round++ {
-		if round < half || round >= half+h.partials {
-			h.sBox(s, 0)
+		full := round < half || round >= half+h.partials
+		h.sBox(s, 0)
+		d := 3
+		if full {
 			h.sBox(s, 1)
-		} else {
-			h.sBox(s, 0)
+			d = 2
 		}
-		switch {
-		case round == last:
-			api := h.api
-			a, b := s[0], s[1]
-			s[0], s[1] = api.Add(api.Mul(a, 2), b), api.Add(a, api.Mul(b, 2))
-		case round < half || round >= half+h.partials:
-			external(key(round+1, 0), key(round+1, 1))
-		default:
-			internal(key(round+1, 0), key(round+1, 1))
+		var next []*big.Int
+		if round < last {
+			next = h.roundKeys[round+1]
 		}
+		linear(d, next)
 	}
 }

@@ -21,7 +21,9 @@ func TestBucketRebuildsPath(t *testing.T) {
 	for range 80 {
 		revokes = append(revokes, rng.Uint64N(n))
 	}
-	s.Revoke(revokes...)
+	if err := s.Revoke(revokes...); err != nil {
+		t.Fatal(err)
+	}
 	for _, k := range []int{0, 1, 2, 3, 6} {
 		for range 5 {
 			serial := rng.Uint64N(n)
@@ -65,7 +67,9 @@ func TestBucketRebuildsPath(t *testing.T) {
 func TestBucketRefusesSerialOutside(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
 	s, _ := openTemp(t, 10)
-	s.Append(randomLeaves(rng, 100)...)
+	if _, err := s.Append(randomLeaves(rng, 100)...); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		k               int
 		inside, outside []uint64
@@ -95,7 +99,9 @@ func TestBucketRefusesSerialOutside(t *testing.T) {
 func TestBucketRejects(t *testing.T) {
 	rng := rand.New(rand.NewPCG(33, 34))
 	s, _ := openTemp(t, 10)
-	s.Append(randomLeaves(rng, 100)...)
+	if _, err := s.Append(randomLeaves(rng, 100)...); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Bucket(100, 2); !errors.Is(err, ErrUnknownSerial) {
 		t.Errorf("bucket of an unissued serial: %v", err)
 	}

@@ -130,12 +130,18 @@ func TestUpdatePathRejectsWrongDelta(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	s, _ := openTemp(t, 8)
 	key := testKey(t, jose.SuiteIntl)
-	s.Append(randomLeaves(rng, 20)...)
+	if _, err := s.Append(randomLeaves(rng, 20)...); err != nil {
+		t.Fatal(err)
+	}
 	s.Publish(key, "iss", testNow)
 	p, _ := s.Path(3)
-	s.Revoke(7, 12)
+	if err := s.Revoke(7, 12); err != nil {
+		t.Fatal(err)
+	}
 	s.Publish(key, "iss", testNow)
-	s.Revoke(4)
+	if err := s.Revoke(4); err != nil {
+		t.Fatal(err)
+	}
 	s.Publish(key, "iss", testNow)
 	d3, _ := s.Delta(3)
 	if _, err := UpdatePath(p, d3); err == nil {
@@ -183,8 +189,12 @@ func TestDeltaDecodeRejects(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	s, _ := openTemp(t, 8)
 	key := testKey(t, jose.SuiteGM)
-	s.Append(randomLeaves(rng, 20)...)
-	s.Revoke(3, 9)
+	if _, err := s.Append(randomLeaves(rng, 20)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(3, 9); err != nil {
+		t.Fatal(err)
+	}
 	s.Publish(key, "iss", testNow)
 	d, _ := s.Delta(1)
 	good, err := d.MarshalBinary()
@@ -300,7 +310,9 @@ func TestPublishRequiresIssuer(t *testing.T) {
 func TestPathJSONRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(61, 62))
 	s, _ := openTemp(t, 8)
-	s.Append(randomLeaves(rng, 9)...)
+	if _, err := s.Append(randomLeaves(rng, 9)...); err != nil {
+		t.Fatal(err)
+	}
 	p, _ := s.Path(5)
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -347,8 +359,12 @@ func TestPruneDeltas(t *testing.T) {
 	s, _ := openTemp(t, 8)
 	key := testKey(t, jose.SuiteGM)
 	for range 3 {
-		s.Append(randomLeaves(rng, 5)...)
-		s.Append(randomLeaves(rng, 5)...)
+		if _, err := s.Append(randomLeaves(rng, 5)...); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(randomLeaves(rng, 5)...); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.Publish(key, "iss", testNow); err != nil {
 			t.Fatal(err)
 		}
@@ -396,7 +412,9 @@ func TestUpdatePathEachSiblingSlot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	s, _ := openTemp(t, 8)
 	key := testKey(t, jose.SuiteGM)
-	s.Append(randomLeaves(rng, 200)...)
+	if _, err := s.Append(randomLeaves(rng, 200)...); err != nil {
+		t.Fatal(err)
+	}
 	s.Publish(key, "iss", testNow)
 	const holder = 22 // level 0: position 2 of 20…23; level 1: node 5, position 1 of 4…7
 	for _, tc := range []struct {
@@ -420,7 +438,9 @@ func TestUpdatePathEachSiblingSlot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Revoke(tc.revoke)
+		if err := s.Revoke(tc.revoke); err != nil {
+			t.Fatal(err)
+		}
 		e, err := s.Publish(key, "iss", testNow)
 		if err != nil {
 			t.Fatal(err)

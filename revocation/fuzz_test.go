@@ -32,9 +32,13 @@ func vectorStore(t *testing.T) *Store {
 		leaves[i].SetUint64(uint64(i + 1))
 	}
 	key := testKey(t, "gm")
-	s.Append(leaves...)
+	if _, err := s.Append(leaves...); err != nil {
+		t.Fatal(err)
+	}
 	s.Publish(key, "https://issuer.example", testNow)
-	s.Revoke(3, 17)
+	if err := s.Revoke(3, 17); err != nil {
+		t.Fatal(err)
+	}
 	s.Publish(key, "https://issuer.example", testNow)
 	return s
 }

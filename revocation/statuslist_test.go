@@ -67,8 +67,12 @@ func TestStatusListMatchesTree(t *testing.T) {
 func TestStatusListBitOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	s, _ := openTemp(t, 8)
-	s.Append(randomLeaves(rng, 20)...)
-	s.Revoke(0, 9, 19)
+	if _, err := s.Append(randomLeaves(rng, 20)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(0, 9, 19); err != nil {
+		t.Fatal(err)
+	}
 	bits, err := s.StatusBits()
 	if err != nil {
 		t.Fatal(err)

@@ -266,7 +266,9 @@ func TestEmptyGroupsNotStored(t *testing.T) {
 	s, dir := openTemp(t, 8)
 	ref := newReference(8)
 	b := Batch{Append: randomLeaves(rng, 70)}
-	s.ApplyBatch(b)
+	if _, err := s.ApplyBatch(b); err != nil {
+		t.Fatal(err)
+	}
 	ref.apply(b)
 	has := func(level int, parent uint64) bool {
 		t.Helper()
@@ -318,7 +320,9 @@ func TestEmptyGroupsNotStored(t *testing.T) {
 func TestReadOnlyOpen(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	s, dir := openTemp(t, 8)
-	s.Append(randomLeaves(rng, 5)...)
+	if _, err := s.Append(randomLeaves(rng, 5)...); err != nil {
+		t.Fatal(err)
+	}
 	want, _ := s.Root()
 	s.Close()
 	ro, err := Open(dir, Options{ReadOnly: true, MemTableSize: 16 << 20})
@@ -343,7 +347,9 @@ func TestReadersSeeConsistentRoots(t *testing.T) {
 	s, _ := openTemp(t, 10)
 	ref := newReference(10)
 	first := Batch{Append: randomLeaves(rng, 64)}
-	s.ApplyBatch(first)
+	if _, err := s.ApplyBatch(first); err != nil {
+		t.Fatal(err)
+	}
 	ref.apply(first)
 	var batches []Batch
 	roots := map[fr.Element]bool{ref.root(): true}
@@ -399,7 +405,9 @@ func TestBatchTooBigChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.Append(randomLeaves(rng, 10)...)
+	if _, err := s.Append(randomLeaves(rng, 10)...); err != nil {
+		t.Fatal(err)
+	}
 	before, _ := s.Root()
 	_, err = s.Append(randomLeaves(rng, 5000)...)
 	if !errors.Is(err, badger.ErrTxnTooBig) || !strings.Contains(err.Error(), "split it") {
@@ -418,7 +426,9 @@ func TestBatchTooBigChangesNothing(t *testing.T) {
 func TestOpenRefusesCorruptManifest(t *testing.T) {
 	rng := rand.New(rand.NewPCG(91, 92))
 	s, dir := openTemp(t, 8)
-	s.Append(randomLeaves(rng, 5)...)
+	if _, err := s.Append(randomLeaves(rng, 5)...); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 	if err := os.WriteFile(filepath.Join(dir, "MANIFEST"), []byte("not a manifest at all"), 0o644); err != nil {
 		t.Fatal(err)

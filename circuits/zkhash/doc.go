@@ -45,6 +45,10 @@
 // verifier chooses the scope): an additive output tag would not separate
 // them.
 //
+// testdata/hash-vectors.json holds known answers for every construction
+// (tags, the three permutations, commitment, pseudonym, leaf, node, empty
+// roots and a depth-32 path) for other implementations to check against.
+//
 // The empty leaf (a free or revoked slot) is zero. Levels count up from the
 // leaves (level 0) to the root (level d/2).
 package zkhash

@@ -22,6 +22,7 @@ import (
 	"github.com/multiformats/go-multibase"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 )
 
 // Artifact format and identity of the circuit. CircuitVersion changes
@@ -260,13 +261,8 @@ func ReadManifest(dir string) (Manifest, error) {
 // backend, from a known setup.
 func ParseManifest(data []byte) (Manifest, error) {
 	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
+	if err := strictjson.Unmarshal(data, maxManifestBytes, &m); err != nil {
 		return Manifest{}, err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Manifest{}, errors.New("data after the JSON object")
 	}
 	switch {
 	case m.Format != KeysFormat:

@@ -1,12 +1,11 @@
 package holder
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/internal/wire"
-	"io"
 )
 
 // FormatVersion is the "version" of every JSON document the wallet reads
@@ -71,16 +70,8 @@ func ParseRequest(data []byte) (*Request, error) {
 // decodeStrict decodes exactly one JSON value into v, refusing unknown
 // members, trailing data and documents over MaxDocumentBytes.
 func decodeStrict(data []byte, what string, v any) error {
-	if len(data) > MaxDocumentBytes {
-		return fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrFormat, what, len(data), MaxDocumentBytes)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Unmarshal(data, MaxDocumentBytes, v); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrFormat, what, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: %s: data after the JSON object", ErrFormat, what)
 	}
 	return nil
 }

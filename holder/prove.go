@@ -249,9 +249,9 @@ func (w *Wallet) circuitKeys(ctx context.Context, src publication.Source, info *
 	if err != nil {
 		return nil, fmt.Errorf("holder: fetch the circuit manifest: %w", err)
 	}
-	var m circuits.Manifest
-	if err := decodeStrict(manifestJSON, "circuit manifest", &m); err != nil {
-		return nil, err
+	m, err := circuits.ParseManifest(manifestJSON)
+	if err != nil {
+		return nil, fmt.Errorf("%w: circuit manifest: %v", ErrFormat, err)
 	}
 	if m.CircuitID != circuitID {
 		return nil, fmt.Errorf("holder: the issuer's circuit manifest is for circuit %s, the request and issuer metadata name %s", m.CircuitID, circuitID)

@@ -1,14 +1,12 @@
 package issuer
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
+	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/schemas"
 )
 
@@ -309,16 +307,8 @@ func docTypeList() string {
 // decodeStrict decodes one JSON object of at most MaxDocumentBytes into v,
 // refusing unknown members and trailing data.
 func decodeStrict(data []byte, what string, v any) error {
-	if len(data) > MaxDocumentBytes {
-		return fmt.Errorf("%s: %d bytes, more than %d", what, len(data), MaxDocumentBytes)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Unmarshal(data, MaxDocumentBytes, v); err != nil {
 		return fmt.Errorf("%s: not a valid JSON document: %w", what, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: data after the JSON object", what)
 	}
 	return nil
 }

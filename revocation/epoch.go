@@ -1,7 +1,6 @@
 package revocation
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/jose"
 )
 
@@ -164,14 +164,9 @@ func VerifyRootStatement(compact string, key *jose.PublicKey) (*RootStatement, e
 	if typ, _ := header["typ"].(string); typ != RootStatementType {
 		return nil, fmt.Errorf("revocation: root statement: typ %q, want %q", header["typ"], RootStatementType)
 	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
 	var p rootPayload
-	if err := dec.Decode(&p); err != nil {
+	if err := strictjson.Unmarshal(payload, 0, &p); err != nil {
 		return nil, fmt.Errorf("revocation: root statement payload: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("revocation: root statement payload: trailing data")
 	}
 	switch {
 	case p.Iss == "":

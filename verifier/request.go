@@ -1,18 +1,17 @@
 package verifier
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/yinzheng-id/yinzheng/internal/wire"
 	"io"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/yinzheng-id/yinzheng/internal/strictjson"
+	"github.com/yinzheng-id/yinzheng/internal/wire"
 	"github.com/yinzheng-id/yinzheng/schemas"
 )
 
@@ -82,16 +81,8 @@ func ParseRequest(data []byte) (*Request, error) {
 // decodeStrict decodes exactly one JSON object into v, refusing unknown or
 // trailing data and documents over MaxDocumentSize.
 func decodeStrict(data []byte, what string, v any) error {
-	if len(data) > MaxDocumentSize {
-		return fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrFormat, what, len(data), MaxDocumentSize)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Unmarshal(data, MaxDocumentSize, v); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrFormat, what, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: %s: data after the JSON object", ErrFormat, what)
 	}
 	return nil
 }

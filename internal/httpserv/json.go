@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+
+	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 )
 
 // Error is an error with the HTTP status it should be answered with. Its
@@ -103,16 +105,8 @@ func DecodeJSON(r *http.Request, v any) error {
 
 // Unmarshal is [DecodeJSON]'s strict decoding for bytes already read.
 func Unmarshal(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Unmarshal(data, 0, v); err != nil {
 		return Errorf(http.StatusBadRequest, "malformed JSON: %v", err)
-	}
-	if dec.More() {
-		return Errorf(http.StatusBadRequest, "malformed JSON: data after the first value")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Errorf(http.StatusBadRequest, "malformed JSON: data after the first value")
 	}
 	return nil
 }

@@ -1,12 +1,10 @@
 package publication
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
+	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/jose"
 )
 
@@ -33,17 +31,9 @@ type Metadata struct {
 // trailing data and missing members are refused) and checks that it is
 // coherent: the key is a public key of the stated suite and kid is its key id.
 func ParseMetadata(data []byte) (*Metadata, error) {
-	if len(data) > MaxMetadataSize {
-		return nil, fmt.Errorf("publication: issuer.json exceeds %d bytes", MaxMetadataSize)
-	}
 	var m Metadata
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
+	if err := strictjson.Unmarshal(data, MaxMetadataSize, &m); err != nil {
 		return nil, fmt.Errorf("publication: issuer.json: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("publication: issuer.json: trailing data after the object")
 	}
 	switch {
 	case m.Version != 0 && m.Version != 1:

@@ -45,12 +45,9 @@ func (s *Store) Bucket(serial uint64, k int) (*Bucket, error) {
 	s.view.RLock()
 	defer s.view.RUnlock()
 	err := s.db.View(func(txn *badger.Txn) error {
-		st, err := readState(txn)
+		st, err := readIssued(txn, serial)
 		if err != nil {
 			return err
-		}
-		if serial >= st.leafCount {
-			return fmt.Errorf("%w: serial %d (leaf count %d)", ErrUnknownSerial, serial, st.leafCount)
 		}
 		b.Root, b.LeafCount = st.root, st.leafCount
 		start := b.Index << shift
@@ -72,17 +69,8 @@ func (s *Store) Bucket(serial uint64, k int) (*Bucket, error) {
 				}
 			}
 		}
-		b.Above = make([]fr.Element, 0, (s.levels-k)*zkhash.SiblingsPerLevel)
-		for l := k; l < s.levels; l++ {
-			x := ancestor(serial, l)
-			g, err := s.getGroup(txn, l, x>>zkhash.LevelBits)
-			if err != nil {
-				return err
-			}
-			sib := zkhash.Siblings(g, x)
-			b.Above = append(b.Above, sib[:]...)
-		}
-		return nil
+		_, b.Above, err = s.pathFrom(txn, serial, k, make([]fr.Element, 0, (s.levels-k)*zkhash.SiblingsPerLevel))
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -359,32 +359,48 @@ func (s *Store) Path(serial uint64) (*Path, error) {
 	s.view.RLock()
 	defer s.view.RUnlock()
 	err := s.db.View(func(txn *badger.Txn) error {
-		st, err := readState(txn)
+		st, err := readIssued(txn, serial)
 		if err != nil {
 			return err
 		}
-		if serial >= st.leafCount {
-			return fmt.Errorf("%w: serial %d (leaf count %d)", ErrUnknownSerial, serial, st.leafCount)
-		}
 		p.Root, p.LeafCount = st.root, st.leafCount
-		for l := range s.levels {
-			x := serial >> uint(l*zkhash.LevelBits)
-			g, err := s.getGroup(txn, l, x>>zkhash.LevelBits)
-			if err != nil {
-				return err
-			}
-			sib := zkhash.Siblings(g, x)
-			p.Siblings = append(p.Siblings, sib[:]...)
-			if l == 0 {
-				p.Leaf = g[x&(zkhash.Arity-1)]
-			}
-		}
-		return nil
+		p.Leaf, p.Siblings, err = s.pathFrom(txn, serial, 0, p.Siblings)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// pathFrom reads the part of serial's path from level from up to the root,
+// one group read a level, appending the siblings to dst. It also returns
+// the node of serial's ancestor at level from (the leaf when from is 0),
+// which the first group read holds anyway.
+func (s *Store) pathFrom(txn *badger.Txn, serial uint64, from int, dst []fr.Element) (fr.Element, []fr.Element, error) {
+	var own fr.Element
+	for l := from; l < s.levels; l++ {
+		x := ancestor(serial, l)
+		g, err := s.getGroup(txn, l, x>>zkhash.LevelBits)
+		if err != nil {
+			return own, dst, err
+		}
+		if l == from {
+			own = g[x&(zkhash.Arity-1)]
+		}
+		sib := zkhash.Siblings(g, x)
+		dst = append(dst, sib[:]...)
+	}
+	return own, dst, nil
+}
+
+// readIssued reads the store's state and checks that serial was issued.
+func readIssued(txn *badger.Txn, serial uint64) (state, error) {
+	st, err := readState(txn)
+	if err == nil && serial >= st.leafCount {
+		err = fmt.Errorf("%w: serial %d (leaf count %d)", ErrUnknownSerial, serial, st.leafCount)
+	}
+	return st, err
 }
 
 // Status is the state of an issued serial.
@@ -407,12 +423,8 @@ func (st Status) String() string {
 func (s *Store) Status(serial uint64) (Status, error) {
 	var out Status
 	err := s.db.View(func(txn *badger.Txn) error {
-		st, err := readState(txn)
-		if err != nil {
+		if _, err := readIssued(txn, serial); err != nil {
 			return err
-		}
-		if serial >= st.leafCount {
-			return fmt.Errorf("%w: serial %d (leaf count %d)", ErrUnknownSerial, serial, st.leafCount)
 		}
 		bits, err := readChunk(txn, serial/(statusChunkBytes*8))
 		if err != nil {

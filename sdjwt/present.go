@@ -39,15 +39,7 @@ func Present(sd *SDJWT, disclose []ClaimPath, opts PresentOptions) (*SDJWT, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: issuer-signed JWT: %v", ErrMalformed, err)
 	}
-	payload, newHash, err := decodePayload(jws.Payload, opts.Hashes)
-	if err != nil {
-		return nil, err
-	}
-	disclosures, err := parseDisclosures(sd.Disclosures)
-	if err != nil {
-		return nil, err
-	}
-	root, err := process(payload, disclosures, newHash)
+	payload, newHash, root, err := applyDisclosures(jws.Payload, sd.Disclosures, opts.Hashes)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +92,26 @@ func Present(sd *SDJWT, disclose []ClaimPath, opts PresentOptions) (*SDJWT, erro
 	}
 	out.KeyBinding = kb
 	return out, nil
+}
+
+// applyDisclosures decodes the issuer-signed payload, parses the disclosures and
+// applies them: what presenting and verifying both do before they diverge.
+// It returns the payload, the digest the payload names and the processed
+// claims.
+func applyDisclosures(rawPayload []byte, encoded []string, reg *HashRegistry) (map[string]any, func() hash.Hash, *node, error) {
+	payload, newHash, err := decodePayload(rawPayload, reg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	disclosures, err := parseDisclosures(encoded)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	root, err := process(payload, disclosures, newHash)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return payload, newHash, root, nil
 }
 
 // parseDisclosures decodes every disclosure.

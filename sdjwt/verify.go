@@ -89,15 +89,7 @@ func (v *Verifier) VerifySDJWT(sd *SDJWT) (*Result, error) {
 	if typ, _ := header["typ"].(string); !slices.Contains(types, typ) {
 		return nil, fmt.Errorf("%w: %q", ErrType, header["typ"])
 	}
-	payload, newHash, err := decodePayload(rawPayload, v.Hashes)
-	if err != nil {
-		return nil, err
-	}
-	disclosures, err := parseDisclosures(sd.Disclosures)
-	if err != nil {
-		return nil, err
-	}
-	root, err := process(payload, disclosures, newHash)
+	payload, newHash, root, err := applyDisclosures(rawPayload, sd.Disclosures, v.Hashes)
 	if err != nil {
 		return nil, err
 	}

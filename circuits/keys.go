@@ -274,7 +274,7 @@ func ParseManifest(data []byte) (Manifest, error) {
 		return Manifest{}, fmt.Errorf("%s/%s keys, want %s/%s", m.Backend, m.Curve, Backend, Curve)
 	case m.Setup != SetupDevelopment && m.Setup != SetupCeremony:
 		return Manifest{}, fmt.Errorf("unknown setup %q", m.Setup)
-	case m.Depth < zkhash.LevelBits || m.Depth > zkhash.MaxDepth || m.Depth%zkhash.LevelBits != 0:
+	case !validDepth(m.Depth):
 		return Manifest{}, fmt.Errorf("depth %d is not an even number in %d…%d", m.Depth, zkhash.LevelBits, zkhash.MaxDepth)
 	}
 	return m, nil
@@ -379,4 +379,10 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("circuits: %s is larger than %d bytes", path, limit)
 	}
 	return data, nil
+}
+
+// validDepth reports whether a circuit can be compiled for depth.
+func validDepth(depth int) bool {
+	_, err := zkhash.Levels(depth)
+	return err == nil
 }

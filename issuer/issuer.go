@@ -260,8 +260,8 @@ func (o Options) config() (config, error) {
 	if c.Depth == 0 {
 		c.Depth = circuits.ProductionDepth
 	}
-	if c.Depth < 2 || c.Depth > revocation.MaxDepth || c.Depth%2 != 0 {
-		return c, fmt.Errorf("issuer: depth %d is not an even number from 2 to %d (the tree is 4-ary)", c.Depth, revocation.MaxDepth)
+	if err := revocation.CheckDepth(c.Depth); err != nil {
+		return c, fmt.Errorf("issuer: %w", err)
 	}
 	return c, nil
 }

@@ -131,6 +131,13 @@ func levelsOf(what string, depth int) (int, error) {
 	return depth / zkhash.LevelBits, nil
 }
 
+// CheckDepth reports whether a tree of the given depth can be stored: an
+// even number (the tree is 4-ary) from 2 to MaxDepth.
+func CheckDepth(depth int) error {
+	_, err := levelsOf("tree", depth)
+	return err
+}
+
 // Open opens the accumulator in dir, creating it if dir is missing or empty.
 // A directory that holds other files, another Badger database, a corrupt
 // format record or a tree of another depth is an error, and is left as is.

@@ -54,7 +54,7 @@ func runBenchRevocation(args []string, stdin io.Reader, stdout, stderr io.Writer
 		return err
 	}
 	const batch = 10_000
-	if *depth < 16 || *depth > revocation.MaxDepth || *depth%2 != 0 {
+	if err := revocation.CheckDepth(*depth); err != nil || *depth < 16 {
 		return usageError("--depth %d is not an even number in 16…%d", *depth, revocation.MaxDepth)
 	}
 	if *leaves < batch || uint64(*leaves)+2*batch > uint64(1)<<uint(*depth) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/jose"
 )
@@ -46,7 +47,7 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 		return nil, fmt.Errorf("publication: issuer.json: suite %q but a %q key", m.Suite, m.JWK.Suite())
 	case m.KeyID != m.JWK.KeyID():
 		return nil, fmt.Errorf("publication: issuer.json: kid %q is not the key's id %q", m.KeyID, m.JWK.KeyID())
-	case m.Depth < 2 || m.Depth > maxDepth || m.Depth%2 != 0:
+	case m.Depth > maxDepth || !evenDepth(m.Depth):
 		return nil, fmt.Errorf("publication: issuer.json: depth %d is not an even number in 2…%d (the tree is 4-ary)", m.Depth, maxDepth)
 	case m.CircuitID == "":
 		return nil, errors.New("publication: issuer.json: circuit_id is missing")
@@ -58,4 +59,10 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 		return nil, errors.New("publication: issuer.json: status_list_uri is missing")
 	}
 	return &m, nil
+}
+
+// evenDepth reports whether depth is a 4-ary tree's (zkhash.Levels).
+func evenDepth(depth int) bool {
+	_, err := zkhash.Levels(depth)
+	return err == nil
 }

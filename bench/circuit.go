@@ -334,7 +334,7 @@ func sampleCredential(depth int) (*circuits.Statement, *circuits.Credential, err
 		Identity:   random(),
 		Secret:     random(),
 		Serial:     (1 << min(depth, 62)) / 3,
-		Siblings:   make([]fr.Element, depth/zkhash.LevelBits*zkhash.SiblingsPerLevel),
+		Siblings:   make([]fr.Element, zkhash.PathLength(depth)),
 	}
 	for i := range cred.Siblings {
 		cred.Siblings[i] = random()

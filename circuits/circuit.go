@@ -70,7 +70,7 @@ func NewCircuit(depth int) (*Circuit, error) {
 	}
 	return &Circuit{
 		Directions: make([]frontend.Variable, depth),
-		Siblings:   make([]frontend.Variable, pathLength(depth)),
+		Siblings:   make([]frontend.Variable, zkhash.PathLength(depth)),
 		leafTag:    zkhash.LeafTag(SchemaName),
 	}, nil
 }

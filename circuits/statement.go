@@ -140,7 +140,7 @@ func publicAssignment(depth int, s *Statement, pseudonym fr.Element) *Circuit {
 		Nonce:         s.Nonce,
 		Pseudonym:     pseudonym,
 		Directions:    make([]frontend.Variable, depth),
-		Siblings:      make([]frontend.Variable, pathLength(depth)),
+		Siblings:      make([]frontend.Variable, zkhash.PathLength(depth)),
 	}
 }
 
@@ -151,7 +151,7 @@ func Assign(depth int, s *Statement, c *Credential) (*Circuit, fr.Element, error
 	if _, err := zkhash.Levels(depth); err != nil {
 		return nil, fr.Element{}, fmt.Errorf("circuits: %w", err)
 	}
-	if want := pathLength(depth); len(c.Siblings) != want {
+	if want := zkhash.PathLength(depth); len(c.Siblings) != want {
 		return nil, fr.Element{}, fmt.Errorf("%w: path has %d siblings, the circuit expects %d", ErrCredential, len(c.Siblings), want)
 	}
 	pseudonym, err := c.Satisfies(s)
@@ -169,10 +169,4 @@ func Assign(depth int, s *Statement, c *Credential) (*Circuit, fr.Element, error
 		a.Siblings[i] = c.Siblings[i]
 	}
 	return a, pseudonym, nil
-}
-
-// pathLength is the number of siblings of a path in a tree of the given
-// depth (index bits).
-func pathLength(depth int) int {
-	return depth / zkhash.LevelBits * zkhash.SiblingsPerLevel
 }

@@ -84,9 +84,9 @@ func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) 
 		return nil, bundleErr("the path is for serial %d, the bundle for serial %d", b.Path.Serial, b.Serial)
 	case b.Serial >= rs.LeafCount:
 		return nil, bundleErr("serial %d is beyond the signed leaf count %d", b.Serial, rs.LeafCount)
-	case len(b.Path.Siblings) != info.meta.Depth/zkhash.LevelBits*zkhash.SiblingsPerLevel:
+	case len(b.Path.Siblings) != zkhash.PathLength(info.meta.Depth):
 		return nil, bundleErr("the path has %d siblings, the issuer's tree of depth %d needs %d", len(b.Path.Siblings), info.meta.Depth,
-			info.meta.Depth/zkhash.LevelBits*zkhash.SiblingsPerLevel)
+			zkhash.PathLength(info.meta.Depth))
 	}
 	siblings := make([]fr.Element, len(b.Path.Siblings))
 	for i, s := range b.Path.Siblings {

@@ -91,7 +91,7 @@ func PathFromBucket(b *Bucket, serial uint64) (*Path, error) {
 	if serial >= b.LeafCount {
 		return nil, fmt.Errorf("%w: serial %d (leaf count %d)", ErrUnknownSerial, serial, b.LeafCount)
 	}
-	p := &Path{Serial: serial, Root: b.Root, LeafCount: b.LeafCount, Siblings: make([]fr.Element, 0, b.Depth/zkhash.LevelBits*zkhash.SiblingsPerLevel)}
+	p := &Path{Serial: serial, Root: b.Root, LeafCount: b.LeafCount, Siblings: make([]fr.Element, 0, zkhash.PathLength(b.Depth))}
 	local := serial - b.Index*uint64(len(b.Leaves))
 	p.Leaf = b.Leaves[local]
 	level := b.Leaves

@@ -97,7 +97,7 @@ func UpdatePath(p *Path, d *Delta) (*Path, error) {
 	}
 	levels := len(d.Levels)
 	if len(p.Siblings) != levels*zkhash.SiblingsPerLevel {
-		return nil, fmt.Errorf("revocation: path of %d siblings, a delta of depth %d needs %d", len(p.Siblings), d.Depth, d.Depth/zkhash.LevelBits*zkhash.SiblingsPerLevel)
+		return nil, fmt.Errorf("revocation: path of %d siblings, a delta of depth %d needs %d", len(p.Siblings), d.Depth, zkhash.PathLength(d.Depth))
 	}
 	if p.Serial >= d.LeafCount {
 		return nil, fmt.Errorf("%w: serial %d beyond the delta's leaf count %d", ErrUnknownSerial, p.Serial, d.LeafCount)

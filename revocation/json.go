@@ -37,7 +37,7 @@ func (p *Path) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return fmt.Errorf("revocation: path JSON: %w", err)
 	}
-	const per, maxSiblings = zkhash.SiblingsPerLevel, MaxDepth / zkhash.LevelBits * zkhash.SiblingsPerLevel
+	per, maxSiblings := zkhash.SiblingsPerLevel, zkhash.PathLength(MaxDepth)
 	if len(j.Siblings) < per || len(j.Siblings) > maxSiblings || len(j.Siblings)%per != 0 {
 		return fmt.Errorf("revocation: path of %d siblings, want a multiple of %d (one level of the 4-ary tree) from %d to %d",
 			len(j.Siblings), per, per, maxSiblings)

@@ -42,6 +42,10 @@ func Levels(depth int) (int, error) {
 	return depth / LevelBits, nil
 }
 
+// PathLength returns the number of siblings of a path in a tree of the
+// given depth (index bits): SiblingsPerLevel a level.
+func PathLength(depth int) int { return depth / LevelBits * SiblingsPerLevel }
+
 // Domain tag names. The leaf tag also names the schema.
 const (
 	tagHolder    = "holder"

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -379,8 +381,8 @@ func resultLine(r *verifier.Result) string {
 		return "rejected by the verifier: " + strings.Join(r.Reasons, "; ")
 	}
 	var preds []string
-	for name, ok := range r.Predicates {
-		preds = append(preds, fmt.Sprintf("%s=%v", name, ok))
+	for _, name := range slices.Sorted(maps.Keys(r.Predicates)) {
+		preds = append(preds, fmt.Sprintf("%s=%v", name, r.Predicates[name]))
 	}
 	return fmt.Sprintf("valid: %s, pseudonym %s…", strings.Join(preds, " "), r.Pseudonym[:18])
 }

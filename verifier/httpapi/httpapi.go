@@ -97,6 +97,12 @@ type Service struct {
 
 	mu      sync.Mutex
 	pending map[string]pendingRequest
+	// order holds the ids of pending requests oldest first, from head on.
+	// A verifier gives every request the same lifetime, so this is also
+	// the order they expire in: expiring and evicting take the front, and
+	// remember costs O(1) amortized instead of a scan of every request.
+	order []string
+	head  int
 }
 
 type pendingRequest struct {
@@ -163,20 +169,24 @@ func (s *Service) remember(req *verifier.Request, expires time.Time) {
 	now := s.opts.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for id, p := range s.pending {
-		if !now.Before(p.expires) {
-			delete(s.pending, id)
-		}
-	}
-	if len(s.pending) >= s.opts.MaxPending {
-		// Only the by-reference copy is dropped: the request itself, in
-		// the verifier's store, still verifies.
-		for id := range s.pending {
-			delete(s.pending, id)
+	for s.head < len(s.order) {
+		id := s.order[s.head]
+		// When full, the oldest is dropped even if it has not expired:
+		// only the by-reference copy goes, the request itself, in the
+		// verifier's store, still verifies.
+		if p, ok := s.pending[id]; ok && now.Before(p.expires) && len(s.pending) < s.opts.MaxPending {
 			break
 		}
+		delete(s.pending, id)
+		s.order[s.head] = ""
+		s.head++
+	}
+	if s.head > len(s.order)/2 {
+		s.order = append(s.order[:0], s.order[s.head:]...)
+		s.head = 0
 	}
 	s.pending[req.ID] = pendingRequest{req: req, expires: expires}
+	s.order = append(s.order, req.ID)
 }
 
 func (s *Service) get(w http.ResponseWriter, r *http.Request) {

@@ -204,15 +204,57 @@ func TestNewRefusesBadURL(t *testing.T) {
 func TestPendingBounded(t *testing.T) {
 	f := &fakeVerifier{used: map[string]bool{}}
 	srv := httpserv.New(httpserv.Config{})
-	s, err := New(srv, f, Options{PublicURL: "http://v", MaxPending: 3})
+	now := time.Now()
+	s, err := New(srv, f, Options{PublicURL: "http://v", MaxPending: 3, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var ids []string
 	for range 10 {
 		req, _ := f.NewRequest(context.Background(), verifier.Policy{Scope: "a"})
-		s.remember(req, time.Now().Add(time.Minute))
+		s.remember(req, now.Add(time.Minute))
+		ids = append(ids, req.ID)
 	}
-	if len(s.pending) > 3 {
+	if len(s.pending) != 3 {
 		t.Fatalf("%d pending requests kept, bound 3", len(s.pending))
+	}
+	// The oldest are the ones dropped.
+	for i, id := range ids {
+		if _, kept := s.pending[id]; kept != (i >= 7) {
+			t.Errorf("request %d of 10: kept = %v", i, kept)
+		}
+	}
+
+	// Expired requests are dropped first, even below the bound.
+	now = now.Add(2 * time.Minute)
+	req, _ := f.NewRequest(context.Background(), verifier.Policy{Scope: "a"})
+	s.remember(req, now.Add(time.Minute))
+	if _, kept := s.pending[req.ID]; !kept || len(s.pending) != 1 {
+		t.Fatalf("after expiry: %d pending, new one kept %v; want only the new one", len(s.pending), kept)
+	}
+	if len(s.order)-s.head != 1 {
+		t.Errorf("expiry queue holds %d ids for 1 pending request", len(s.order)-s.head)
+	}
+}
+
+// BenchmarkRemember measures POST /requests' bookkeeping with the pending
+// table full at its default bound, where each new request evicts one.
+func BenchmarkRemember(b *testing.B) {
+	f := &fakeVerifier{used: map[string]bool{}}
+	s, err := New(httpserv.New(httpserv.Config{}), f, Options{PublicURL: "http://v"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reqs := make([]*verifier.Request, DefaultMaxPending+b.N)
+	for i := range reqs {
+		reqs[i] = &verifier.Request{ID: fmt.Sprintf("req-%d", i)}
+	}
+	expires := time.Now().Add(time.Hour)
+	for _, r := range reqs[:DefaultMaxPending] {
+		s.remember(r, expires)
+	}
+	b.ResetTimer()
+	for _, r := range reqs[DefaultMaxPending:] {
+		s.remember(r, expires)
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -389,5 +390,31 @@ func TestNewRefusesUninitialisedDir(t *testing.T) {
 	_, err := New(httpserv.New(httpserv.Config{}), &fakeIssuer{}, Options{Dir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "initialised issuer directory") {
 		t.Fatalf("empty dir: %v", err)
+	}
+}
+
+func TestPendingGrantsBounded(t *testing.T) {
+	now := time.Now()
+	s := &Service{opts: Options{MaxOffers: 2, Now: func() time.Time { return now }},
+		offers: make(map[[32]byte]*grant), tokens: make(map[[32]byte]*grant)}
+	if _, err := s.put(s.offers, []byte("a"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.put(s.tokens, []byte("b"), 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.put(s.offers, []byte("c"), time.Minute)
+	var he *httpserv.Error
+	if !errors.As(err, &he) || he.Status != http.StatusServiceUnavailable {
+		t.Fatalf("third grant with a bound of 2: %v, want a 503", err)
+	}
+	// Once the offer has expired, the sweep on a full table makes room;
+	// the live token stays.
+	now = now.Add(time.Minute + time.Second)
+	if _, err := s.put(s.offers, []byte("d"), time.Minute); err != nil {
+		t.Fatalf("grant after expiry: %v", err)
+	}
+	if len(s.offers) != 1 || len(s.tokens) != 1 {
+		t.Fatalf("after the sweep: %d offers and %d tokens, want 1 and 1", len(s.offers), len(s.tokens))
 	}
 }

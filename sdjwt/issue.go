@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -131,7 +133,7 @@ func Issue(key *jose.PrivateKey, claims map[string]any, opts IssueOptions) (*SDJ
 		}
 		set["cnf"] = map[string]any{"jwk": json.RawMessage(jwk)}
 	}
-	for k := range set {
+	for _, k := range slices.Sorted(maps.Keys(set)) { // sorted: the same input names the same claim
 		if _, dup := body[k]; dup && k != "iat" {
 			return nil, fmt.Errorf("%w: claim %q is also set by an issuance option", ErrInvalidClaims, k)
 		}
@@ -212,11 +214,11 @@ func DefaultHashAlg(s jose.Suite) string {
 func checkReserved(v any) error {
 	switch v := v.(type) {
 	case map[string]any:
-		for k, c := range v {
+		for _, k := range slices.Sorted(maps.Keys(v)) { // sorted: the same input gives the same error
 			if k == "_sd" || k == "..." {
 				return fmt.Errorf("%w: claims may not contain %q", ErrReservedClaimName, k)
 			}
-			if err := checkReserved(c); err != nil {
+			if err := checkReserved(v[k]); err != nil {
 				return err
 			}
 		}

@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/emmansun/gmsm/sm3"
-)
 
-var update = flag.Bool("update", false, "regenerate testdata/encoding-vectors.json")
+	"github.com/yinzheng-id/yinzheng/internal/golden"
+)
 
 const vectorsFile = "testdata/encoding-vectors.json"
 
@@ -263,22 +262,15 @@ func marshalVectors(v vectorFile) ([]byte, error) {
 
 // TestEncodingVectors recomputes every output in the published vectors from
 // the inputs there, and checks that the file matches what this code writes.
+// YINZHENG_UPDATE_TESTDATA=1 rewrites the file (package internal/golden).
 func TestEncodingVectors(t *testing.T) {
-	if *update {
-		v := vectorInputs()
-		computeVectors(t, &v)
-		data, err := marshalVectors(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(vectorsFile, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(vectorsFile)
+	v := vectorInputs()
+	computeVectors(t, &v)
+	want, err := marshalVectors(v)
 	if err != nil {
-		t.Fatalf("%v (run go test -run TestEncodingVectors -update to create it)", err)
+		t.Fatal(err)
 	}
+	data := golden.Load(t, vectorsFile, want)
 	var published vectorFile
 	if err := json.Unmarshal(data, &published); err != nil {
 		t.Fatal(err)
@@ -328,15 +320,7 @@ func TestEncodingVectors(t *testing.T) {
 	}
 	// The file is exactly what the inputs here produce, so it cannot drift
 	// from them unnoticed.
-	v := vectorInputs()
-	computeVectors(t, &v)
-	want, err := marshalVectors(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(data, want) {
-		t.Errorf("%s differs from the vectors this code generates; rerun with -update after reviewing the change", vectorsFile)
-	}
+	golden.Check(t, vectorsFile, want)
 }
 
 // loadVectorsForSeeds reads the published vectors to seed fuzz targets.

@@ -1,21 +1,21 @@
 package zkhash
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	poseidon2bn254 "github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+
+	"github.com/yinzheng-id/yinzheng/internal/golden"
 )
 
 // vectorsFile holds known answers for every construction, so that another
 // implementation (a phone wallet, a verifier in another language) can check
-// itself bit for bit. Regenerate with YINZHENG_UPDATE_TESTDATA=1; the test
-// otherwise compares this package's outputs with the file.
+// itself bit for bit. A change of construction must be deliberate (new tags
+// or version); regenerate then with YINZHENG_UPDATE_TESTDATA=1 (package
+// internal/golden).
 const vectorsFile = "testdata/hash-vectors.json"
 
 type permutationVector struct {
@@ -117,21 +117,7 @@ func TestKnownAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	if os.Getenv("YINZHENG_UPDATE_TESTDATA") == "1" {
-		if err := os.MkdirAll(filepath.Dir(vectorsFile), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(vectorsFile, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(vectorsFile)
-	if err != nil {
-		t.Fatalf("%v (regenerate with YINZHENG_UPDATE_TESTDATA=1)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s no longer matches this package's hashes: a change of construction must be deliberate (new tags or version), then regenerate", vectorsFile)
-	}
+	want := golden.Check(t, vectorsFile, got)
 	// The file's path must fold with the file's own data, read back.
 	var v hashVectors
 	if err := json.Unmarshal(want, &v); err != nil {

@@ -16,7 +16,7 @@ func TestBucketRebuildsPath(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, _ := s.LeafCount()
+	n := mustLeafCount(t, s)
 	var revokes []uint64
 	for range 80 {
 		revokes = append(revokes, rng.Uint64N(n))
@@ -46,7 +46,7 @@ func TestBucketRebuildsPath(t *testing.T) {
 			if err != nil {
 				t.Fatalf("k=%d serial %d: %v", k, serial, err)
 			}
-			want, _ := s.Path(serial)
+			want := mustPath(t, s, serial)
 			if !samePath(p, want) {
 				t.Fatalf("k=%d serial %d: path from bucket differs from the store's", k, serial)
 			}
@@ -114,8 +114,14 @@ func TestBucketRejects(t *testing.T) {
 	if _, err := s.Bucket(5, -1); err == nil {
 		t.Error("negative k accepted")
 	}
-	b, _ := s.Bucket(37, 2)
-	good, _ := b.MarshalBinary()
+	b, err := s.Bucket(37, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if good[7] != 2 || good[8] != 100 {
 		t.Fatalf("bucket header: index byte %d, leaf count byte %d", good[7], good[8])
 	}

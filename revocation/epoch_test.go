@@ -28,6 +28,26 @@ func testKey(t testing.TB, suite jose.Suite) *jose.PrivateKey {
 
 var testNow = time.Date(2026, 7, 15, 8, 0, 0, 0, time.UTC)
 
+// mustPublish publishes an epoch for a test's setup, failing t if it cannot.
+func mustPublish(t testing.TB, s *Store, key *jose.PrivateKey, issuer string) *Epoch {
+	t.Helper()
+	e, err := s.Publish(key, issuer, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// mustDelta returns an epoch's delta, failing t if it cannot.
+func mustDelta(t testing.TB, s *Store, epoch uint64) *Delta {
+	t.Helper()
+	d, err := s.Delta(epoch)
+	if err != nil {
+		t.Fatalf("delta of epoch %d: %v", epoch, err)
+	}
+	return d
+}
+
 // TestHoldersFollowDeltas runs random appends and revocations over many
 // epochs. Every holder keeps its path fresh with the epoch's delta alone
 // (after a binary round trip); the result must equal the store's path and
@@ -133,21 +153,21 @@ func TestUpdatePathRejectsWrongDelta(t *testing.T) {
 	if _, err := s.Append(randomLeaves(rng, 20)...); err != nil {
 		t.Fatal(err)
 	}
-	s.Publish(key, "iss", testNow)
-	p, _ := s.Path(3)
+	mustPublish(t, s, key, "iss")
+	p := mustPath(t, s, 3)
 	if err := s.Revoke(7, 12); err != nil {
 		t.Fatal(err)
 	}
-	s.Publish(key, "iss", testNow)
+	mustPublish(t, s, key, "iss")
 	if err := s.Revoke(4); err != nil {
 		t.Fatal(err)
 	}
-	s.Publish(key, "iss", testNow)
-	d3, _ := s.Delta(3)
+	mustPublish(t, s, key, "iss")
+	d3 := mustDelta(t, s, 3)
 	if _, err := UpdatePath(p, d3); err == nil {
 		t.Error("skipping epoch 2's delta went unnoticed")
 	}
-	d2, _ := s.Delta(2)
+	d2 := mustDelta(t, s, 2)
 	tampered := *d2
 	tampered.Levels = append([][]fr.Element(nil), d2.Levels...)
 	// Serials 7 and 12 changed; holder 3's siblings at level 1 are nodes
@@ -195,8 +215,8 @@ func TestDeltaDecodeRejects(t *testing.T) {
 	if err := s.Revoke(3, 9); err != nil {
 		t.Fatal(err)
 	}
-	s.Publish(key, "iss", testNow)
-	d, _ := s.Delta(1)
+	mustPublish(t, s, key, "iss")
+	d := mustDelta(t, s, 1)
 	good, err := d.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -246,11 +266,11 @@ func TestDeltaDecodeRejects(t *testing.T) {
 	if err := fd.UnmarshalBinary(flipped); err != nil {
 		t.Fatalf("flipping the low bit of node (2, 1): %v", err)
 	}
-	p, _ := s.Path(3)
+	p := mustPath(t, s, 3)
 	if _, err := UpdatePath(p, &fd); err == nil {
 		t.Error("delta with a flipped node byte accepted")
 	}
-	if _, err := UpdatePath(func() *Path { p, _ := s.Path(3); return p }(), &ok); err != nil {
+	if _, err := UpdatePath(func() *Path { p := mustPath(t, s, 3); return p }(), &ok); err != nil {
 		t.Errorf("the untouched delta: %v", err)
 	}
 }
@@ -313,7 +333,7 @@ func TestPathJSONRoundTrip(t *testing.T) {
 	if _, err := s.Append(randomLeaves(rng, 9)...); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := s.Path(5)
+	p := mustPath(t, s, 5)
 	data, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
@@ -415,7 +435,7 @@ func TestUpdatePathEachSiblingSlot(t *testing.T) {
 	if _, err := s.Append(randomLeaves(rng, 200)...); err != nil {
 		t.Fatal(err)
 	}
-	s.Publish(key, "iss", testNow)
+	mustPublish(t, s, key, "iss")
 	const holder = 22 // level 0: position 2 of 20…23; level 1: node 5, position 1 of 4…7
 	for _, tc := range []struct {
 		revoke uint64
@@ -453,7 +473,7 @@ func TestUpdatePathEachSiblingSlot(t *testing.T) {
 		if err != nil {
 			t.Fatalf("revoking %d: %v", tc.revoke, err)
 		}
-		want, _ := s.Path(holder)
+		want := mustPath(t, s, holder)
 		if !samePath(got, want) {
 			t.Fatalf("revoking %d: updated path differs from the store's", tc.revoke)
 		}

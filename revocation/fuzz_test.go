@@ -37,11 +37,11 @@ func vectorStore(t *testing.T) *Store {
 	if _, err := s.Append(leaves...); err != nil {
 		t.Fatal(err)
 	}
-	s.Publish(key, "https://issuer.example", testNow)
+	mustPublish(t, s, key, "https://issuer.example")
 	if err := s.Revoke(3, 17); err != nil {
 		t.Fatal(err)
 	}
-	s.Publish(key, "https://issuer.example", testNow)
+	mustPublish(t, s, key, "https://issuer.example")
 	return s
 }
 
@@ -75,7 +75,7 @@ func TestVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := s.Path(20)
+	want := mustPath(t, s, 20)
 	if !samePath(p, want) {
 		t.Fatal("path from the stored bucket differs")
 	}

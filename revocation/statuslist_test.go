@@ -47,7 +47,7 @@ func TestStatusListMatchesTree(t *testing.T) {
 			t.Fatalf("serial %d: list says %v", serial, st)
 		}
 		// Both forms agree: a revoked serial has the empty leaf.
-		if p, _ := s.Path(serial); (st == Revoked) != p.Leaf.IsZero() {
+		if p := mustPath(t, s, serial); (st == Revoked) != p.Leaf.IsZero() {
 			t.Fatalf("serial %d: list and tree disagree", serial)
 		}
 		if st == Revoked {

@@ -26,6 +26,36 @@ func openTemp(t *testing.T, depth int) (*Store, string) {
 	return s, dir
 }
 
+// mustPath, mustRoot and mustLeafCount read the store for a test's setup or
+// reference, failing t if the read does: a discarded error would leave a
+// zero value that could make a later check pass for the wrong reason.
+func mustPath(t testing.TB, s *Store, serial uint64) *Path {
+	t.Helper()
+	p, err := s.Path(serial)
+	if err != nil {
+		t.Fatalf("path of serial %d: %v", serial, err)
+	}
+	return p
+}
+
+func mustRoot(t testing.TB, s *Store) fr.Element {
+	t.Helper()
+	r, err := s.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func mustLeafCount(t testing.TB, s *Store) uint64 {
+	t.Helper()
+	n, err := s.LeafCount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestEmptyTree(t *testing.T) {
 	s, _ := openTemp(t, 10)
 	root, err := s.Root()
@@ -107,11 +137,11 @@ func TestRevokeIdempotentAndUnknown(t *testing.T) {
 	if err := s.Revoke(3); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := s.Root()
+	before := mustRoot(t, s)
 	if err := s.Revoke(3, 3); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := s.Root()
+	after := mustRoot(t, s)
 	if !before.Equal(&after) {
 		t.Fatal("revoking twice changed the root")
 	}
@@ -119,7 +149,9 @@ func TestRevokeIdempotentAndUnknown(t *testing.T) {
 	if !errors.Is(err, ErrUnknownSerial) || !strings.Contains(err.Error(), "serial 10") {
 		t.Fatalf("revoking serial 10 of 10: %v", err)
 	}
-	if st, _ := s.Status(4); st != Valid {
+	if st, err := s.Status(4); err != nil {
+		t.Fatal(err)
+	} else if st != Valid {
 		t.Fatal("a refused batch revoked serial 4 anyway")
 	}
 	if _, err := s.Status(10); !errors.Is(err, ErrUnknownSerial) {
@@ -323,7 +355,7 @@ func TestReadOnlyOpen(t *testing.T) {
 	if _, err := s.Append(randomLeaves(rng, 5)...); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := s.Root()
+	want := mustRoot(t, s)
 	s.Close()
 	ro, err := Open(dir, Options{ReadOnly: true, MemTableSize: 16 << 20})
 	if err != nil {
@@ -408,13 +440,13 @@ func TestBatchTooBigChangesNothing(t *testing.T) {
 	if _, err := s.Append(randomLeaves(rng, 10)...); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := s.Root()
+	before := mustRoot(t, s)
 	_, err = s.Append(randomLeaves(rng, 5000)...)
 	if !errors.Is(err, badger.ErrTxnTooBig) || !strings.Contains(err.Error(), "split it") {
 		t.Fatalf("oversized batch: %v", err)
 	}
-	after, _ := s.Root()
-	n, _ := s.LeafCount()
+	after := mustRoot(t, s)
+	n := mustLeafCount(t, s)
 	if !after.Equal(&before) || n != 10 {
 		t.Fatalf("a refused batch changed the store (leaf count %d)", n)
 	}

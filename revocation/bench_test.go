@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+
+	"github.com/yinzheng-id/yinzheng/jose"
 )
 
 // benchStore opens a depth-32 store holding n leaves.
@@ -40,6 +42,17 @@ func deltaBytes(b *testing.B, s *Store, epoch uint64) (changed, size int) {
 	return len(d.Serials), len(bin)
 }
 
+// publishDelta publishes an epoch and returns deltaBytes of it; callers
+// stop the timer around it.
+func publishDelta(b *testing.B, s *Store, key *jose.PrivateKey) (changed, size int) {
+	b.Helper()
+	e, err := s.Publish(key, "https://bench.invalid", testNow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return deltaBytes(b, s, e.Epoch)
+}
+
 // BenchmarkAppend appends batches of 10,000 leaves at depth 32, each batch
 // an epoch, and reports the delta size per issued credential.
 func BenchmarkAppend(b *testing.B) {
@@ -53,11 +66,7 @@ func BenchmarkAppend(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		e, err := s.Publish(key, "https://bench.invalid", testNow)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, z := deltaBytes(b, s, e.Epoch)
+		n, z := publishDelta(b, s, key)
 		changed, size = changed+n, size+z
 		b.StartTimer()
 	}
@@ -95,11 +104,7 @@ func BenchmarkMillion(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StopTimer()
-			e, err := s.Publish(key, "https://bench.invalid", testNow)
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, z := deltaBytes(b, s, e.Epoch)
+			c, z := publishDelta(b, s, key)
 			changed, size = changed+c, size+z
 			b.StartTimer()
 		}

@@ -184,8 +184,11 @@ func (d *demo) run(ctx context.Context) error {
 	var pseudonymA, pseudonymB string
 	if err := d.step("张伟 proves age_over 18 to platform-a (zero knowledge)", func() (string, error) {
 		r, err := d.zk(ctx, platformA, "adult", withScope(over18, "platform-a"))
+		if err != nil {
+			return resultLine(r), err
+		}
 		pseudonymA = r.Pseudonym
-		return resultLine(r), err
+		return resultLine(r), nil
 	}); err != nil {
 		return err
 	}

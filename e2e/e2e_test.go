@@ -22,10 +22,10 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/holder"
 	"github.com/yinzheng-id/yinzheng/internal/httpserv"
-	"github.com/yinzheng-id/yinzheng/internal/publication"
 	"github.com/yinzheng-id/yinzheng/internal/seal"
 	"github.com/yinzheng-id/yinzheng/issuer"
 	issuerapi "github.com/yinzheng-id/yinzheng/issuer/httpapi"
+	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	verifierapi "github.com/yinzheng-id/yinzheng/verifier/httpapi"
 )

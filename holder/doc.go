@@ -23,7 +23,7 @@
 // credentials, which the issuer re-issues to the same commitment.
 //
 // The wallet trusts only what the issuer publishes (package
-// internal/publication) and checks its signature: Import verifies the root
+// publication) and checks its signature: Import verifies the root
 // statement and every SD-JWT copy under the issuer key, that the copies are
 // bound to keys of a pending request, that the leaf is the attributes' leaf
 // under this wallet's commitment, and that the path leads to the signed

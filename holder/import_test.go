@@ -10,8 +10,8 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
-	"github.com/yinzheng-id/yinzheng/internal/publication"
 	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/publication"
 )
 
 func TestImportAcceptsAGoodBundle(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
-	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/publication"
 )
 
 // wantStorePath checks that the wallet's current path of its only

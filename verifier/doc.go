@@ -12,7 +12,7 @@
 // presentation.
 //
 // What the verifier trusts comes from the issuer's publication (package
-// internal/publication): issuer.json names the issuer's key, the circuit keys'
+// publication): issuer.json names the issuer's key, the circuit keys'
 // manifest and verifying key fix the circuit, root statements are signed by
 // the issuer key, and so is the status list. All of it is cached in memory for
 // Options.CacheTTL. A Verifier is safe for concurrent use.

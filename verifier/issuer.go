@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
-	"github.com/yinzheng-id/yinzheng/internal/publication"
 	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/schemas"
 )

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/publication"
 )
 
 // Defaults of Options fields left zero.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	"github.com/yinzheng-id/yinzheng/verifier/verifiertest"

@@ -18,8 +18,8 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/holder"
-	"github.com/yinzheng-id/yinzheng/internal/publication"
 	"github.com/yinzheng-id/yinzheng/issuer"
+	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/verifier"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/holder"
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
-	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/publication"
 )
 
 const holderUsage = `usage:

@@ -13,8 +13,8 @@ import (
 	"github.com/yinzheng-id/yinzheng/bench"
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
-	"github.com/yinzheng-id/yinzheng/internal/publication"
 	"github.com/yinzheng-id/yinzheng/issuer"
+	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/verifier"
 )
 

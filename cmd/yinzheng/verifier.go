@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/verifier"
 )
 

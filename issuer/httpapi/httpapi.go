@@ -6,7 +6,7 @@
 //
 // The service holds no issuance logic of its own: it calls an [Issuer], the
 // issuer library opened on an issuer directory, and serves that directory's
-// public/ files under the names of internal/publication, so that
+// public/ files under the names of publication, so that
 // publication.HTTPSource works against it exactly as publication.DirSource
 // works against the directory.
 //
@@ -38,7 +38,7 @@ import (
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/internal/httpserv"
-	"github.com/yinzheng-id/yinzheng/internal/publication"
+	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
 )
 

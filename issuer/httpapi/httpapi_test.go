@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/internal/httpserv"
-	"github.com/yinzheng-id/yinzheng/internal/publication"
 	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/publication"
 )
 
 // fakeIssuer records what the service passes to the issuer library.

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Names of the published files.
@@ -32,7 +33,17 @@ const (
 	VerifyingKeyName = "circuit/verifying.key"
 	// ProvingKeyName is the circuit's proving key (large; holders only).
 	ProvingKeyName = "circuit/proving.key"
+	// TranscriptName is the MPC ceremony transcript behind ceremony keys
+	// (circuits/ceremony): anyone can verify that it yields the published
+	// verifying key. Development keys have none.
+	TranscriptName = "circuit/transcript.bin"
 )
+
+// DefaultEpochInterval is how often an issuer publishes an epoch by default:
+// the issuances and revocations of one interval share one epoch, and an
+// interval without changes still gets a heartbeat epoch so that roots stay
+// fresh. Verifiers derive their default maximum root age from it.
+const DefaultEpochInterval = 10 * time.Minute
 
 // Size limits a reader should pass to Source.Get. They are generous bounds
 // against a hostile or broken publisher, not the expected sizes.
@@ -50,6 +61,9 @@ const (
 	MaxVerifyingKeySize = 1 << 20
 	// MaxProvingKeySize bounds a proving key (tens of megabytes at depth 32).
 	MaxProvingKeySize = 1 << 30
+	// MaxTranscriptSize bounds a ceremony transcript (a few megabytes at
+	// depth 32 with a handful of contributions).
+	MaxTranscriptSize = 512 << 20
 )
 
 // Errors a Source returns, wrapped with the name and the cause.

@@ -25,11 +25,8 @@ func zaWithID(t *testing.T, pub *PublicKey, id []byte) []byte {
 	for _, v := range []*big.Int{a, p.B, p.Gx, p.Gy} {
 		h.Write(v.FillBytes(make([]byte, coordSize)))
 	}
-	point, err := pub.key.Bytes() // 0x04 || x_A || y_A
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Write(point[1:])
+	h.Write(pub.x())
+	h.Write(pub.y())
 	return h.Sum(nil)
 }
 

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 )
@@ -51,6 +52,9 @@ func get(lookup func(string) (string, bool), prompt string, stdin io.Reader, std
 	if stdin == nil {
 		return nil, fmt.Errorf("passphrase: no input to read from; set %s", EnvVar)
 	}
+	// Callers name the passphrase ("Issuer passphrase"); the colon is added
+	// here, once, whether or not the name already ends with one.
+	prompt = strings.TrimSuffix(strings.TrimSpace(prompt), ":")
 	read := func() ([]byte, error) { return readLine(stdin) }
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		read = func() ([]byte, error) { return readTerminal(f, stderr) }

@@ -111,3 +111,15 @@ func TestPipedConfirmMismatchIsSentinel(t *testing.T) {
 		t.Fatalf("err = %v, want ErrMismatch", err)
 	}
 }
+
+func TestPromptEndsWithOneColon(t *testing.T) {
+	for _, prompt := range []string{"issuer passphrase", "issuer passphrase: "} {
+		var errOut bytes.Buffer
+		if _, err := get(env("", false), prompt, strings.NewReader("x\n"), &errOut, false); err != nil {
+			t.Fatal(err)
+		}
+		if errOut.String() != "issuer passphrase: " {
+			t.Errorf("prompt %q printed %q", prompt, errOut.String())
+		}
+	}
+}

@@ -253,3 +253,15 @@ func TestZshCompletionScript(t *testing.T) {
 		t.Fatalf("zsh -n: %v\n%s", err, out)
 	}
 }
+
+func TestServeLogLevelFlag(t *testing.T) {
+	for _, svc := range []string{"issuer", "verifier"} {
+		code, _, errOut := cli("serve", svc, "--log-level", "loud", "--dir", t.TempDir())
+		if code != 2 || !strings.Contains(errOut, "log level") {
+			t.Errorf("serve %s --log-level loud: exit %d, stderr %q; want a usage error naming the log level", svc, code, errOut)
+		}
+		if code, _, errOut := cli("serve", svc, "--log-level", "debug", "--help"); code != 0 {
+			t.Errorf("serve %s --log-level debug: refused: %s", svc, errOut)
+		}
+	}
+}

@@ -114,6 +114,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
 	}
+	fmt.Fprintln(w, "\nRun \"yinzheng <command> --help\" (or \"yinzheng help <command>\") for its usage.")
 }
 
 // usageError wraps a message as a usage error.

@@ -53,6 +53,18 @@ func dockerBuildLine(t *testing.T) (env, args []string) {
 // THIRD_PARTY_NOTICES.md against the modules recorded in that binary.
 func TestStaticBuildLikeDockerfile(t *testing.T) {
 	env, args := dockerBuildLine(t)
+	dockerfile, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goDirective := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(gomod)
+	if goDirective == nil || !strings.Contains(string(dockerfile), "ARG GO_VERSION="+string(goDirective[1])+"\n") {
+		t.Fatalf("the Dockerfile's GO_VERSION is not go.mod's go %s", goDirective[1])
+	}
 	if !contains(env, "CGO_ENABLED=0") || !contains(args, "-trimpath") {
 		t.Fatalf("Dockerfile build is not CGO_ENABLED=0 with -trimpath: %v %v", env, args)
 	}

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -72,17 +71,10 @@ type CircuitReport struct {
 	GoVersion         string  `json:"go_version"`
 }
 
-// DefaultKeysDir is where benchmarks and the demo cache development keys.
+// DefaultKeysDir is where benchmarks and the demo cache development keys
+// ([circuits.DevelopmentKeysDir]).
 func DefaultKeysDir(depth int) (string, error) {
-	base := os.Getenv("YINZHENG_CACHE")
-	if base == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("bench: no cache directory (set YINZHENG_CACHE): %w", err)
-		}
-		base = filepath.Join(c, "yinzheng")
-	}
-	return filepath.Join(base, "keys", fmt.Sprintf("%s-v%d-d%d", circuits.CircuitName, circuits.CircuitVersion, depth)), nil
+	return circuits.DevelopmentKeysDir(depth)
 }
 
 // Circuit benchmarks the presentation circuit: it sets up keys when

@@ -8,13 +8,20 @@ import (
 	"github.com/consensys/gnark/frontend"
 )
 
-// productionKeys runs the development setup for the production depth once.
+// productionKeys loads the production depth's development keys from the
+// cache that the demo, `yinzheng bench circuit` and the other packages'
+// tests share, and sets them up there only when missing: the setup at depth
+// 32 takes half a minute, which `make bench` used to spend on every run.
 var productionKeys = sync.OnceValues(func() (*Keys, error) {
 	c, err := Compile(ProductionDepth)
 	if err != nil {
 		return nil, err
 	}
-	return DevelopmentSetup(c, nil)
+	dir, err := DevelopmentKeysDir(ProductionDepth)
+	if err != nil {
+		return nil, err
+	}
+	return LoadOrSetupDevelopment(dir, c, nil)
 })
 
 func benchFixture(b *testing.B) (*Keys, *fixture) {

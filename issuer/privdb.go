@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/yinzheng-id/yinzheng/internal/seal"
+	"github.com/yinzheng-id/yinzheng/internal/storelock"
 )
 
 // Key prefixes of the private database.
@@ -42,7 +43,7 @@ func openPrivateDB(dir string) (*badger.DB, error) {
 		WithNumMemtables(2).
 		WithValueLogFileSize(16 << 20).
 		WithNumVersionsToKeep(1)
-	db, err := badger.Open(opts)
+	db, err := storelock.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: opening the private database: %w", err)
 	}

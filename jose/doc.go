@@ -3,7 +3,7 @@
 // key ids, and PKCS#8 / PKIX PEM import and export, for two suites:
 //
 //   - SuiteGM ("gm"): SM2 signatures (GB/T 32918.2) with SM3 over Z_A||M and
-//     the default signer ID "1234567812345678". There is no IANA registration
+//     the default signer ID "1234567812345678" ([SM2SignerID]). There is no IANA registration
 //     for SM2 in JOSE, so this package defines a profile: JWK
 //     {"kty":"EC","crv":"SM2","x":…,"y":…}, JWS "alg":"SM2", and a signature
 //     that is the 64-byte r||s concatenation (each half left-padded to 32

@@ -32,6 +32,14 @@ const (
 	AlgES256 = "ES256"
 )
 
+// SM2SignerID is the signer ID (ID_A in Z_A) of every "SM2" JWS: the
+// 16 ASCII bytes "1234567812345678", the default user identity ID of
+// GM/T 0009. It is passed to gmsm explicitly, never left to gmsm's default
+// for an empty ID, so that the profile cannot change with a library update;
+// docs/jose-sm2-profile.md ("Signer ID") records why this value and not the
+// empty ID.
+const SM2SignerID = "1234567812345678"
+
 // JWK curve names.
 const (
 	crvSM2  = "SM2"
@@ -276,8 +284,7 @@ func (k *PrivateKey) SignRaw(signingInput []byte) ([]byte, error) {
 		err error
 	)
 	if k.sm2 != nil {
-		// nil uid selects the default signer ID 1234567812345678.
-		der, err = k.sm2.SignWithSM2(rand.Reader, nil, signingInput)
+		der, err = k.sm2.SignWithSM2(rand.Reader, []byte(SM2SignerID), signingInput)
 	} else {
 		digest := sha256.Sum256(signingInput)
 		der, err = ecdsa.SignASN1(rand.Reader, k.p256, digest[:])
@@ -314,7 +321,7 @@ func (k *PublicKey) VerifyRaw(signingInput, signature []byte) error {
 	}
 	var ok bool
 	if k.suite == SuiteGM {
-		ok = sm2.VerifyASN1WithSM2(k.key, nil, signingInput, der)
+		ok = sm2.VerifyASN1WithSM2(k.key, []byte(SM2SignerID), signingInput, der)
 	} else {
 		digest := sha256.Sum256(signingInput)
 		ok = ecdsa.VerifyASN1(k.key, digest[:], der)

@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/storelock"
 )
 
 // DefaultDepth is the depth of a new tree when Options.Depth is zero: 2^32
@@ -118,6 +119,10 @@ var (
 	ErrUnknownSerial = errors.New("revocation: serial not issued")
 	// ErrUnknownEpoch means an epoch was not published.
 	ErrUnknownEpoch = errors.New("revocation: epoch not published")
+	// ErrLocked means the store's directory is held by another process (a
+	// running service, say) or another open Store. The issuer's and the
+	// verifier's stores report it too: it is the same value everywhere.
+	ErrLocked = storelock.ErrLocked
 )
 
 // levelsOf returns the number of levels of a tree of depth (index bits),
@@ -171,7 +176,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithCompression(0). // field elements are random: nothing to compress
 		WithBlockCacheSize(64 << 20).
 		WithNumCompactors(2)
-	db, err := badger.Open(bopts)
+	db, err := storelock.Open(bopts)
 	if err != nil {
 		return nil, fmt.Errorf("revocation: opening %s: %w", dir, err)
 	}

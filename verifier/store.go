@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/yinzheng-id/yinzheng/internal/storelock"
 )
 
 // storeDir is the Badger directory of recorded requests inside VDIR.
@@ -47,7 +49,7 @@ func openStore(dir string) (*requestStore, error) {
 		WithBlockCacheSize(8 << 20).
 		WithIndexCacheSize(0).
 		WithNumCompactors(2)
-	db, err := badger.Open(opts)
+	db, err := storelock.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("verifier: opening request store %s: %w", path, err)
 	}

@@ -38,6 +38,8 @@ func commands() map[string]command {
 		"holder":     {"the wallet (init | request | import | refresh | prove | present)", runHolder},
 		"verifier":   {"ask for and check presentations (request | verify)", runVerifier},
 		"serve":      {"run the issuer or verifier HTTP service (issuer | verifier)", runServe},
+		"version":    {"print the build: version, commit, commit date, Go, gnark and gnark-crypto", runVersion},
+		"completion": {"print a shell completion script (bash | zsh)", runCompletion},
 	}
 }
 
@@ -53,18 +55,37 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	// Every spelling of a help request becomes `[CMD [SUB]] --help`, and
+	// help that was asked for goes to stdout with status 0 (help.go).
+	args = normalizeHelp(args)
+	if len(args) == 0 {
 		usage(stderr, cmds)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	if isHelpArg(args[0]) {
+		usage(stdout, cmds)
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "yinzheng: unknown command %q\n", args[0])
 		usage(stderr, cmds)
 		return 2
+	}
+	if subs, ok := subcommandTable[args[0]]; ok && (len(args) == 1 || isHelpArg(args[1])) {
+		if len(args) == 1 {
+			commandUsage(stderr, args[0], cmd, subs)
+			return 2
+		}
+		commandUsage(stdout, args[0], cmd, subs)
+		return 0
+	}
+	if helpRequested(args[1:]) {
+		// The flag set prints its usage on what the command calls stderr.
+		stderr = stdout
 	}
 	if err := cmd.run(args[1:], stdin, stdout, stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -93,6 +114,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
 	}
+	fmt.Fprintln(w, "\nRun \"yinzheng <command> --help\" (or \"yinzheng help <command>\") for its usage.")
 }
 
 // usageError wraps a message as a usage error.
@@ -104,6 +126,7 @@ func usageError(format string, a ...any) error {
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { flagUsage(fs) }
 	return fs
 }
 

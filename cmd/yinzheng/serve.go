@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/internal/httpserv"
@@ -41,16 +42,23 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 type serverFlags struct {
 	dir, addr, publicURL string
 	maxBody              int64
+	logLevel             slog.Level
 }
 
 func (f *serverFlags) register(fs interface {
 	StringVar(*string, string, string, string)
 	Int64Var(*int64, string, int64, string)
+	Func(string, string, func(string) error)
 }, dirUsage string) {
 	fs.StringVar(&f.dir, "dir", "", dirUsage)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks one)")
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the service at (default: derived from --addr, or the issuer identifier)")
 	fs.Int64Var(&f.maxBody, "max-body", httpserv.DefaultMaxBodyBytes, "largest request body in bytes")
+	f.logLevel = slog.LevelInfo
+	fs.Func("log-level", "log level: "+strings.Join(httpserv.LogLevels, ", ")+" (default info)", func(s string) (err error) {
+		f.logLevel, err = httpserv.ParseLogLevel(s)
+		return err
+	})
 }
 
 func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -72,7 +80,7 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return err
 	}
 	defer iss.Close()
-	srv := httpserv.New(httpserv.Config{Name: "issuer", Logger: serviceLogger(stderr), MaxBodyBytes: f.maxBody})
+	srv := httpserv.New(httpserv.Config{Name: "issuer", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody})
 	if _, err := issuerapi.New(srv, issuerapi.FromIssuer(iss), issuerapi.Options{
 		Dir: f.dir, PublicURL: f.publicURL, AdminToken: []byte(os.Getenv(adminTokenEnv)),
 	}); err != nil {
@@ -121,7 +129,7 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	srv := httpserv.New(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr), MaxBodyBytes: f.maxBody})
+	srv := httpserv.New(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody})
 	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL}); err != nil {
 		ln.Close()
 		return err
@@ -138,8 +146,8 @@ func listen(srv *httpserv.Server, addr string, stdout io.Writer) error {
 	})
 }
 
-// serviceLogger writes JSON logs on stderr; stdout carries only the
-// listening line.
-func serviceLogger(stderr io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+// serviceLogger writes JSON logs on stderr at level and above; stdout
+// carries only the listening line.
+func serviceLogger(stderr io.Writer, level slog.Level) *slog.Logger {
+	return httpserv.NewLogger(stderr, level)
 }

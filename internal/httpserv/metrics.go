@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/yinzheng-id/yinzheng/internal/buildinfo"
 )
 
 // maxReasons bounds the distinct reason labels of the verification counter:
@@ -47,7 +49,14 @@ func newMetrics() *Metrics {
 		}, []string{"result", "reason"}),
 		reasons: make(map[string]bool),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.verifications,
+	// The conventional *_build_info gauge: always 1, the build in its labels,
+	// so a dashboard can tell which build answers and join it to other series.
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "yinzheng_build_info",
+		Help: "The running build: module version, commit, commit date, Go, gnark and gnark-crypto versions. Always 1.",
+	}, buildinfo.LabelNames())
+	build.WithLabelValues(buildinfo.Read().Labels()...).Set(1)
+	m.registry.MustRegister(m.requests, m.duration, m.verifications, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -24,8 +24,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/yinzheng-id/yinzheng/internal/buildinfo"
 )
 
 // Defaults for [Config] fields left zero.
@@ -147,7 +150,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	log := s.cfg.Logger.With("service", s.cfg.Name)
-	log.Info("listening", "addr", ln.Addr().String())
+	log.Info("listening", append([]any{"addr", ln.Addr().String()}, buildinfo.Read().LogAttrs()...)...)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -244,9 +247,48 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				"route", route, "status", status, "bytes", w.bytes,
 				"duration_ms", float64(elapsed.Microseconds())/1000)
 		}()
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(&unmatchedWriter{statusWriter: w, r: r}, r)
 	})
 }
+
+// unmatchedWriter turns the mux's own plain-text 404 and 405 answers (no
+// route, or a route without this method) into the JSON {"error": …} body
+// that every other answer has, so a client needs one error decoder. It acts
+// only when no route matched (r.Pattern is empty): a handler's own 404
+// ("no such request") is already JSON and passes through untouched.
+type unmatchedWriter struct {
+	*statusWriter
+	r        *http.Request
+	replaced bool
+}
+
+func (w *unmatchedWriter) WriteHeader(code int) {
+	if w.r.Pattern == "" && (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) {
+		w.replaced = true
+		w.Header().Del("Content-Length")
+		msg := "no such endpoint"
+		if code == http.StatusMethodNotAllowed {
+			// The mux has set Allow; repeat it in the message. The path is
+			// not echoed: it may carry request ids or serial numbers.
+			msg = fmt.Sprintf("method %s not allowed here (allowed: %s)", w.r.Method,
+				strings.Join(w.Header().Values("Allow"), ", "))
+		}
+		WriteError(w.statusWriter, code, msg)
+		return
+	}
+	w.statusWriter.WriteHeader(code)
+}
+
+func (w *unmatchedWriter) Write(p []byte) (int, error) {
+	if w.replaced {
+		// The mux's plain-text body; the JSON one is already written.
+		return len(p), nil
+	}
+	return w.statusWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *unmatchedWriter) Unwrap() http.ResponseWriter { return w.statusWriter }
 
 // routeLabel is the matched pattern, or "unmatched" for a 404/405: raw
 // paths would leak identifiers into logs and blow up metric cardinality.

@@ -2,8 +2,10 @@ package passphrase
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -82,5 +84,42 @@ func TestConfirmMatches(t *testing.T) {
 	got, err = get(env("", false), "P", strings.NewReader("last line without newline"), io.Discard, false)
 	if err != nil || string(got) != "last line without newline" {
 		t.Fatalf("got %q, %v", got, err)
+	}
+}
+
+// syncWriter is a buffer safe to read while another goroutine writes.
+type syncWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func TestPipedConfirmMismatchIsSentinel(t *testing.T) {
+	_, err := get(env("", false), "P", strings.NewReader("alpha9\nbravo9\n"), io.Discard, true)
+	if !errors.Is(err, ErrMismatch) {
+		t.Fatalf("err = %v, want ErrMismatch", err)
+	}
+}
+
+func TestPromptEndsWithOneColon(t *testing.T) {
+	for _, prompt := range []string{"issuer passphrase", "issuer passphrase: "} {
+		var errOut bytes.Buffer
+		if _, err := get(env("", false), prompt, strings.NewReader("x\n"), &errOut, false); err != nil {
+			t.Fatal(err)
+		}
+		if errOut.String() != "issuer passphrase: " {
+			t.Errorf("prompt %q printed %q", prompt, errOut.String())
+		}
 	}
 }

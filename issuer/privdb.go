@@ -62,7 +62,7 @@ func personKey(secret []byte, wanghao string) []byte {
 // getPerson returns the record stored under key, or nil if there is none.
 func getPerson(db *badger.DB, dataKey, key []byte) (*personRecord, error) {
 	var sealed []byte
-	err := db.View(func(txn *badger.Txn) error {
+	err := storelock.View(db, func(txn *badger.Txn) error {
 		item, err := txn.Get(key)
 		if err != nil {
 			return err
@@ -99,7 +99,7 @@ func putPerson(db *badger.DB, dataKey, key []byte, p *personRecord) error {
 	if err != nil {
 		return err
 	}
-	if err := db.Update(func(txn *badger.Txn) error { return txn.Set(key, sealed) }); err != nil {
+	if err := storelock.Update(db, func(txn *badger.Txn) error { return txn.Set(key, sealed) }); err != nil {
 		return fmt.Errorf("issuer: storing a person record: %w", err)
 	}
 	return nil
@@ -141,7 +141,7 @@ type auditLog struct {
 
 func loadAuditLog(db *badger.DB) (*auditLog, error) {
 	l := &auditLog{db: db, prev: zeroDigest}
-	err := db.View(func(txn *badger.Txn) error {
+	err := storelock.View(db, func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Reverse = true
 		opts.Prefix = prefixAudit
@@ -184,7 +184,7 @@ func (l *auditLog) append(e AuditEntry) error {
 	if err != nil {
 		return err
 	}
-	if err := l.db.Update(func(txn *badger.Txn) error { return txn.Set(auditKey(e.Seq), v) }); err != nil {
+	if err := storelock.Update(l.db, func(txn *badger.Txn) error { return txn.Set(auditKey(e.Seq), v) }); err != nil {
 		return fmt.Errorf("issuer: writing the audit log: %w", err)
 	}
 	l.next++
@@ -196,7 +196,7 @@ func (l *auditLog) append(e AuditEntry) error {
 func readAuditLog(db *badger.DB) ([]AuditEntry, error) {
 	var out []AuditEntry
 	prev := zeroDigest
-	err := db.View(func(txn *badger.Txn) error {
+	err := storelock.View(db, func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = prefixAudit
 		it := txn.NewIterator(opts)

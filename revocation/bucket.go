@@ -9,6 +9,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/storelock"
 )
 
 // MaxBucketLevels bounds a bucket at 8 levels, 4^8 = 2^16 leaves (2 MiB,
@@ -44,7 +45,7 @@ func (s *Store) Bucket(serial uint64, k int) (*Bucket, error) {
 	b := &Bucket{Depth: s.depth, K: k, Index: serial >> shift, Leaves: make([]fr.Element, bucketLeaves(k))}
 	s.view.RLock()
 	defer s.view.RUnlock()
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := storelock.View(s.db, func(txn *badger.Txn) error {
 		st, err := readIssued(txn, serial)
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/storelock"
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/jose"
 )
@@ -49,10 +50,18 @@ type Epoch struct {
 // Publish freezes the current root as the next epoch, signs its statement
 // with key (kid is the key's KeyID) and returns it. Later batches go to the
 // epoch after it.
-func (s *Store) Publish(key *jose.PrivateKey, issuer string, now time.Time) (*Epoch, error) {
+func (s *Store) Publish(key *jose.PrivateKey, issuer string, now time.Time) (e *Epoch, err error) {
 	if issuer == "" {
 		return nil, errors.New("revocation: publishing needs an issuer identifier")
 	}
+	err = storelock.Guard(s.db, func() (err error) {
+		e, err = s.publish(key, issuer, now)
+		return err
+	})
+	return e, err
+}
+
+func (s *Store) publish(key *jose.PrivateKey, issuer string, now time.Time) (*Epoch, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	txn := s.db.NewTransaction(true)
@@ -120,7 +129,7 @@ func (s *Store) readEpoch(txn *badger.Txn, epoch uint64) (*Epoch, error) {
 // Statement returns the published epoch.
 func (s *Store) Statement(epoch uint64) (*Epoch, error) {
 	var e *Epoch
-	err := s.db.View(func(txn *badger.Txn) (err error) {
+	err := storelock.View(s.db, func(txn *badger.Txn) (err error) {
 		e, err = s.readEpoch(txn, epoch)
 		return err
 	})
@@ -130,7 +139,7 @@ func (s *Store) Statement(epoch uint64) (*Epoch, error) {
 // RootHistory returns every published epoch, oldest first.
 func (s *Store) RootHistory() ([]*Epoch, error) {
 	var out []*Epoch
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := storelock.View(s.db, func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixEpoch}, PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -187,7 +196,7 @@ func VerifyRootStatement(compact string, key *jose.PublicKey) (*RootStatement, e
 // epoch: the batches of that epoch merged, each node at its last value.
 func (s *Store) Delta(epoch uint64) (*Delta, error) {
 	var out *Delta
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := storelock.View(s.db, func(txn *badger.Txn) error {
 		e, err := s.readEpoch(txn, epoch)
 		if err != nil {
 			return err
@@ -269,7 +278,7 @@ func (s *Store) PruneDeltas(through uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var from uint64
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := storelock.Update(s.db, func(txn *badger.Txn) error {
 		st, err := readState(txn)
 		if err != nil {
 			return err
@@ -287,7 +296,7 @@ func (s *Store) PruneDeltas(through uint64) error {
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = storelock.View(s.db, func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixDelta}})
 		defer it.Close()
 		for it.Seek(deltaKey(from+1, 0)); it.Valid(); it.Next() {

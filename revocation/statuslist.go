@@ -13,6 +13,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/yinzheng-id/yinzheng/internal/storelock"
 	"github.com/yinzheng-id/yinzheng/jose"
 )
 
@@ -51,7 +52,7 @@ type statusListJSON struct {
 // issued serial.
 func (s *Store) StatusBits() ([]byte, error) {
 	var out []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := storelock.View(s.db, func(txn *badger.Txn) error {
 		st, err := readState(txn)
 		if err != nil {
 			return err

@@ -123,7 +123,17 @@ var (
 	// running service, say) or another open Store. The issuer's and the
 	// verifier's stores report it too: it is the same value everywhere.
 	ErrLocked = storelock.ErrLocked
+	// ErrDamaged means the store's files are damaged (a table or value that
+	// fails its checksum, a lost or cut-short MANIFEST): the store is
+	// refused rather than read as an older or empty accumulator, which
+	// would re-issue serials and re-sign epochs. Restore it from a backup.
+	// It is the same value as the other stores'.
+	ErrDamaged = storelock.ErrDamaged
 )
+
+// tempPattern matches the temporary files of an interrupted atomic write
+// (issuer's and circuits' writeFileAtomic write ".tmp-*" beside the target).
+const tempPattern = ".tmp-*"
 
 // levelsOf returns the number of levels of a tree of depth (index bits),
 // which must be even and within 2 … MaxDepth; what names the depth's owner
@@ -179,6 +189,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	db, err := storelock.Open(bopts)
 	if err != nil {
 		return nil, fmt.Errorf("revocation: opening %s: %w", dir, err)
+	}
+	if !opts.ReadOnly {
+		// Under the store's lock, so no writer of ours is mid-write.
+		if err := storelock.CleanTemp(dir, tempPattern); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("revocation: %w", err)
+		}
 	}
 	s := &Store{db: db}
 	depth, err := s.readMeta()
@@ -245,7 +262,7 @@ func (s *Store) loadTop() error {
 		return nil
 	}
 	s.top = make([][]group, s.levels-s.cacheFrom)
-	return s.db.View(func(txn *badger.Txn) error {
+	return storelock.View(s.db, func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixNode}, PrefetchValues: true})
 		defer it.Close()
 		for it.Seek(groupKey(s.cacheFrom, 0)); it.Valid(); it.Next() {
@@ -283,6 +300,13 @@ func checkDir(dir string, readOnly bool) (fresh bool, err error) {
 		return true, nil
 	}
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		for _, e := range entries {
+			if ext := filepath.Ext(e.Name()); ext == ".sst" || ext == ".vlog" || ext == ".mem" {
+				// Badger's data files without their MANIFEST: a damaged
+				// store, which storelock.Open refuses with ErrDamaged.
+				return false, nil
+			}
+		}
 		return false, fmt.Errorf("%w: %s holds other files and no Badger MANIFEST", ErrNotAccumulator, dir)
 	}
 	// A Badger directory: fresh only if it holds no accumulator record and
@@ -293,7 +317,7 @@ func checkDir(dir string, readOnly bool) (fresh bool, err error) {
 // create writes the format record and the empty state in one transaction,
 // only if the database holds no keys at all.
 func (s *Store) create(depth int) error {
-	return s.db.Update(func(txn *badger.Txn) error {
+	return storelock.Update(s.db, func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{})
 		defer it.Close()
 		it.Rewind()
@@ -312,7 +336,7 @@ func (s *Store) create(depth int) error {
 // readMeta reads and checks the format record and returns the depth.
 func (s *Store) readMeta() (int, error) {
 	var depth int
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := storelock.View(s.db, func(txn *badger.Txn) error {
 		item, err := txn.Get(keyMeta)
 		if err != nil {
 			return err
@@ -451,7 +475,7 @@ func decodeGroup(out *group, v []byte, level int, parent uint64) error {
 // Root returns the current root.
 func (s *Store) Root() (fr.Element, error) {
 	var st state
-	err := s.db.View(func(txn *badger.Txn) (err error) {
+	err := storelock.View(s.db, func(txn *badger.Txn) (err error) {
 		st, err = readState(txn)
 		return err
 	})
@@ -461,7 +485,7 @@ func (s *Store) Root() (fr.Element, error) {
 // LeafCount returns the number of serials issued so far.
 func (s *Store) LeafCount() (uint64, error) {
 	var st state
-	err := s.db.View(func(txn *badger.Txn) (err error) {
+	err := storelock.View(s.db, func(txn *badger.Txn) (err error) {
 		st, err = readState(txn)
 		return err
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/storelock"
 )
 
 // Batch is a set of changes applied atomically: Append adds leaves at the
@@ -54,7 +55,15 @@ type change struct {
 // ApplyBatch applies b in one Badger transaction and returns the first
 // serial appended (the leaf count before the batch). Either every change is
 // stored or none is.
-func (s *Store) ApplyBatch(b Batch) (uint64, error) {
+func (s *Store) ApplyBatch(b Batch) (first uint64, err error) {
+	err = storelock.Guard(s.db, func() (err error) {
+		first, err = s.applyBatch(b)
+		return err
+	})
+	return first, err
+}
+
+func (s *Store) applyBatch(b Batch) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	txn := s.db.NewTransaction(true)
@@ -358,7 +367,7 @@ func (s *Store) Path(serial uint64) (*Path, error) {
 	p := &Path{Serial: serial, Siblings: make([]fr.Element, 0, s.levels*zkhash.SiblingsPerLevel)}
 	s.view.RLock()
 	defer s.view.RUnlock()
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := storelock.View(s.db, func(txn *badger.Txn) error {
 		st, err := readIssued(txn, serial)
 		if err != nil {
 			return err
@@ -422,7 +431,7 @@ func (st Status) String() string {
 // Status returns whether serial is valid or revoked.
 func (s *Store) Status(serial uint64) (Status, error) {
 	var out Status
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := storelock.View(s.db, func(txn *badger.Txn) error {
 		if _, err := readIssued(txn, serial); err != nil {
 			return err
 		}

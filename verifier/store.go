@@ -60,7 +60,7 @@ func (s *requestStore) close() error { return s.db.Close() }
 
 // put records a request's document until ttl has passed.
 func (s *requestStore) put(id string, doc []byte, ttl time.Duration) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := storelock.Update(s.db, func(txn *badger.Txn) error {
 		key := []byte(requestKeyPrefix + id)
 		if _, err := txn.Get(key); err == nil {
 			return errors.New("request id already recorded")
@@ -80,7 +80,7 @@ func (s *requestStore) put(id string, doc []byte, ttl time.Duration) error {
 // others get errNoRequest.
 func (s *requestStore) take(id string) ([]byte, error) {
 	var doc []byte
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := storelock.Update(s.db, func(txn *badger.Txn) error {
 		key := []byte(requestKeyPrefix + id)
 		item, err := txn.Get(key)
 		if err != nil {

@@ -1,5 +1,8 @@
-// Package storelock opens Badger databases and explains the one failure an
-// operator meets most: a directory already opened by another process.
+// Package storelock opens every Badger database of this module, so that
+// all of them are durable in the same way (see [Open]: writes synced,
+// checksums verified, damage refused with [ErrDamaged], panics on damaged
+// files recovered into errors), and explains the one failure an operator
+// meets most: a directory already opened by another process.
 //
 // Badger takes an exclusive flock(2) on its directory and writes the
 // holder's process id into the directory's LOCK file. Its own error for a
@@ -19,6 +22,7 @@ import (
 	"strconv"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/y"
 )
 
 // ErrLocked reports a store directory that another process (or another
@@ -29,14 +33,39 @@ var ErrLocked = errors.New("store is in use")
 // (badger/v4 db.go, lockFile).
 const lockFile = "LOCK"
 
-// Open is badger.Open with a clear error for a held directory lock.
-func Open(opts badger.Options) (*badger.DB, error) {
-	db, err := badger.Open(opts)
+// Open is badger.Open for every store of this module. It forces the
+// options that keep a store durable (SyncWrites, block and value checksums
+// on every read), refuses a directory held by another process with
+// [ErrLocked], and a damaged one with [ErrDamaged] (see checkFiles) before
+// Badger reads it; a panic inside badger.Open becomes an ErrDamaged error
+// that names the directory. Reads and updates of the returned database go
+// through [View], [Update] or [Guard].
+func Open(opts badger.Options) (db *badger.DB, err error) {
+	if !opts.InMemory {
+		// Probe the lock first: the files of a store that another process
+		// is writing are not ours to judge (a MANIFEST mid-append looks cut
+		// short).
+		if held, known := lockHeld(opts.Dir, opts.ReadOnly); known && held {
+			return nil, lockedError(opts.Dir)
+		}
+		if err := checkFiles(opts); err != nil {
+			return nil, err
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, damaged(opts.Dir, "badger failed opening it (%v)", r)
+		}
+	}()
+	db, err = badger.Open(durable(opts))
 	if err == nil {
 		return db, nil
 	}
 	if held, known := lockHeld(opts.Dir, opts.ReadOnly); known && held {
 		return nil, lockedError(opts.Dir)
+	}
+	if errors.Is(err, y.ErrChecksumMismatch) {
+		return nil, damaged(opts.Dir, "%v", err)
 	}
 	return nil, err
 }

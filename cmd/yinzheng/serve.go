@@ -43,6 +43,7 @@ type serverFlags struct {
 	dir, addr, publicURL string
 	maxBody              int64
 	logLevel             slog.Level
+	limits               limitFlags
 }
 
 func (f *serverFlags) register(fs interface {
@@ -59,6 +60,7 @@ func (f *serverFlags) register(fs interface {
 		f.logLevel, err = httpserv.ParseLogLevel(s)
 		return err
 	})
+	f.limits.register(fs)
 }
 
 func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -80,7 +82,7 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return err
 	}
 	defer iss.Close()
-	srv := httpserv.New(httpserv.Config{Name: "issuer", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody})
+	srv := httpserv.New(f.limits.apply(httpserv.Config{Name: "issuer", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody}))
 	if _, err := issuerapi.New(srv, issuerapi.FromIssuer(iss), issuerapi.Options{
 		Dir: f.dir, PublicURL: f.publicURL, AdminToken: []byte(os.Getenv(adminTokenEnv)),
 	}); err != nil {
@@ -129,7 +131,7 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	srv := httpserv.New(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody})
+	srv := httpserv.New(f.limits.apply(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody}))
 	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL}); err != nil {
 		ln.Close()
 		return err

@@ -58,6 +58,19 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// once shutdown begins.
 	ShutdownTimeout time.Duration
+	// MaxConns caps the connections open at once (DefaultMaxConns if
+	// zero); the one beyond waits to be accepted until another closes.
+	MaxConns int
+	// Rate is the sustained requests per second one client address may
+	// make to routes registered with Handle or HandleFunc (DefaultRate if
+	// zero, no limit if negative); Burst how many it may make at once
+	// (DefaultBurst if zero). Over it, the answer is 429 with Retry-After.
+	// Routes registered with HandleAuthenticated, /healthz and /metrics are
+	// not limited.
+	Rate  float64
+	Burst int
+	// now is the limiter's clock (tests).
+	now func() time.Time
 }
 
 func (c Config) withDefaults() Config {
@@ -85,6 +98,18 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.Rate == 0 {
+		c.Rate = DefaultRate
+	}
+	if c.Burst <= 0 {
+		c.Burst = DefaultBurst
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	return c
 }
 
@@ -94,12 +119,16 @@ type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
 	metrics *Metrics
+	limiter *rateLimiter // nil: no per-client limit
 }
 
 // New returns a server with /healthz and /metrics already registered.
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newMetrics()}
+	if cfg.Rate > 0 {
+		s.limiter = newRateLimiter(cfg.Rate, cfg.Burst, cfg.now)
+	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -109,12 +138,23 @@ func New(cfg Config) *Server {
 
 // Handle registers h for pattern (a net/http ServeMux pattern, such as
 // "POST /response"). The pattern is also the route label in logs and metrics.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// The route is rate-limited per client address (Config.Rate).
+func (s *Server) Handle(pattern string, h http.Handler) {
+	if s.limiter != nil {
+		h = s.limiter.limit(h)
+	}
+	s.mux.Handle(pattern, h)
+}
 
 // HandleFunc is [Server.Handle] for a function.
 func (s *Server) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
-	s.mux.HandleFunc(pattern, h)
+	s.Handle(pattern, http.HandlerFunc(h))
 }
+
+// HandleAuthenticated registers h without the per-client rate limit, for a
+// route whose handler authenticates every request (an admin token) before
+// doing any work; the connection cap still applies.
+func (s *Server) HandleAuthenticated(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Metrics returns the server's metrics, for services that record their own
 // outcomes (verification results).
@@ -139,6 +179,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	ln = newLimitListener(ln, s.cfg.MaxConns)
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,

@@ -154,7 +154,7 @@ func New(srv *httpserv.Server, iss Issuer, opts Options) (*Service, error) {
 
 	srv.HandleFunc("GET /.well-known/openid-credential-issuer", s.credentialIssuerMetadata)
 	srv.HandleFunc("GET /.well-known/jwt-vc-issuer", s.jwtVCIssuerMetadata)
-	srv.HandleFunc("POST /offers", s.offer)
+	srv.HandleAuthenticated("POST /offers", http.HandlerFunc(s.offer)) // checks the admin token first
 	srv.HandleFunc("POST /token", s.token)
 	srv.HandleFunc("POST /credential", s.credential)
 

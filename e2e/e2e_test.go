@@ -98,7 +98,10 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { iss.Close() })
 
 	w := &world{iss: iss, clock: &clock{}}
-	isrv := httpserv.New(httpserv.Config{Name: "issuer"})
+	// Every client here is 127.0.0.1, and the verifier reads the issuer
+	// service on each verification: no per-client rate limit (its own
+	// tests are in internal/httpserv).
+	isrv := httpserv.New(httpserv.Config{Name: "issuer", Rate: -1})
 	if _, err := issuerapi.New(isrv, issuerapi.FromIssuer(iss), issuerapi.Options{Dir: dir,
 		AdminToken: []byte(adminToken)}); err != nil {
 		t.Fatal(err)
@@ -112,7 +115,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { v.Close() })
-	vsrv := httpserv.New(httpserv.Config{Name: "verifier"})
+	vsrv := httpserv.New(httpserv.Config{Name: "verifier", Rate: -1})
 	// The public URL is only echoed in requests; the tests post to the
 	// listener directly.
 	if _, err := verifierapi.New(vsrv, verifierapi.FromVerifier(v), verifierapi.Options{

@@ -16,9 +16,12 @@ const (
 	DefaultMaxConns = 1024
 	// DefaultRate is the sustained requests per second one client address
 	// may make to rate-limited routes; DefaultBurst how many it may make at
-	// once. A wallet refreshing or presenting makes a handful.
-	DefaultRate  = 20
-	DefaultBurst = 40
+	// once. A wallet refreshing or presenting makes a handful; the margin
+	// is for addresses many people share (carrier-grade NAT). Server-to-
+	// server clients (a relying party creating requests, a verifier reading
+	// an issuer service) need a higher --rate, or none behind a proxy.
+	DefaultRate  = 50
+	DefaultBurst = 100
 	// maxClients bounds the limiter's table of client addresses; beyond it
 	// new addresses are refused until idle ones are swept.
 	maxClients = 1 << 16

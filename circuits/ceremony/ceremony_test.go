@@ -613,3 +613,56 @@ func TestVerifyKeysRefuses(t *testing.T) {
 		t.Fatalf("development keys: err = %v, want ErrDevelopmentKeys", err)
 	}
 }
+
+func TestContributeRefuses(t *testing.T) {
+	r := ceremonies(t)[0]
+	cases := []struct {
+		name     string
+		tamper   func(t *testing.T, dir string)
+		sentinel error
+		phase    int
+		index    int // 0: not about a contribution
+	}{
+		{"another circuit", func(t *testing.T, dir string) {
+			editState(t, dir, func(st *state) { st.CircuitDigest = "zother" })
+		}, ErrCircuit, 0, 0},
+		{"a domain that lies", func(t *testing.T, dir string) {
+			editState(t, dir, func(st *state) { st.Domain *= 2 })
+		}, ErrMalformed, 0, 0},
+		{"a malformed base of phase 2", func(t *testing.T, dir string) {
+			data, _ := os.ReadFile(filepath.Join(dir, base2Name))
+			os.WriteFile(filepath.Join(dir, base2Name), data[:len(data)/2], 0o644)
+		}, ErrInvalidContribution, 2, 0},
+		{"a forged length in the base of phase 2", func(t *testing.T, dir string) {
+			// After the commitment count (2 bytes) and [δ]₁ comes the
+			// length of PKK: claim four billion points.
+			data, _ := os.ReadFile(filepath.Join(dir, base2Name))
+			copy(data[2+g1Size:], []byte{0xff, 0xff, 0xff, 0xff})
+			os.WriteFile(filepath.Join(dir, base2Name), data, 0o644)
+		}, ErrInvalidContribution, 2, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := reopen(t, r.dir)
+			tc.tamper(t, dir)
+			_, err := Contribute(dir, nil)
+			if tc.phase == 0 {
+				if !errors.Is(err, tc.sentinel) {
+					t.Fatalf("err = %v, want %v", err, tc.sentinel)
+				}
+				return
+			}
+			wantError(t, err, tc.sentinel, tc.phase, tc.index)
+		})
+	}
+	// A forged domain size inside a phase 1 file is refused before gnark
+	// allocates for it.
+	data, err := os.ReadFile(filepath.Join(r.dir, contributionName(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(data[3*proofSize:], []byte{0, 0, 0, 1, 0, 0, 0, 0})
+	if _, err := decodePhase1(data, 2048, challengeSize); !errors.Is(err, errLayout) {
+		t.Fatalf("forged domain size: err = %v, want errLayout", err)
+	}
+}

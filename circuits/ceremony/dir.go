@@ -19,7 +19,6 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
-	"github.com/yinzheng-id/yinzheng/publication"
 )
 
 // Files of a ceremony directory. Every file is written under a temporary
@@ -106,6 +105,14 @@ func Contribute(dir string, progress func(string)) (Contribution, error) {
 	phase := st.phase()
 	if phase > 2 {
 		return Contribution{}, fmt.Errorf("%w: the ceremony in %s is finalized", ErrPhase, dir)
+	}
+	// Compiling takes a fraction of a second, and spares a contributor
+	// the work (and the memory) of a ceremony for a circuit this binary
+	// does not know, or one whose state file lies about its domain.
+	if _, _, domain, err := compile(st.Depth, st.CircuitDigest, progress); err != nil {
+		return Contribution{}, err
+	} else if domain != st.Domain {
+		return Contribution{}, fmt.Errorf("%w: %s: domain size %d, the circuit's is %d", ErrMalformed, StateFile, st.Domain, domain)
 	}
 	files, err := listContributions(dir, phase)
 	if err != nil {
@@ -328,7 +335,7 @@ func readState(dir string) (*state, error) {
 	if _, err := zkhash.Levels(st.Depth); err != nil {
 		return nil, fmt.Errorf("%w: %s: depth %d", ErrMalformed, StateFile, st.Depth)
 	}
-	if st.Domain == 0 || ecc.NextPowerOfTwo(st.Domain) != st.Domain || st.Domain > 1<<26 {
+	if st.Domain == 0 || ecc.NextPowerOfTwo(st.Domain) != st.Domain {
 		return nil, fmt.Errorf("%w: %s: domain size %d", ErrMalformed, StateFile, st.Domain)
 	}
 	if st.Phase1Beacon == "" && st.Phase2Beacon != "" {
@@ -392,8 +399,12 @@ func readContributions(dir string, phase int) ([][]byte, error) {
 	return out, nil
 }
 
+// maxFileSize bounds one file of a ceremony directory: a contribution
+// is about 1.5 MB at depth 32 and 3 MB at depth 64.
+const maxFileSize = 64 << 20
+
 func readFile(dir, name string) ([]byte, error) {
-	return readLimited(filepath.Join(dir, name), publication.MaxTranscriptSize)
+	return readLimited(filepath.Join(dir, name), maxFileSize)
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {

@@ -62,6 +62,13 @@ var subcommandTable = map[string][]subcommand{
 		{"issuer", "run the issuer HTTP service"},
 		{"verifier", "run the verifier HTTP service"},
 	},
+	"ceremony": {
+		{"init", "start phase 1 of the MPC ceremony for the presentation circuit"},
+		{"contribute", "add one contribution with fresh randomness and print its hash"},
+		{"next", "seal phase 1 with a public beacon and start phase 2"},
+		{"finalize", "seal phase 2 with a public beacon and write the circuit keys"},
+		{"verify", "check every contribution and both beacons from the files alone"},
+	},
 	"completion": {
 		{"bash", "print the bash completion script"},
 		{"zsh", "print the zsh completion script"},

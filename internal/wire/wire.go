@@ -31,8 +31,16 @@ type HolderRequest struct {
 }
 
 // Bundle is what issuance hands the holder: the SD-JWT VC copies, the
-// zero-knowledge credential and its path under a signed root. The 网号 and
-// the personal data travel only to the holder.
+// zero-knowledge credential and its path. The 网号 and the personal data
+// travel only to the holder.
+//
+// A bundle is either signed or pending. A signed bundle's path is under the
+// root of a published epoch, whose statement RootStatement carries. A
+// pending bundle (Pending true, RootStatement empty) is what an issuer that
+// batches epochs hands out: its path is under the current tree, which no
+// statement signs yet, and Path.Epoch is the epoch being built, the first
+// whose root will cover the leaf; the holder completes the path with the
+// deltas of epochs Path.Epoch onwards once they are published.
 type Bundle struct {
 	Version       int        `json:"version"`
 	Issuer        string     `json:"issuer"`
@@ -42,6 +50,7 @@ type Bundle struct {
 	ZK            BundleZK   `json:"zk"`
 	Path          BundlePath `json:"path"`
 	RootStatement string     `json:"root_statement"`
+	Pending       bool       `json:"pending,omitempty"`
 }
 
 // BundleZK is the zero-knowledge credential in a bundle: the attributes in
@@ -61,7 +70,9 @@ type BundleZK struct {
 	Leaf                    string `json:"leaf"`
 }
 
-// BundlePath is a leaf's authentication path under the root of one epoch.
+// BundlePath is a leaf's authentication path under the root of one epoch
+// (for a pending bundle, under the unsigned current root of the epoch being
+// built).
 type BundlePath struct {
 	Serial   uint64   `json:"serial"`
 	Epoch    uint64   `json:"epoch"`

@@ -298,7 +298,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := d.step("issuer revokes 张伟's credential; the next epoch carries it", func() (string, error) {
+	if err := d.step("issuer revokes 张伟's credential and publishes the next epoch, which carries it", func() (string, error) {
 		if err := d.iss.Revoke(d.serials["adult"]); err != nil {
 			return "", err
 		}

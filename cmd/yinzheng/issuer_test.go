@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/yinzheng-id/yinzheng/bench"
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/issuer"
 	"github.com/yinzheng-id/yinzheng/jose"
 )
 
@@ -173,5 +175,51 @@ func TestIssuerCLIUsage(t *testing.T) {
 	_, _, err := runIssuerCmd("", "publish", "--dir", t.TempDir())
 	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "not an issuer directory") {
 		t.Errorf("publish on an empty directory: %v", err)
+	}
+}
+
+// TestIssuerInitRefusesRelabelledDevelopmentKeys: development keys whose
+// manifest says "ceremony" are refused by --circuit-keys, by their content.
+func TestIssuerInitRefusesRelabelledDevelopmentKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("copies the depth-32 development keys")
+	}
+	t.Setenv("YINZHENG_PASSPHRASE", "cli test passphrase")
+	cache, err := bench.DefaultKeysDir(circuits.ProductionDepth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := circuits.Compile(circuits.ProductionDepth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := circuits.LoadOrSetupDevelopment(cache, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	keys := t.TempDir()
+	for _, name := range []string{"manifest.json", "verifying.key", "proving.key"} {
+		data, err := os.ReadFile(filepath.Join(cache, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "manifest.json" {
+			var m map[string]any
+			if err := json.Unmarshal(data, &m); err != nil {
+				t.Fatal(err)
+			}
+			m["setup"] = circuits.SetupCeremony
+			data, _ = json.Marshal(m)
+		}
+		if err := os.WriteFile(filepath.Join(keys, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "issuer")
+	_, _, err = runIssuerCmd("", "init", "--dir", dir, "--circuit-keys", keys)
+	if !errors.Is(err, issuer.ErrCircuitKeys) || errors.Is(err, errUsage) {
+		t.Fatalf("init with relabelled development keys: %v, want issuer.ErrCircuitKeys", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a refused init left %d entries", len(entries))
 	}
 }

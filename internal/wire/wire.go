@@ -1,8 +1,7 @@
 // Package wire re-exports the documents of the public package
 // github.com/yinzheng-id/yinzheng/wire, where they are defined, for the
-// packages that still import this path.
-//
-// Deprecated: import github.com/yinzheng-id/yinzheng/wire.
+// packages that still import this path (the verifier). New code imports the
+// public package; this one can go once nothing imports it.
 package wire
 
 import "github.com/yinzheng-id/yinzheng/wire"

@@ -305,7 +305,9 @@ func (w *Wallet) circuitKeys(ctx context.Context, src publication.Source, info *
 	if err != nil {
 		return nil, err
 	}
-	dev := m.Setup == circuits.SetupDevelopment
+	// Development keys are told by their content (their circuit id), not
+	// by the manifest's label, so relabelled ones still get the warning.
+	dev := circuits.IsDevelopmentCircuit(m.CircuitID)
 	keys, err := circuits.Load(dir, compiled, circuits.LoadOptions{AllowDevelopment: dev})
 	if err != nil {
 		return nil, fmt.Errorf("holder: the issuer's circuit keys: %w", err)

@@ -367,7 +367,7 @@ func installCircuitKeys(dir string, depth int, opts Options) (string, error) {
 	var keys *circuits.Keys
 	transcript := ""
 	if opts.CircuitKeys != "" {
-		if keys, transcript, err = checkCeremonyKeys(opts.CircuitKeys, compiled, depth, opts, progress); err != nil {
+		if keys, transcript, err = checkCeremonyKeys(opts.CircuitKeys, compiled, depth, progress); err != nil {
 			return "", err
 		}
 	} else {
@@ -396,7 +396,7 @@ const transcriptFile = "transcript.bin"
 // checkCeremonyKeys loads the ceremony keys of keysDir for compiled and
 // checks them; it returns the keys and the transcript's path ("" when the
 // directory has none).
-func checkCeremonyKeys(keysDir string, compiled *circuits.Compiled, depth int, opts Options, progress func(string)) (*circuits.Keys, string, error) {
+func checkCeremonyKeys(keysDir string, compiled *circuits.Compiled, depth int, progress func(string)) (*circuits.Keys, string, error) {
 	progress("checking the ceremony keys in " + keysDir)
 	m, err := circuits.ReadManifest(keysDir)
 	if err != nil {
@@ -406,12 +406,12 @@ func checkCeremonyKeys(keysDir string, compiled *circuits.Compiled, depth int, o
 		return nil, "", fmt.Errorf("%w: the keys are for depth %d, this issuer's tree has depth %d", ErrCircuitKeys, m.Depth, depth)
 	}
 	// Load checks the circuit digest against the circuit compiled here and
-	// the keys against the manifest; it refuses keys labelled development.
+	// the keys against the manifest; it refuses development keys.
 	keys, err := circuits.Load(keysDir, compiled, circuits.LoadOptions{})
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrCircuitKeys, err)
 	}
-	if err := checkNotDevelopment(keys, compiled, opts); err != nil {
+	if err := checkNotDevelopment(keys); err != nil {
 		return nil, "", err
 	}
 	transcript := filepath.Join(keysDir, transcriptFile)

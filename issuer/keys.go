@@ -11,34 +11,16 @@ import (
 
 // checkNotDevelopment refuses development keys by their content: the
 // development setup is deterministic (circuits.DevelopmentBeacon), so its
-// verifying key, hence its circuit id, is known for every circuit. A
-// manifest that says "ceremony" over such keys is refused.
-func checkNotDevelopment(keys *circuits.Keys, compiled *circuits.Compiled, opts Options) error {
-	devID, err := developmentCircuitID(compiled, opts)
-	if err != nil {
-		return err
-	}
-	if keys.Manifest.CircuitID == devID {
-		return fmt.Errorf("%w: these are the development keys of this circuit (their setup randomness is public), whatever their manifest says", ErrCircuitKeys)
+// circuit id at every depth is known (circuits.IsDevelopmentCircuit), and
+// a manifest that says "ceremony" over such keys is refused. circuits.Load
+// without AllowDevelopment already refuses them; the issuer says so itself
+// because publishing forgeable keys as production ones is the one mistake
+// init exists to prevent.
+func checkNotDevelopment(keys *circuits.Keys) error {
+	if err := circuits.CheckSetup(keys.Manifest, false); err != nil {
+		return fmt.Errorf("%w: %v", ErrCircuitKeys, err)
 	}
 	return nil
-}
-
-// developmentCircuitID returns the circuit id of the development keys of
-// compiled: from the development keys cache when it holds them, otherwise
-// by running the deterministic development setup.
-func developmentCircuitID(compiled *circuits.Compiled, opts Options) (string, error) {
-	if opts.DevelopmentKeysDir != "" {
-		if k, err := circuits.Load(opts.DevelopmentKeysDir, compiled, circuits.LoadOptions{AllowDevelopment: true, VerifyingOnly: true}); err == nil &&
-			k.Manifest.Setup == circuits.SetupDevelopment {
-			return k.Manifest.CircuitID, nil
-		}
-	}
-	k, err := circuits.DevelopmentSetup(compiled, opts.Progress)
-	if err != nil {
-		return "", fmt.Errorf("issuer: recomputing the development keys to tell them apart: %w", err)
-	}
-	return k.Manifest.CircuitID, nil
 }
 
 // verifyTranscript verifies the ceremony transcript of keysDir.

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/consensys/gnark/backend/groth16"
+
 	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/publication"
 )
 
 // keysTestDepth keeps the circuit small (its setup still costs seconds:
@@ -16,11 +20,45 @@ import (
 const keysTestDepth = 4
 
 // smallDevKeys sets up the development keys of the depth-4 circuit once,
-// in smallDevKeysDir.
+// in smallDevKeysDir; smallOwnKeys, keys of the same circuit from a fresh
+// random setup (ceremony-labelled keys no one can recompute), in
+// smallOwnKeysDir.
 var (
 	smallDevKeysDir string
 	smallDevKeys    = sync.OnceValues(setupSmallDevKeys)
+	smallOwnKeysDir string
+	smallOwnKeys    = sync.OnceValues(setupSmallOwnKeys)
 )
+
+func setupSmallOwnKeys() (string, error) {
+	dir, err := os.MkdirTemp("", "yinzheng-issuer-ownkeys-")
+	if err != nil {
+		return "", err
+	}
+	smallOwnKeysDir = dir
+	c, err := circuits.Compile(keysTestDepth)
+	if err != nil {
+		return "", err
+	}
+	pk, vk, err := groth16.Setup(c.CS)
+	if err != nil {
+		return "", err
+	}
+	k, err := circuits.NewCeremonyKeys(c, pk, vk)
+	if err != nil {
+		return "", err
+	}
+	return dir, k.Save(dir)
+}
+
+func mustSmallOwnKeys(t *testing.T) string {
+	t.Helper()
+	dir, err := smallOwnKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
 
 func setupSmallDevKeys() (string, error) {
 	dir, err := os.MkdirTemp("", "yinzheng-issuer-devkeys-")
@@ -41,8 +79,10 @@ func setupSmallDevKeys() (string, error) {
 // TestMain removes the keys smallDevKeys set up.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if smallDevKeysDir != "" {
-		os.RemoveAll(smallDevKeysDir)
+	for _, dir := range []string{smallDevKeysDir, smallOwnKeysDir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 	}
 	os.Exit(code)
 }
@@ -118,30 +158,81 @@ func TestInitNeedsOneSourceOfKeys(t *testing.T) {
 
 // TestInitRefusesCeremonyKeys: each check on ceremony keys, broken alone.
 func TestInitRefusesCeremonyKeys(t *testing.T) {
-	dev := mustSmallDevKeys(t)
+	dev, own := mustSmallDevKeys(t), mustSmallOwnKeys(t)
 	for name, tc := range map[string]struct {
 		keys  string
 		depth int
-		cache string // Options.DevelopmentKeysDir
 	}{
 		// The manifest says ceremony, the content is the development
-		// setup's: told apart from the cache, or by recomputing it.
-		"development keys relabelled, from the cache":  {copyKeys(t, dev, asCeremony), keysTestDepth, dev},
-		"development keys relabelled, recomputed":      {copyKeys(t, dev, asCeremony), keysTestDepth, ""},
-		"development keys labelled as such":            {dev, keysTestDepth, ""},
-		"keys of another depth":                        {copyKeys(t, dev, asCeremony), keysTestDepth + 2, ""},
-		"keys of another circuit, manifest says depth": {copyKeys(t, dev, func(m map[string]any) { asCeremony(m); m["depth"] = keysTestDepth + 2 }), keysTestDepth + 2, ""},
-		"no keys at all":                               {t.TempDir(), keysTestDepth, ""},
+		// setup's.
+		"development keys relabelled":                  {copyKeys(t, dev, asCeremony), keysTestDepth},
+		"development keys labelled as such":            {dev, keysTestDepth},
+		"keys of another depth":                        {own, keysTestDepth + 2},
+		"keys of another circuit, manifest says depth": {copyKeys(t, own, func(m map[string]any) { m["depth"] = keysTestDepth + 2 }), keysTestDepth + 2},
+		"a proving key that is not the manifest's":     {tamperedKeys(t, own, "proving.key"), keysTestDepth},
+		"a verifying key that is not the manifest's":   {tamperedKeys(t, own, "verifying.key"), keysTestDepth},
+		"no keys at all":                               {t.TempDir(), keysTestDepth},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "issuer")
-			err := Init(dir, testPass, Options{Depth: tc.depth, CircuitKeys: tc.keys, DevelopmentKeysDir: tc.cache, KDF: fastKDF})
+			err := Init(dir, testPass, Options{Depth: tc.depth, CircuitKeys: tc.keys, KDF: fastKDF})
 			if !errors.Is(err, ErrCircuitKeys) {
 				t.Fatalf("init: %v, want ErrCircuitKeys", err)
 			}
 			t.Log(err)
 			wantEmptyDir(t, dir)
 		})
+	}
+}
+
+// tamperedKeys copies a keys directory with one byte of file changed.
+func tamperedKeys(t *testing.T, from, file string) string {
+	t.Helper()
+	dir := copyKeys(t, from, nil)
+	p := filepath.Join(dir, file)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestInitCeremonyKeys: keys from a setup of their own, for this circuit
+// and depth, are installed and named in issuer.json; without a transcript
+// there is none to publish.
+func TestInitCeremonyKeys(t *testing.T) {
+	own := mustSmallOwnKeys(t)
+	dir := filepath.Join(t.TempDir(), "issuer")
+	var stages []string
+	if err := Init(dir, testPass, Options{Depth: keysTestDepth, CircuitKeys: own, KDF: fastKDF,
+		Progress: func(s string) { stages = append(stages, s) }}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := circuits.ReadManifest(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := circuits.ReadManifest(filepath.Join(dir, publicDir, circuitDir))
+	if err != nil || got.CircuitID != want.CircuitID || got.Setup != circuits.SetupCeremony {
+		t.Fatalf("published manifest %+v, %v; want circuit %s", got, err, want.CircuitID)
+	}
+	iss, err := Open(dir, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	if iss.Metadata().CircuitID != want.CircuitID {
+		t.Fatalf("issuer.json names circuit %s, want %s", iss.Metadata().CircuitID, want.CircuitID)
+	}
+	if _, err := iss.PublicFile(publication.TranscriptName); !errors.Is(err, publication.ErrNotFound) {
+		t.Fatalf("a transcript was published for keys without one: %v", err)
+	}
+	if !strings.Contains(strings.Join(stages, "\n"), "no transcript.bin") {
+		t.Fatalf("init did not say that the keys come without a transcript: %q", stages)
 	}
 }
 

@@ -78,8 +78,7 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	case *ceremonyKeys != "" && *devKeys:
 		return usageError("issuer init: --circuit-keys and --development-keys exclude each other")
 	}
-	// The development keys cache serves both: it is where development keys
-	// come from, and what ceremony keys are told apart from.
+	// Development keys come from (and are set up once into) the shared cache.
 	keysDir, err := bench.DefaultKeysDir(circuits.ProductionDepth)
 	if err != nil {
 		return err

@@ -1,13 +1,117 @@
 package issuer
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/publication"
 )
+
+// installCircuitKeys installs the ceremony keys of opts.CircuitKeys, or the
+// development keys, into DIR/public/circuit and returns the circuit id.
+func installCircuitKeys(dir string, depth int, opts Options) (string, error) {
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if opts.DevelopmentKeys && opts.DevelopmentKeysDir == "" {
+		return "", errors.New("issuer: no development keys directory (Options.DevelopmentKeysDir)")
+	}
+	progress(fmt.Sprintf("compiling the presentation circuit (depth %d)", depth))
+	compiled, err := circuits.Compile(depth)
+	if err != nil {
+		return "", fmt.Errorf("issuer: compiling the circuit: %w", err)
+	}
+	out := filepath.Join(dir, publicDir, circuitDir)
+	if opts.CircuitKeys != "" {
+		return installCeremonyKeys(opts.CircuitKeys, out, compiled, progress)
+	}
+	progress("loading development keys from " + opts.DevelopmentKeysDir + " (set up once if missing)")
+	keys, err := circuits.LoadOrSetupDevelopment(opts.DevelopmentKeysDir, compiled, progress)
+	if err != nil {
+		return "", fmt.Errorf("issuer: circuit keys: %w", err)
+	}
+	progress("publishing the circuit keys")
+	if err := keys.Save(out); err != nil {
+		return "", fmt.Errorf("issuer: saving the circuit keys: %w", err)
+	}
+	return keys.Manifest.CircuitID, nil
+}
+
+// The files of a keys directory: the published names without "circuit/".
+var (
+	manifestFile     = path.Base(publication.ManifestName)
+	verifyingKeyFile = path.Base(publication.VerifyingKeyName)
+	provingKeyFile   = path.Base(publication.ProvingKeyName)
+	transcriptFile   = path.Base(publication.TranscriptName)
+)
+
+// installCeremonyKeys copies the ceremony keys of keysDir into out
+// (DIR/public/circuit) and checks the copies, so that what is checked is
+// what is published, whatever happens to keysDir meanwhile: the depth; the
+// keys against the circuit compiled here and their manifest (circuits.Load);
+// not development keys, by content; and the transcript, when there is one,
+// verified and yielding exactly these keys. A manifest that names a
+// transcript needs it. The caller (Init) removes out on failure.
+func installCeremonyKeys(keysDir, out string, compiled *circuits.Compiled, progress func(string)) (string, error) {
+	progress("copying the ceremony keys from " + keysDir)
+	files := []struct {
+		name  string
+		limit int64
+	}{
+		{manifestFile, publication.MaxMetadataSize},
+		{verifyingKeyFile, publication.MaxVerifyingKeySize},
+		{provingKeyFile, publication.MaxProvingKeySize},
+		{transcriptFile, publication.MaxTranscriptSize},
+	}
+	hasTranscript := true
+	for _, f := range files {
+		err := copyFileAtomic(filepath.Join(keysDir, f.name), filepath.Join(out, f.name), f.limit)
+		switch {
+		case f.name == transcriptFile && errors.Is(err, fs.ErrNotExist):
+			hasTranscript = false
+		case errors.Is(err, fs.ErrNotExist):
+			return "", fmt.Errorf("%w: %s has no %s", ErrCircuitKeys, keysDir, f.name)
+		case err != nil:
+			return "", err
+		}
+	}
+
+	progress("checking the ceremony keys")
+	m, err := circuits.ReadManifest(out)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrCircuitKeys, err)
+	}
+	if m.Depth != compiled.Depth {
+		return "", fmt.Errorf("%w: the keys are for depth %d, this issuer's tree has depth %d", ErrCircuitKeys, m.Depth, compiled.Depth)
+	}
+	// Load checks the circuit digest against the circuit compiled here and
+	// the keys against the manifest; it refuses development keys.
+	keys, err := circuits.Load(out, compiled, circuits.LoadOptions{})
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrCircuitKeys, err)
+	}
+	if err := checkNotDevelopment(keys); err != nil {
+		return "", err
+	}
+	switch {
+	case hasTranscript:
+		if err := verifyTranscript(out, progress); err != nil {
+			return "", err
+		}
+	case m.TranscriptDigest != "":
+		return "", fmt.Errorf("%w: the manifest names a ceremony transcript (%s) and %s has no %s", ErrCircuitKeys, m.TranscriptDigest, keysDir, transcriptFile)
+	default:
+		progress("no " + transcriptFile + " beside the keys: verifiers cannot check the ceremony themselves")
+	}
+	return m.CircuitID, nil
+}
 
 // checkNotDevelopment refuses development keys by their content: the
 // development setup is deterministic (circuits.DevelopmentBeacon), so its

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -172,6 +173,7 @@ func TestInitRefusesCeremonyKeys(t *testing.T) {
 		"a proving key that is not the manifest's":     {tamperedKeys(t, own, "proving.key"), keysTestDepth},
 		"a verifying key that is not the manifest's":   {tamperedKeys(t, own, "verifying.key"), keysTestDepth},
 		"no keys at all":                               {t.TempDir(), keysTestDepth},
+		"a transcript named and missing":               {copyKeys(t, own, func(m map[string]any) { m["transcript_digest"] = "zNotHere" }), keysTestDepth},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "issuer")
@@ -227,6 +229,19 @@ func TestInitCeremonyKeys(t *testing.T) {
 	defer iss.Close()
 	if iss.Metadata().CircuitID != want.CircuitID {
 		t.Fatalf("issuer.json names circuit %s, want %s", iss.Metadata().CircuitID, want.CircuitID)
+	}
+	for _, name := range []string{publication.ManifestName, publication.VerifyingKeyName, publication.ProvingKeyName} {
+		published, err := iss.PublicFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		given, err := os.ReadFile(filepath.Join(own, filepath.Base(name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(published, given) {
+			t.Fatalf("%s is published with other bytes than the ceremony's", name)
+		}
 	}
 	if _, err := iss.PublicFile(publication.TranscriptName); !errors.Is(err, publication.ErrNotFound) {
 		t.Fatalf("a transcript was published for keys without one: %v", err)

@@ -214,3 +214,27 @@ func TestPendingRefreshFallsBackToABucket(t *testing.T) {
 	}
 	wantStorePath(t, iss, w)
 }
+
+// TestPendingImportAfterItsEpoch: a pending bundle imported after the
+// issuer published its epoch (and one more) is accepted and completed by
+// the next refresh from both deltas.
+func TestPendingImportAfterItsEpoch(t *testing.T) {
+	iss := newIssuer(t)
+	ctx := context.Background()
+	w := newWallet(t)
+	b := issuePending(t, iss, w, adult)
+	iss.publish()
+	issuePending(t, iss, newWallet(t), teen)
+	latest := iss.publish()
+	if _, err := w.Import(ctx, b, iss.source()); err != nil {
+		t.Fatalf("import after the epoch: %v", err)
+	}
+	reps, err := w.Refresh(ctx, iss.source())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 || reps[0].Pending || reps[0].Deltas != 2 || reps[0].ToEpoch != latest.Epoch {
+		t.Fatalf("report %+v", reps)
+	}
+	wantStorePath(t, iss, w)
+}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/circuits/ceremony"
 	"github.com/yinzheng-id/yinzheng/publication"
 )
 
@@ -102,7 +103,7 @@ func installCeremonyKeys(keysDir, out string, compiled *circuits.Compiled, progr
 	}
 	switch {
 	case hasTranscript:
-		if err := verifyTranscript(out, progress); err != nil {
+		if err := verifyTranscript(out, compiled, m, progress); err != nil {
 			return "", err
 		}
 	case m.TranscriptDigest != "":
@@ -127,9 +128,24 @@ func checkNotDevelopment(keys *circuits.Keys) error {
 	return nil
 }
 
-// verifyTranscript verifies the ceremony transcript of keysDir.
-func verifyTranscript(keysDir string, progress func(string)) error {
-	return fmt.Errorf("%w: %s has a ceremony transcript and this build cannot verify transcripts yet", ErrCircuitKeys, keysDir)
+// verifyTranscript verifies the ceremony transcript beside the keys in dir
+// (ceremony.VerifyKeys: the transcript's digest is the manifest's, every
+// contribution checks against the state before it, both beacons' seals
+// recompute, and the result is exactly these keys) and that it is the
+// ceremony of the circuit compiled here. The refusal wraps both
+// ErrCircuitKeys and the ceremony's sentinel.
+func verifyTranscript(dir string, compiled *circuits.Compiled, m circuits.Manifest, progress func(string)) error {
+	progress("verifying the ceremony transcript (every contribution, both beacons, the keys it yields)")
+	r, err := ceremony.VerifyKeys(dir, progress)
+	if err != nil {
+		return fmt.Errorf("%w: the ceremony transcript: %w", ErrCircuitKeys, err)
+	}
+	if !r.Valid || r.Depth != compiled.Depth || r.CircuitDigest != compiled.Digest || r.CircuitID != m.CircuitID {
+		return fmt.Errorf("%w: the transcript is of circuit %s (depth %d, digest %s), the keys are %s for depth %d, digest %s",
+			ErrCircuitKeys, r.CircuitID, r.Depth, r.CircuitDigest, m.CircuitID, compiled.Depth, compiled.Digest)
+	}
+	progress(fmt.Sprintf("the ceremony transcript verifies: %d contributions", len(r.Contributions)))
+	return nil
 }
 
 // copyFileAtomic copies src (at most limit bytes) to dst through a

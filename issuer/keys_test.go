@@ -11,8 +11,11 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark/backend/groth16"
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/multiformats/go-multibase"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/circuits/ceremony"
 	"github.com/yinzheng-id/yinzheng/publication"
 )
 
@@ -29,7 +32,46 @@ var (
 	smallDevKeys    = sync.OnceValues(setupSmallDevKeys)
 	smallOwnKeysDir string
 	smallOwnKeys    = sync.OnceValues(setupSmallOwnKeys)
+	ceremonyWorkDir string
+	ceremonyKeys    = sync.OnceValues(runTinyCeremony)
 )
+
+// runTinyCeremony runs a ceremony of the depth-4 circuit with one
+// contribution a phase and returns the directory of its keys and
+// transcript.
+func runTinyCeremony() (string, error) {
+	dir, err := os.MkdirTemp("", "yinzheng-issuer-ceremony-")
+	if err != nil {
+		return "", err
+	}
+	ceremonyWorkDir = dir
+	work, out := filepath.Join(dir, "ceremony"), filepath.Join(dir, "keys")
+	if err := ceremony.Init(work, keysTestDepth, nil); err != nil {
+		return "", err
+	}
+	if _, err := ceremony.Contribute(work, nil); err != nil {
+		return "", err
+	}
+	if err := ceremony.Next(work, []byte("issuer test beacon 1"), nil); err != nil {
+		return "", err
+	}
+	if _, err := ceremony.Contribute(work, nil); err != nil {
+		return "", err
+	}
+	if _, err := ceremony.Finalize(work, []byte("issuer test beacon 2"), out, nil); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+func mustCeremonyKeys(t *testing.T) string {
+	t.Helper()
+	dir, err := ceremonyKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
 
 func setupSmallOwnKeys() (string, error) {
 	dir, err := os.MkdirTemp("", "yinzheng-issuer-ownkeys-")
@@ -80,7 +122,7 @@ func setupSmallDevKeys() (string, error) {
 // TestMain removes the keys smallDevKeys set up.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, dir := range []string{smallDevKeysDir, smallOwnKeysDir} {
+	for _, dir := range []string{smallDevKeysDir, smallOwnKeysDir, ceremonyWorkDir} {
 		if dir != "" {
 			os.RemoveAll(dir)
 		}
@@ -248,6 +290,90 @@ func TestInitCeremonyKeys(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(stages, "\n"), "no transcript.bin") {
 		t.Fatalf("init did not say that the keys come without a transcript: %q", stages)
+	}
+}
+
+// TestInitVerifiesTheTranscript: the keys of a ceremony are installed after
+// their transcript verifies, and the transcript is published beside them.
+func TestInitVerifiesTheTranscript(t *testing.T) {
+	if publication.TranscriptName != circuitDir+"/"+ceremony.TranscriptFile {
+		t.Fatalf("the published transcript %s is not the ceremony's %s", publication.TranscriptName, ceremony.TranscriptFile)
+	}
+	keys := mustCeremonyKeys(t)
+	dir := filepath.Join(t.TempDir(), "issuer")
+	var stages []string
+	if err := Init(dir, testPass, Options{Depth: keysTestDepth, CircuitKeys: keys, KDF: fastKDF,
+		Progress: func(s string) { stages = append(stages, s) }}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(stages, "\n"), "transcript verifies: 2 contributions") {
+		t.Fatalf("init did not verify the transcript: %q", stages)
+	}
+	iss, err := Open(dir, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	published, err := iss.PublicFile(publication.TranscriptName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	given, err := os.ReadFile(filepath.Join(keys, ceremony.TranscriptFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(published, given) {
+		t.Fatal("the published transcript is not the ceremony's")
+	}
+	// A verifier can check the published keys against the published
+	// transcript.
+	if _, err := ceremony.VerifyKeys(filepath.Join(dir, publicDir, circuitDir), nil); err != nil {
+		t.Fatalf("the publication does not verify: %v", err)
+	}
+}
+
+// TestInitRefusesATamperedTranscript: one byte of the transcript changed,
+// with or without the manifest's transcript digest following it, and init
+// refuses.
+func TestInitRefusesATamperedTranscript(t *testing.T) {
+	keys := mustCeremonyKeys(t)
+	for name, digest := range map[string]bool{"manifest digest unchanged": false, "manifest digest updated": true} {
+		t.Run(name, func(t *testing.T) {
+			bad := copyKeys(t, keys, nil)
+			p := filepath.Join(bad, ceremony.TranscriptFile)
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data[len(data)/2] ^= 1
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if digest {
+				// The transcript is then judged by its content: its
+				// contributions no longer check.
+				d := sm3.Sum(data)
+				id, err := multibase.Encode(multibase.Base58BTC, d[:])
+				if err != nil {
+					t.Fatal(err)
+				}
+				bad = copyKeys(t, bad, func(m map[string]any) { m["transcript_digest"] = id })
+			}
+			dir := filepath.Join(t.TempDir(), "issuer")
+			err = Init(dir, testPass, Options{Depth: keysTestDepth, CircuitKeys: bad, KDF: fastKDF})
+			if !errors.Is(err, ErrCircuitKeys) {
+				t.Fatalf("init with a tampered transcript: %v, want ErrCircuitKeys", err)
+			}
+			if !digest && !errors.Is(err, ceremony.ErrTranscriptMismatch) {
+				t.Fatalf("refused for another reason than the transcript's digest: %v", err)
+			}
+			content := errors.Is(err, ceremony.ErrInvalidContribution) || errors.Is(err, ceremony.ErrMalformed) || errors.Is(err, ceremony.ErrBeacon)
+			if digest && !content {
+				t.Fatalf("not refused on the transcript's content: %v", err)
+			}
+			t.Log(err)
+			wantEmptyDir(t, dir)
+		})
 	}
 }
 

@@ -95,7 +95,8 @@ type Contribution struct {
 	Hash string `json:"hash"`
 }
 
-// Report is the outcome of a successful verification.
+// Report is the outcome of a successful verification: Valid is true,
+// and the fields say what was verified.
 type Report struct {
 	Valid            bool           `json:"valid"`
 	Depth            int            `json:"depth"`
@@ -137,10 +138,8 @@ type record struct {
 type checked struct {
 	compiled      *circuits.Compiled
 	contributions []Contribution
-	base2         []byte           // the phase 2 base, once phase 1 is sealed
-	keys          *circuits.Keys   // once phase 2 is sealed
-	last2         *mpcsetup.Phase2 // the last state of phase 2
-	commons       *mpcsetup.SrsCommons
+	base2         []byte         // the phase 2 base, once phase 1 is sealed
+	keys          *circuits.Keys // once phase 2 is sealed
 }
 
 // compile compiles the circuit of a ceremony and checks it is the one the
@@ -197,7 +196,6 @@ func check(rec *record, progress func(string)) (*checked, error) {
 
 	progress("phase 1: sealing with the beacon")
 	commons := prev1.Seal(rec.beacon1)
-	out.commons = &commons
 	base, evals, err := phase2Base(c, r1cs, &commons, progress)
 	if err != nil {
 		return nil, err
@@ -223,7 +221,6 @@ func check(rec *record, progress func(string)) (*checked, error) {
 		out.contributions = append(out.contributions, Contribution{Phase: 2, Index: index, Hash: hex.EncodeToString(digest(data))})
 		prev2, prevBytes = next, data
 	}
-	out.last2 = prev2
 	if rec.beacon2 == nil {
 		return out, nil
 	}
@@ -235,7 +232,6 @@ func check(rec *record, progress func(string)) (*checked, error) {
 	}
 	progress("phase 2: sealing with the beacon")
 	pk, vk := prev2.Seal(&commons, evals, rec.beacon2)
-	out.last2 = nil // Seal turned it into an invalid object
 	k, err := circuits.NewCeremonyKeys(c, pk, vk)
 	if err != nil {
 		return nil, err

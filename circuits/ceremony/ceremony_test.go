@@ -505,6 +505,7 @@ func TestVerifyTranscriptRefuses(t *testing.T) {
 		{"truncated", data[:len(data)-1], ErrMalformed, 0, 0},
 		{"bad magic", append([]byte("x"), data[1:]...), ErrMalformed, 0, 0},
 		{"empty beacon", repack(func(rec *record) { rec.beacon2 = []byte{} }), ErrMalformed, 0, 0},
+		{"no circuit id", repack(func(rec *record) { rec.circuitID = "" }), ErrMalformed, 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

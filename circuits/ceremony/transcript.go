@@ -84,8 +84,8 @@ func parseTranscript(data []byte) (*record, error) {
 	}
 	// An empty beacon would leave the phase open; check refuses it as a
 	// beacon, here it is a malformed transcript.
-	if len(rec.beacon1) == 0 || len(rec.beacon2) == 0 {
-		return nil, fmt.Errorf("%w: a transcript without both beacons", ErrMalformed)
+	if len(rec.beacon1) == 0 || len(rec.beacon2) == 0 || rec.circuitID == "" {
+		return nil, fmt.Errorf("%w: a transcript without both beacons and the circuit id", ErrMalformed)
 	}
 	return rec, nil
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -86,7 +87,7 @@ func newWorld(t *testing.T) *world {
 	}
 	dir := t.TempDir()
 	start := time.Now()
-	if err := issuer.Init(dir, pass, issuer.Options{CircuitKeysDir: keys,
+	if err := issuer.Init(dir, pass, issuer.Options{DevelopmentKeys: true, DevelopmentKeysDir: keys,
 		KDF: seal.Params{Time: 1, Memory: 64, Threads: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -206,6 +207,9 @@ func (w *world) enrol(t *testing.T, name, birth string, seq int) (*holder.Wallet
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !bundle.Pending || bundle.RootStatement != "" {
+		t.Fatalf("the credential endpoint published an epoch for one issuance (pending %v)", bundle.Pending)
+	}
 	if _, err := wallet.Import(ctx, bundle, publication.HTTPSource(w.issuerURL, nil)); err != nil {
 		t.Fatalf("import: %v", err)
 	}
@@ -294,6 +298,27 @@ func TestEndToEnd(t *testing.T) {
 	w := newWorld(t)
 	alice, _ := w.enrol(t, "张三", "1990-03-07", 123)
 	bob, bobSerial := w.enrol(t, "李四", "1985-11-20", 456)
+	// The credential endpoint hands out pending bundles: until the issuer's
+	// next epoch, the wallets cannot prove.
+	r, _ := w.request(t, policy18)
+	if _, err := alice.Prove(context.Background(), r, publication.HTTPSource(w.issuerURL, nil), holder.ProveOptions{}); !errors.Is(err, holder.ErrPending) {
+		t.Fatalf("prove before the epoch: %v, want holder.ErrPending", err)
+	}
+	// One epoch for both issuances; each wallet completes its path from
+	// the epoch's delta.
+	e, err := w.iss.Publish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.LeafCount != bobSerial+1 {
+		t.Fatalf("epoch %d holds %d leaves, want both issuances", e.Epoch, e.LeafCount)
+	}
+	for _, wallet := range []*holder.Wallet{alice, bob} {
+		reps, err := wallet.Refresh(context.Background(), publication.HTTPSource(w.issuerURL, nil))
+		if err != nil || len(reps) != 1 || reps[0].Pending || reps[0].ToEpoch != e.Epoch {
+			t.Fatalf("refresh after the epoch: %+v, %v", reps, err)
+		}
+	}
 
 	first := w.mustVerify(t, alice)
 	if again := w.mustVerify(t, alice); again.Pseudonym != first.Pseudonym {

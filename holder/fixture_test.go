@@ -221,6 +221,9 @@ type issueOpts struct {
 	statusIdx  *uint64          // status index instead of the serial
 	cnfKeys    []*jose.PublicKey
 	commitment *fr.Element // holder commitment instead of the request's
+	// pending issues as a batching issuer does: no epoch is published, the
+	// bundle's path is under the current tree of the next epoch.
+	pending bool
 }
 
 func (iss *fakeIssuer) attributes(s subject) *schemas.Attributes {
@@ -252,8 +255,8 @@ func randomText(t testing.TB, n int) string {
 	return string(b)
 }
 
-// issue appends the credential's leaf, publishes an epoch and returns the
-// bundle.
+// issue appends the credential's leaf, publishes an epoch (unless
+// o.pending) and returns the bundle.
 func (iss *fakeIssuer) issue(s subject, req *HolderRequest, o issueOpts) *Bundle {
 	iss.t.Helper()
 	t := iss.t
@@ -274,7 +277,16 @@ func (iss *fakeIssuer) issue(s subject, req *HolderRequest, o issueOpts) *Bundle
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := iss.publish()
+	var e *revocation.Epoch
+	if o.pending {
+		history, err := iss.store.RootHistory()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e = &revocation.Epoch{Epoch: history[len(history)-1].Epoch + 1}
+	} else {
+		e = iss.publish()
+	}
 	path, err := iss.store.Path(serial)
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +302,7 @@ func (iss *fakeIssuer) issue(s subject, req *HolderRequest, o issueOpts) *Bundle
 		},
 		Path:          BundlePath{Serial: serial, Epoch: e.Epoch, Root: zkhash.FormatElement(path.Root)},
 		RootStatement: e.Statement,
+		Pending:       o.pending,
 	}
 	for _, s := range path.Siblings {
 		b.Path.Siblings = append(b.Path.Siblings, zkhash.FormatElement(s))

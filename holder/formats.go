@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
-	"github.com/yinzheng-id/yinzheng/internal/wire"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // FormatVersion is the "version" of every JSON document the wallet reads
@@ -23,7 +23,7 @@ const SDJWTCopies = 8
 // not JSON, too large, an unknown or missing member, the wrong version.
 var ErrFormat = errors.New("holder: malformed document")
 
-// The documents the wallet reads and writes (package internal/wire has them field by field).
+// The documents the wallet reads and writes (package wire has them field by field).
 type (
 	HolderRequest = wire.HolderRequest
 	Bundle        = wire.Bundle

@@ -17,6 +17,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/sdjwt"
 )
@@ -25,11 +26,20 @@ import (
 // check that failed.
 var ErrBundle = errors.New("holder: bundle refused")
 
+// ErrPending reports a credential whose bundle was pending (issued between
+// two epochs) and whose path no published epoch has completed yet: it cannot
+// prove until Refresh finds the issuer's next epoch. Its SD-JWT copies can
+// be presented meanwhile.
+var ErrPending = errors.New("holder: the credential is pending, not yet under a signed root; run holder refresh after the issuer's next epoch")
+
 // CredentialInfo describes a credential in the wallet, without secrets.
+// Epoch is the epoch of the current path; for a pending credential
+// (Pending), the epoch that will first cover it.
 type CredentialInfo struct {
 	Issuer       string `json:"issuer"`
 	Serial       uint64 `json:"serial"`
 	Epoch        uint64 `json:"epoch"`
+	Pending      bool   `json:"pending,omitempty"`
 	Revoked      bool   `json:"revoked"`
 	CopiesLeft   int    `json:"sd_jwt_copies_left"`
 	BirthDate    string `json:"birth_date"`
@@ -49,6 +59,14 @@ func bundleErr(format string, a ...any) error {
 // the SD-JWT claims must be the bundle's attributes, the leaf must be the
 // one the attributes and this wallet's holder commitment give, and the path
 // must lead from that leaf to the signed root.
+//
+// A pending bundle (Bundle.Pending: issued between two epochs) has no root
+// statement yet. Import checks all the rest: the copies, the leaf, that the
+// path leads from the leaf to the bundle's (unsigned) root, and that its
+// epoch is the one after the issuer's latest signed epoch (or already
+// published) with a serial beyond that epoch's leaf count. The credential
+// is kept as pending: Refresh completes its path from the deltas, and Prove
+// refuses it with ErrPending until then.
 func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) (*CredentialInfo, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -68,24 +86,40 @@ func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) 
 		}
 	}
 
-	// The root statement: signed by the issuer, for the bundle's epoch and root.
-	rs, err := verifyStatement(info, b.RootStatement)
-	if err != nil {
-		return nil, bundleErr("root statement: %v", err)
-	}
 	root, err := zkhash.ParseElement(b.Path.Root)
 	if err != nil {
 		return nil, bundleErr("path root: %v", err)
 	}
+	// The root statement: signed by the issuer, for the bundle's epoch and
+	// root; or, for a pending bundle, none, and an epoch that fits the
+	// issuer's latest signed one.
+	var rs *revocation.RootStatement
 	switch {
-	case rs.Epoch != b.Path.Epoch:
-		return nil, bundleErr("the root statement is for epoch %d, the path for epoch %d", rs.Epoch, b.Path.Epoch)
-	case !rs.Root.Equal(&root):
-		return nil, bundleErr("the path's root is not the root the issuer signed for epoch %d", rs.Epoch)
+	case b.Pending && b.RootStatement != "":
+		return nil, bundleErr("a pending bundle carries a root statement (pending means no signed root covers the path yet)")
+	case b.Pending:
+		if err := checkPendingEpoch(ctx, src, info, b); err != nil {
+			return nil, err
+		}
+	default:
+		if b.RootStatement == "" {
+			return nil, bundleErr("no root statement, and the bundle is not marked pending")
+		}
+		if rs, err = verifyStatement(info, b.RootStatement); err != nil {
+			return nil, bundleErr("root statement: %v", err)
+		}
+		switch {
+		case rs.Epoch != b.Path.Epoch:
+			return nil, bundleErr("the root statement is for epoch %d, the path for epoch %d", rs.Epoch, b.Path.Epoch)
+		case !rs.Root.Equal(&root):
+			return nil, bundleErr("the path's root is not the root the issuer signed for epoch %d", rs.Epoch)
+		case b.Serial >= rs.LeafCount:
+			return nil, bundleErr("serial %d is beyond the signed leaf count %d", b.Serial, rs.LeafCount)
+		}
+	}
+	switch {
 	case b.Path.Serial != b.Serial:
 		return nil, bundleErr("the path is for serial %d, the bundle for serial %d", b.Path.Serial, b.Serial)
-	case b.Serial >= rs.LeafCount:
-		return nil, bundleErr("serial %d is beyond the signed leaf count %d", b.Serial, rs.LeafCount)
 	case len(b.Path.Siblings) != zkhash.PathLength(info.meta.Depth):
 		return nil, bundleErr("the path has %d siblings, the issuer's tree of depth %d needs %d", len(b.Path.Siblings), info.meta.Depth,
 			zkhash.PathLength(info.meta.Depth))
@@ -122,6 +156,9 @@ func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) 
 		return nil, bundleErr("path: %v", err)
 	}
 	if !got.Equal(&root) {
+		if b.Pending {
+			return nil, bundleErr("the path does not lead from the leaf to the bundle's root (pending, epoch %d)", b.Path.Epoch)
+		}
 		return nil, bundleErr("the path does not lead from the leaf to the signed root of epoch %d", rs.Epoch)
 	}
 
@@ -136,6 +173,11 @@ func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) 
 	for i := range siblings {
 		siblingText[i] = zkhash.FormatElement(siblings[i])
 	}
+	rec := &pathRec{Epoch: b.Path.Epoch, Root: zkhash.FormatElement(root), Leaf: zkhash.FormatElement(leaf),
+		Siblings: siblingText, Statement: b.RootStatement, Pending: b.Pending}
+	if rs != nil {
+		rec.LeafCount = rs.LeafCount
+	}
 	cred := &credential{
 		Issuer:   b.Issuer,
 		Serial:   b.Serial,
@@ -143,10 +185,7 @@ func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) 
 		Imported: w.now().UTC(),
 		ZK:       b.ZK,
 		Copies:   copies,
-		Paths: []*pathRec{{
-			Epoch: rs.Epoch, Root: zkhash.FormatElement(root), Leaf: zkhash.FormatElement(leaf),
-			LeafCount: rs.LeafCount, Siblings: siblingText, Statement: b.RootStatement,
-		}},
+		Paths:    []*pathRec{rec},
 	}
 	if w.pinned(info.meta.Issuer) == nil {
 		jwk, err := info.key.MarshalJSON()
@@ -165,6 +204,28 @@ func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) 
 	}
 	ci := cred.info()
 	return &ci, nil
+}
+
+// checkPendingEpoch checks a pending bundle's epoch against the issuer's
+// latest signed root: the bundle's path is under the tree being built, so
+// its epoch is the one after the latest (or, if the issuer has published
+// since, an earlier one), never a later one; and while it is the next one,
+// its serial was appended after the latest epoch, so it is not below that
+// epoch's leaf count.
+func checkPendingEpoch(ctx context.Context, src publication.Source, info *issuerInfo, b *Bundle) error {
+	latest, _, err := latestStatement(ctx, src, info)
+	if err != nil {
+		return err
+	}
+	switch {
+	case b.Path.Epoch == 0:
+		return bundleErr("a pending path for epoch 0 (epochs count from 1)")
+	case b.Path.Epoch > latest.Epoch+1:
+		return bundleErr("a pending path for epoch %d, but the issuer's latest signed epoch is %d: only epoch %d can be pending", b.Path.Epoch, latest.Epoch, latest.Epoch+1)
+	case b.Path.Epoch == latest.Epoch+1 && b.Serial < latest.LeafCount:
+		return bundleErr("serial %d is pending in epoch %d, but the signed epoch %d already counts %d leaves", b.Serial, b.Path.Epoch, latest.Epoch, latest.LeafCount)
+	}
+	return nil
 }
 
 // attributes rebuilds the schema attributes from the bundle.
@@ -430,7 +491,7 @@ func (c *credential) info() CredentialInfo {
 		BirthDate: c.ZK.BirthDate, Expiry: c.ZK.Expiry, Level: c.ZK.Level,
 	}
 	if p := c.current(); p != nil {
-		ci.Epoch = p.Epoch
+		ci.Epoch, ci.Pending = p.Epoch, p.Pending
 	}
 	if c.Revoked != nil {
 		ci.Revoked, ci.RevokedEpoch = true, c.Revoked.Epoch

@@ -38,7 +38,9 @@ func (w *Wallet) Present(r *Request) (*Presentation, error) {
 	if err != nil {
 		return nil, err
 	}
-	cred, err := w.credentialFor(r.Issuer)
+	// A pending credential's copies are as good as any: the status list
+	// covers its serial from issuance.
+	cred, err := w.credentialFor(r.Issuer, true)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/revocation"
 )
 
 // ProveOptions adjust Prove.
@@ -50,7 +51,15 @@ func (w *Wallet) Prove(ctx context.Context, r *Request, src publication.Source, 
 	if err != nil {
 		return nil, err
 	}
-	cred, err := w.credentialFor(r.Issuer)
+	cred, err := w.credentialFor(r.Issuer, false)
+	if errors.Is(err, ErrPending) && src != nil {
+		// The issuer may have published the epoch since: complete the
+		// pending path with the deltas every holder downloads, then choose.
+		if rerr := w.refreshIssuer(ctx, src, r.Issuer); rerr != nil {
+			return nil, fmt.Errorf("%w (refreshing: %v)", err, rerr)
+		}
+		cred, err = w.credentialFor(r.Issuer, false)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +142,17 @@ func (w *Wallet) refreshFor(ctx context.Context, src publication.Source, cred *c
 	return nil
 }
 
+// refreshIssuer refreshes every credential of issuer from src. The caller
+// holds w.mu.
+func (w *Wallet) refreshIssuer(ctx context.Context, src publication.Source, issuer string) error {
+	info, err := w.issuerFor(ctx, src, issuer)
+	if err != nil {
+		return err
+	}
+	_, err = w.refreshIssuerLocked(ctx, src, info)
+	return err
+}
+
 // explain adds the request's words to a circuit refusal.
 func explain(err error, z *zkRequest, birth uint32) error {
 	switch {
@@ -148,19 +168,25 @@ func explain(err error, z *zkRequest, birth uint32) error {
 	return err
 }
 
-// credentialFor returns the newest unrevoked credential of issuer. The
-// caller holds w.mu.
-func (w *Wallet) credentialFor(issuer string) (*credential, error) {
-	var revoked *credential
+// credentialFor returns the newest unrevoked credential of issuer; unless
+// allowPending, the newest whose path a signed root covers, and ErrPending
+// when the only unrevoked ones are pending. The caller holds w.mu.
+func (w *Wallet) credentialFor(issuer string, allowPending bool) (*credential, error) {
+	var revoked, pend *credential
 	for i := len(w.st.Credentials) - 1; i >= 0; i-- {
 		c := w.st.Credentials[i]
-		if c.Issuer != issuer {
-			continue
-		}
-		if c.Revoked == nil {
+		switch {
+		case c.Issuer != issuer:
+		case c.Revoked != nil:
+			revoked = c
+		case c.current().Pending && !allowPending:
+			pend = c
+		default:
 			return c, nil
 		}
-		revoked = c
+	}
+	if pend != nil {
+		return nil, fmt.Errorf("%w (serial %d, pending in epoch %d)", ErrPending, pend.Serial, pend.current().Epoch)
 	}
 	if revoked != nil {
 		return nil, fmt.Errorf("%w (serial %d, at epoch %d)", ErrRevoked, revoked.Serial, revoked.Revoked.Epoch)
@@ -202,15 +228,24 @@ func (w *Wallet) zkCredential(c *credential, rec *pathRec) (*circuits.Credential
 	return &circuits.Credential{Attributes: packed, Identity: identity, Secret: w.secret, Serial: c.Serial, Siblings: p.Siblings}, birth, nil
 }
 
-// refreshIssuerLocked is Refresh for one issuer, with w.mu held.
-func (w *Wallet) refreshIssuerLocked(ctx context.Context, src publication.Source, info *issuerInfo) ([]RefreshReport, error) {
+// latestStatement fetches and verifies the issuer's latest root statement.
+func latestStatement(ctx context.Context, src publication.Source, info *issuerInfo) (*revocation.RootStatement, string, error) {
 	latestJWS, err := src.Get(ctx, publication.LatestRootName, limitSmall)
 	if err != nil {
-		return nil, fmt.Errorf("holder: fetch the latest root: %w", err)
+		return nil, "", fmt.Errorf("holder: fetch the latest root: %w", err)
 	}
 	latest, err := verifyStatement(info, string(latestJWS))
 	if err != nil {
-		return nil, fmt.Errorf("holder: latest root: %w", err)
+		return nil, "", fmt.Errorf("holder: latest root: %w", err)
+	}
+	return latest, string(latestJWS), nil
+}
+
+// refreshIssuerLocked is Refresh for one issuer, with w.mu held.
+func (w *Wallet) refreshIssuerLocked(ctx context.Context, src publication.Source, info *issuerInfo) ([]RefreshReport, error) {
+	latest, latestJWS, err := latestStatement(ctx, src, info)
+	if err != nil {
+		return nil, err
 	}
 	var reports []RefreshReport
 	changed := false
@@ -218,7 +253,7 @@ func (w *Wallet) refreshIssuerLocked(ctx context.Context, src publication.Source
 		if c.Issuer != info.meta.Issuer {
 			continue
 		}
-		r, err := w.refreshOne(ctx, src, c, latest, string(latestJWS))
+		r, err := w.refreshOne(ctx, src, c, latest, latestJWS)
 		if err != nil {
 			return reports, fmt.Errorf("holder: serial %d: %w", c.Serial, err)
 		}
@@ -270,7 +305,9 @@ func (w *Wallet) circuitKeys(ctx context.Context, src publication.Source, info *
 	if err != nil {
 		return nil, err
 	}
-	dev := m.Setup == circuits.SetupDevelopment
+	// Development keys are told by their content (their circuit id), not
+	// by the manifest's label, so relabelled ones still get the warning.
+	dev := circuits.IsDevelopmentCircuit(m.CircuitID)
 	keys, err := circuits.Load(dir, compiled, circuits.LoadOptions{AllowDevelopment: dev})
 	if err != nil {
 		return nil, fmt.Errorf("holder: the issuer's circuit keys: %w", err)

@@ -35,7 +35,10 @@ type RefreshReport struct {
 	Deltas     int    `json:"deltas"`
 	UsedBucket bool   `json:"used_bucket"`
 	Revoked    bool   `json:"revoked"`
-	Note       string `json:"note,omitempty"`
+	// Pending says the credential is still pending after the refresh: the
+	// issuer has not yet published the epoch that covers it.
+	Pending bool   `json:"pending,omitempty"`
+	Note    string `json:"note,omitempty"`
 }
 
 // Refresh brings the path of every credential of src's issuer up to the
@@ -44,6 +47,11 @@ type RefreshReport struct {
 // fresh), and only when a delta is missing or the wallet is more than
 // MaxDeltas epochs behind, the bucket of 4^BucketK leaves around the serial.
 // A credential whose leaf is now empty is marked revoked and reported.
+//
+// A pending credential (its bundle's path taken between two epochs) is
+// completed the same way once its epoch E is published: the deltas of E up
+// to the latest, E's delta replacing every sibling changed during E, before
+// or after the issuance. Until then it stays pending (RefreshReport.Pending).
 func (w *Wallet) Refresh(ctx context.Context, src publication.Source) ([]RefreshReport, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -66,11 +74,23 @@ func (w *Wallet) Refresh(ctx context.Context, src publication.Source) ([]Refresh
 // refreshOne updates one credential to the latest root. The caller holds w.mu.
 func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *credential, latest *revocation.RootStatement, latestJWS string) (RefreshReport, error) {
 	cur := c.current()
-	r := RefreshReport{Issuer: c.Issuer, Serial: c.Serial, FromEpoch: cur.Epoch, ToEpoch: cur.Epoch, Revoked: c.Revoked != nil}
+	// first is the first epoch whose delta the path needs: a verified path
+	// is at the end of its epoch, a pending one inside its epoch.
+	first := cur.Epoch + 1
+	if cur.Pending {
+		first = cur.Epoch
+	}
+	r := RefreshReport{Issuer: c.Issuer, Serial: c.Serial, FromEpoch: first - 1, ToEpoch: first - 1, Revoked: c.Revoked != nil, Pending: cur.Pending}
 	switch {
 	case c.Revoked != nil:
 		r.Note = fmt.Sprintf("revoked at epoch %d", c.Revoked.Epoch)
 		return r, nil
+	case cur.Pending && latest.Epoch+1 == cur.Epoch:
+		r.Note = fmt.Sprintf("pending: waiting for the issuer to publish epoch %d", cur.Epoch)
+		return r, nil
+	case cur.Pending && latest.Epoch+1 < cur.Epoch:
+		return r, fmt.Errorf("the issuer's latest epoch %d is older than the epoch %d the credential was issued after (a rolled-back or stale publication)", latest.Epoch, cur.Epoch-1)
+	case cur.Pending:
 	case latest.Epoch == cur.Epoch:
 		curRoot, err := zkhash.ParseElement(cur.Root)
 		if err != nil || !curRoot.Equal(&latest.Root) {
@@ -85,10 +105,10 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *cred
 		return r, err
 	}
 	var deltaErr error
-	if latest.Epoch-cur.Epoch <= MaxDeltas {
-		path, r.Deltas, deltaErr = applyDeltas(ctx, src, path, cur.Epoch, latest)
+	if behind := latest.Epoch - first + 1; behind <= MaxDeltas {
+		path, r.Deltas, deltaErr = applyDeltas(ctx, src, path, first, latest)
 	} else {
-		deltaErr = fmt.Errorf("%d epochs behind (more than %d)", latest.Epoch-cur.Epoch, MaxDeltas)
+		deltaErr = fmt.Errorf("%d epochs behind (more than %d)", behind, MaxDeltas)
 	}
 	if deltaErr != nil {
 		bpath, err := fetchBucketPath(ctx, src, c.Serial, latest)
@@ -113,18 +133,21 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *cred
 	case !path.Leaf.Equal(&ourLeaf):
 		return r, fmt.Errorf("the issuer's tree holds another leaf at serial %d", c.Serial)
 	}
+	if cur.Pending {
+		c.Paths = nil // the unsigned path is not one to prove under
+	}
 	c.Paths = append(c.Paths, fromPath(path, latest.Epoch, latestJWS))
 	if len(c.Paths) > pathHistory {
 		c.Paths = c.Paths[len(c.Paths)-pathHistory:]
 	}
-	r.ToEpoch = latest.Epoch
+	r.ToEpoch, r.Pending = latest.Epoch, false
 	return r, nil
 }
 
-// applyDeltas applies the deltas of epochs from+1 … latest.Epoch in turn.
-func applyDeltas(ctx context.Context, src publication.Source, p *revocation.Path, from uint64, latest *revocation.RootStatement) (*revocation.Path, int, error) {
+// applyDeltas applies the deltas of epochs first … latest.Epoch in turn.
+func applyDeltas(ctx context.Context, src publication.Source, p *revocation.Path, first uint64, latest *revocation.RootStatement) (*revocation.Path, int, error) {
 	n := 0
-	for e := from + 1; e <= latest.Epoch; e++ {
+	for e := first; e <= latest.Epoch; e++ {
 		data, err := src.Get(ctx, publication.DeltaName(e), publication.MaxDeltaSize)
 		if err != nil {
 			return nil, n, fmt.Errorf("delta of epoch %d: %w", e, err)

@@ -120,7 +120,11 @@ type sdCopy struct {
 	ShownAt *time.Time      `json:"shown_at,omitempty"`
 }
 
-// pathRec is the credential's path under the root of one verified epoch.
+// pathRec is the credential's path under the root of one verified epoch,
+// or, when Pending, the path of a pending bundle: under the unsigned tree of
+// epoch Epoch, the one being built when the bundle was issued, with no
+// statement. A pending record is the credential's only one, until Refresh
+// replaces it with a verified path.
 type pathRec struct {
 	Epoch     uint64   `json:"epoch"`
 	Root      string   `json:"root"`
@@ -128,6 +132,7 @@ type pathRec struct {
 	LeafCount uint64   `json:"leaf_count"`
 	Siblings  []string `json:"siblings"`
 	Statement string   `json:"statement"` // the root statement that signs Root
+	Pending   bool     `json:"pending,omitempty"`
 }
 
 // revokedRec records when the wallet saw its leaf emptied.

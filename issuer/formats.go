@@ -3,11 +3,11 @@ package issuer
 import (
 	"encoding/base64"
 	"fmt"
-	"github.com/yinzheng-id/yinzheng/internal/wire"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // FormatVersion is the "version" of the JSON documents the issuer reads and
@@ -18,7 +18,7 @@ const FormatVersion = 1
 // for. Holders ask for 8.
 const MaxSDJWTCopies = 32
 
-// The documents of issuance (package internal/wire has them field by field).
+// The documents of issuance (package wire has them field by field).
 type (
 	HolderRequest = wire.HolderRequest
 	Bundle        = wire.Bundle

@@ -56,6 +56,13 @@ var (
 	ErrUnpublished = errors.New("issuer: the accumulator has unpublished changes; publish first")
 	// ErrClosed means the issuer was closed.
 	ErrClosed = errors.New("issuer: closed")
+	// ErrKeysChoice means Options name no circuit keys, or more than one
+	// source of them (CircuitKeys, DevelopmentKeys, SkipCircuitKeys).
+	ErrKeysChoice = errors.New("issuer: choose exactly one source of circuit keys: ceremony keys (CircuitKeys) or development keys (DevelopmentKeys)")
+	// ErrCircuitKeys means the ceremony keys given to Init are refused: not
+	// for this circuit or depth, development keys, or a transcript that
+	// does not verify. The message names the check.
+	ErrCircuitKeys = errors.New("issuer: circuit keys refused")
 )
 
 // China Standard Time: the day on which a person's age and a credential's
@@ -71,12 +78,27 @@ type Options struct {
 	Suite jose.Suite
 	// Depth is the accumulator depth; 0 means circuits.ProductionDepth.
 	Depth int
-	// CircuitKeysDir is where the development circuit keys are loaded from,
-	// or set up and saved when missing (the CLI passes the shared cache,
-	// bench.DefaultKeysDir). They are copied to DIR/public/circuit.
-	CircuitKeysDir string
+	// CircuitKeys is a directory of ceremony circuit keys: manifest.json,
+	// verifying.key, proving.key and, when the ceremony left one,
+	// transcript.bin. Init refuses them unless they load for the circuit
+	// compiled here at Depth (circuit digest and depth), are not
+	// development keys (recognised by content, whatever the manifest
+	// says), and the transcript, when present, verifies and yields exactly
+	// these keys. They are copied to DIR/public/circuit, the transcript as
+	// publication.TranscriptName so that verifiers can check it too.
+	CircuitKeys string
+	// DevelopmentKeys installs development keys instead, loaded from (or
+	// set up and saved into) DevelopmentKeysDir. Their setup randomness is
+	// public: anyone can forge proofs under them. Tests and demos only.
+	DevelopmentKeys bool
+	// DevelopmentKeysDir is where the development keys are cached (the CLI
+	// passes the shared cache, bench.DefaultKeysDir).
+	DevelopmentKeysDir string
 	// SkipCircuitKeys publishes no circuit keys and leaves circuit_id empty.
 	// Unit tests use it; such an issuer cannot serve ZK presentations.
+	//
+	// Exactly one of CircuitKeys, DevelopmentKeys and SkipCircuitKeys must
+	// be set: an issuer never gets development keys by default.
 	SkipCircuitKeys bool
 	// Progress, when set, is told each stage of the circuit key setup.
 	Progress func(stage string)
@@ -132,7 +154,9 @@ type Issuer struct {
 	db      *badger.DB
 	audit   *auditLog
 	latest  *revocation.Epoch
-	closed  bool
+	// latestAt is when latest was signed (its statement's iat).
+	latestAt time.Time
+	closed   bool
 }
 
 // Init creates an issuer directory: the issuer key (SM2 or ES256), the
@@ -142,6 +166,9 @@ type Issuer struct {
 func Init(dir string, passphrase []byte, opts Options) (err error) {
 	cfg, err := opts.config()
 	if err != nil {
+		return err
+	}
+	if err := opts.checkKeysChoice(); err != nil {
 		return err
 	}
 	now := time.Now
@@ -242,6 +269,20 @@ func Init(dir string, passphrase []byte, opts Options) (err error) {
 	return err
 }
 
+// checkKeysChoice requires exactly one source of circuit keys.
+func (o Options) checkKeysChoice() error {
+	n := 0
+	for _, set := range []bool{o.CircuitKeys != "", o.DevelopmentKeys, o.SkipCircuitKeys} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return ErrKeysChoice
+	}
+	return nil
+}
+
 func (o Options) config() (config, error) {
 	c := config{Format: configFormat, Issuer: o.Issuer, Suite: o.Suite, Depth: o.Depth}
 	if c.Issuer == "" {
@@ -306,33 +347,6 @@ func removeContents(dir string) {
 	for _, e := range entries {
 		os.RemoveAll(filepath.Join(dir, e.Name()))
 	}
-}
-
-// installCircuitKeys loads (or sets up) the development keys and saves them
-// into DIR/public/circuit, returning the circuit id.
-func installCircuitKeys(dir string, depth int, opts Options) (string, error) {
-	progress := opts.Progress
-	if progress == nil {
-		progress = func(string) {}
-	}
-	if opts.CircuitKeysDir == "" {
-		return "", errors.New("issuer: no circuit keys directory (Options.CircuitKeysDir)")
-	}
-	progress(fmt.Sprintf("compiling the presentation circuit (depth %d)", depth))
-	compiled, err := circuits.Compile(depth)
-	if err != nil {
-		return "", fmt.Errorf("issuer: compiling the circuit: %w", err)
-	}
-	progress("loading development keys from " + opts.CircuitKeysDir + " (set up once if missing)")
-	keys, err := circuits.LoadOrSetupDevelopment(opts.CircuitKeysDir, compiled, progress)
-	if err != nil {
-		return "", fmt.Errorf("issuer: circuit keys: %w", err)
-	}
-	progress("publishing the circuit keys")
-	if err := keys.Save(filepath.Join(dir, publicDir, circuitDir)); err != nil {
-		return "", fmt.Errorf("issuer: saving the circuit keys: %w", err)
-	}
-	return keys.Manifest.CircuitID, nil
 }
 
 // Open opens an issuer directory with its passphrase. A wrong passphrase
@@ -410,6 +424,12 @@ func open(dir string, passphrase []byte, now func() time.Time) (*Issuer, error) 
 	}
 	if len(history) > 0 {
 		iss.latest = history[len(history)-1]
+		rs, err := revocation.VerifyRootStatement(iss.latest.Statement, key.Public())
+		if err != nil {
+			iss.closeStores()
+			return nil, fmt.Errorf("issuer: the latest root statement: %w", err)
+		}
+		iss.latestAt = rs.IssuedAt
 	}
 	return iss, nil
 }
@@ -454,8 +474,13 @@ func (iss *Issuer) PublicKey() *jose.PublicKey { return iss.key.Public() }
 func today(t time.Time) schemas.Date { return schemas.DateOf(t.In(chinaTime)) }
 
 // Issue enrols subject and issues a bundle bound to the holder's request:
-// the 网号, the attributes and their leaf appended to the accumulator, a new
-// published epoch whose root covers the leaf, and one SD-JWT VC per holder key.
+// the 网号, the attributes and their leaf appended to the accumulator, and
+// one SD-JWT VC per holder key. Issue publishes no epoch: the bundle is
+// pending, its path under the current tree that the next Publish signs
+// (Bundle.Pending, Path.Epoch the epoch being built), so that one epoch
+// holds every issuance of an interval and a root does not name the one
+// credential issued under it. The status list is rewritten at once, so the
+// SD-JWT copies can be checked from the start.
 func (iss *Issuer) Issue(subject *Subject, req *HolderRequest) (*Bundle, error) {
 	if subject == nil || req == nil {
 		return nil, errors.New("issuer: issue needs a subject and a holder request")
@@ -527,19 +552,19 @@ func (iss *Issuer) Issue(subject *Subject, req *HolderRequest) (*Bundle, error) 
 		iss.acc.Revoke(serial)
 		return nil, err
 	}
-	epoch, err := iss.publishLocked()
-	if err != nil {
+	if err := iss.writeStatusList(now); err != nil {
 		return nil, err
 	}
 	path, err := iss.acc.Path(serial)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", err)
 	}
-	if !path.Root.Equal(&epoch.Root) || !path.Leaf.Equal(&leaf) {
-		return nil, errors.New("issuer: the new leaf's path does not fold to the published root")
+	if !path.Leaf.Equal(&leaf) || path.Verify() != nil {
+		return nil, errors.New("issuer: the new leaf's path does not fold to the current root")
 	}
+	epoch := iss.nextEpochLocked()
 	if err := iss.audit.append(AuditEntry{Time: now, Action: "issue", Serials: []uint64{serial},
-		Epoch: &epoch.Epoch, Subject: auditTag(iss.secret, wanghao)}); err != nil {
+		Epoch: &epoch, Subject: auditTag(iss.secret, wanghao)}); err != nil {
 		return nil, err
 	}
 
@@ -565,10 +590,10 @@ func (iss *Issuer) Issue(subject *Subject, req *HolderRequest) (*Bundle, error) 
 		},
 		Path: BundlePath{
 			Serial: serial,
-			Epoch:  epoch.Epoch,
-			Root:   zkhash.FormatElement(epoch.Root),
+			Epoch:  epoch,
+			Root:   zkhash.FormatElement(path.Root),
 		},
-		RootStatement: epoch.Statement,
+		Pending: true,
 	}
 	for _, s := range path.Siblings {
 		b.Path.Siblings = append(b.Path.Siblings, zkhash.FormatElement(s))
@@ -618,8 +643,9 @@ func (iss *Issuer) signCopies(attrs *schemas.Attributes, issued schemas.Date, no
 }
 
 // Revoke revokes a credential: its leaf becomes empty in the accumulator
-// (effective for ZK proofs from the next published epoch) and its status list
-// bit is set (effective at once: the status list is republished).
+// (effective for ZK proofs from the next published epoch, which batches it
+// with the interval's other changes) and its status list bit is set
+// (effective at once: the status list is republished).
 func (iss *Issuer) Revoke(serial uint64) error {
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
@@ -641,7 +667,9 @@ func (iss *Issuer) Revoke(serial uint64) error {
 
 // Publish freezes the accumulator's root as a new epoch, signs it and
 // rewrites the public files (the epoch's root statement and delta, the
-// latest root, the status list).
+// latest root, the status list). The epoch holds every issuance and
+// revocation since the previous one; with none, it is a heartbeat that
+// keeps the latest root and the status list fresh. See EpochScheduler.
 func (iss *Issuer) Publish() (*revocation.Epoch, error) {
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
@@ -660,16 +688,23 @@ func (iss *Issuer) Publish() (*revocation.Epoch, error) {
 
 // DeleteResult says what a deletion did.
 type DeleteResult struct {
-	Revoked []uint64 `json:"revoked"` // the person's serials, now revoked
-	Epoch   uint64   `json:"epoch"`   // the epoch published after revoking them
+	// Revoked are the person's serials, now revoked (in the status list at
+	// once).
+	Revoked []uint64 `json:"revoked"`
+	// NextEpoch is the epoch that will carry the revocation in the
+	// accumulator: the one the next Publish signs.
+	NextEpoch uint64 `json:"next_epoch"`
 }
 
 // Delete carries out a deletion request (Art. 9): every credential of the
-// person with this 网号 is revoked, the person's record is erased from the
-// private database, and a new epoch is published so that the accumulator and
-// the status list agree. The leaves stay as empty slots: serials are never
-// reused, so other holders' paths remain valid. The audit log keeps only the
-// action, the serials and a keyed hash of the 网号.
+// person with this 网号 is revoked and the status list republished, and the
+// person's record is erased from the private database, all at once. The
+// accumulator's side follows at the next published epoch, like any
+// revocation: publishing an epoch for the deletion alone would make its
+// root, and its delta of a few leaves, point at the person. The leaves stay
+// as empty slots: serials are never reused, so other holders' paths remain
+// valid. The audit log keeps only the action, the serials and a keyed hash
+// of the 网号.
 func (iss *Issuer) Delete(wanghao string) (*DeleteResult, error) {
 	if len(wanghao) != WanghaoLen {
 		return nil, fmt.Errorf("issuer: %q is not a 网号 of this issuer (%d letters and digits)", wanghao, WanghaoLen)
@@ -695,18 +730,19 @@ func (iss *Issuer) Delete(wanghao string) (*DeleteResult, error) {
 	if err := iss.acc.Revoke(person.Serials...); err != nil {
 		return nil, fmt.Errorf("issuer: revoking the person's credentials: %w", err)
 	}
+	now := iss.now()
+	if err := iss.writeStatusList(now); err != nil {
+		return nil, err
+	}
 	if err := erasePerson(iss.db, pkey); err != nil {
 		return nil, err
 	}
-	epoch, err := iss.publishLocked()
-	if err != nil {
+	epoch := iss.nextEpochLocked()
+	if err := iss.audit.append(AuditEntry{Time: now, Action: "delete", Serials: person.Serials,
+		Epoch: &epoch, Subject: auditTag(iss.secret, wanghao)}); err != nil {
 		return nil, err
 	}
-	if err := iss.audit.append(AuditEntry{Time: iss.now(), Action: "delete", Serials: person.Serials,
-		Epoch: &epoch.Epoch, Subject: auditTag(iss.secret, wanghao)}); err != nil {
-		return nil, err
-	}
-	return &DeleteResult{Revoked: person.Serials, Epoch: epoch.Epoch}, nil
+	return &DeleteResult{Revoked: person.Serials, NextEpoch: epoch}, nil
 }
 
 // AuditLog returns the audit log, oldest first, after checking its chain.
@@ -754,7 +790,16 @@ func (iss *Issuer) publishLocked() (*revocation.Epoch, error) {
 		return nil, err
 	}
 	iss.latest = e
+	iss.latestAt = now
 	return e, nil
+}
+
+// nextEpochLocked is the epoch the next Publish signs. The caller holds iss.mu.
+func (iss *Issuer) nextEpochLocked() uint64 {
+	if iss.latest == nil {
+		return 1 // revocation numbers epochs from 1
+	}
+	return iss.latest.Epoch + 1
 }
 
 func (iss *Issuer) writeStatusList(now time.Time) error {
@@ -789,7 +834,9 @@ func (iss *Issuer) PublicFile(name string) ([]byte, error) {
 // Bucket returns the encoded bucket of k levels (4^k leaves) around serial
 // (revocation.Bucket.MarshalBinary) under the latest published root. While
 // changes are unpublished the current tree has no signed root, so it returns
-// ErrUnpublished rather than a bucket no holder could check.
+// ErrUnpublished rather than a bucket no holder could check. With batched
+// epochs that is most of an interval on a busy issuer: the bucket is a
+// fallback, the deltas are the refresh path.
 func (iss *Issuer) Bucket(serial uint64, k int) ([]byte, error) {
 	iss.mu.Lock()
 	defer iss.mu.Unlock()

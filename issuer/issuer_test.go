@@ -78,8 +78,9 @@ func TestIssueBundleVerifies(t *testing.T) {
 }
 
 // checkBundle checks a bundle the way a holder will: SD-JWT signatures and
-// claims, the leaf recomputed from the attributes, the path under the signed
-// root.
+// claims, the leaf recomputed from the attributes, the pending path under the
+// current root, then, after the next Publish, the path brought by that
+// epoch's delta to the signed root. It publishes an epoch.
 func checkBundle(t *testing.T, iss *Issuer, h *testHolder, b *Bundle) {
 	t.Helper()
 	meta := iss.Metadata()
@@ -159,12 +160,35 @@ func checkBundle(t *testing.T, iss *Issuer, h *testHolder, b *Bundle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := revocation.VerifyRootStatement(b.RootStatement, pub)
+	if !b.Pending || b.RootStatement != "" {
+		t.Fatalf("bundle pending %v with root statement %q: issuance must not publish an epoch", b.Pending, b.RootStatement)
+	}
+	current, err := iss.acc.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !root.Equal(&st.Root) || st.Epoch != b.Path.Epoch || zkhash.FormatElement(root) != b.Path.Root || st.Issuer != meta.Issuer {
-		t.Fatal("path does not fold to the signed root of its epoch")
+	if zkhash.FormatElement(root) != b.Path.Root || !root.Equal(&current) {
+		t.Fatal("the pending path does not fold to the current root")
+	}
+	e, err := iss.Publish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Epoch != b.Path.Epoch {
+		t.Fatalf("the bundle names epoch %d, the next publication is epoch %d", b.Path.Epoch, e.Epoch)
+	}
+	st, err := revocation.VerifyRootStatement(e.Statement, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := bundlePath(t, b)
+	p, err = revocation.UpdatePath(p, publishedDelta(t, iss, e.Epoch))
+	if err != nil {
+		t.Fatalf("the epoch's delta does not complete the pending path: %v", err)
+	}
+	siblings = p.Siblings
+	if !p.Root.Equal(&st.Root) || !p.Leaf.Equal(&leaf) || st.Issuer != meta.Issuer {
+		t.Fatal("the completed path does not fold to the signed root of its epoch")
 	}
 	// The credential, as the holder will hold it, satisfies an age_over_18
 	// statement under that root.
@@ -183,6 +207,20 @@ func checkBundle(t *testing.T, iss *Issuer, h *testHolder, b *Bundle) {
 }
 
 func ptr(n int) *int { return &n }
+
+// publishedDelta reads and decodes the published delta of epoch.
+func publishedDelta(t *testing.T, iss *Issuer, epoch uint64) *revocation.Delta {
+	t.Helper()
+	data, err := iss.PublicFile(publication.DeltaName(epoch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := new(revocation.Delta)
+	if err := d.UnmarshalBinary(data); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
 
 func TestIssueRefuses(t *testing.T) {
 	iss, _ := newTestIssuer(t, jose.SuiteGM)
@@ -295,16 +333,16 @@ func TestRevokeAndPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Epoch != other.Path.Epoch+1 {
-		t.Fatalf("epoch %d after %d", e.Epoch, other.Path.Epoch)
+	if e.Epoch != other.Path.Epoch || e.Epoch != b.Path.Epoch {
+		t.Fatalf("epoch %d published, the bundles name %d and %d", e.Epoch, b.Path.Epoch, other.Path.Epoch)
 	}
 	latest, _ := iss.PublicFile(publication.LatestRootName)
 	byEpoch, _ := iss.PublicFile(publication.RootName(e.Epoch))
 	if string(latest) != e.Statement || string(byEpoch) != e.Statement {
 		t.Fatal("root files not rewritten")
 	}
-	// The other holder refreshes from the published delta; the revoked
-	// leaf's old path no longer folds to the new root.
+	// The other holder completes its pending path from the published
+	// delta; the revoked leaf's path shows an empty leaf.
 	deltaData, err := iss.PublicFile(publication.DeltaName(e.Epoch))
 	if err != nil {
 		t.Fatal(err)
@@ -400,15 +438,35 @@ func TestDelete(t *testing.T) {
 	if st, _ := iss.Status(kept.Serial); st != revocation.Valid {
 		t.Fatal("another person's credential revoked")
 	}
-	// The accumulator stays consistent: the other holder's path updates
-	// to the new root from the published delta.
-	deltaData, _ := iss.PublicFile(publication.DeltaName(res.Epoch))
-	var d revocation.Delta
-	if err := d.UnmarshalBinary(deltaData); err != nil {
+	// The status list shows the deletion at once; the accumulator's side
+	// waits for the next epoch, which is the one the result names.
+	tok, err := iss.PublicFile(publication.StatusListName)
+	if err != nil {
 		t.Fatal(err)
 	}
+	sl, err := revocation.ParseStatusListToken(string(tok), iss.PublicKey(), iss.Metadata().StatusListURI, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range res.Revoked {
+		if st, err := sl.Status(s); err != nil || st != revocation.Revoked {
+			t.Fatalf("status list after deletion: serial %d %v, %v", s, st, err)
+		}
+	}
+	if _, err := iss.PublicFile(publication.RootName(res.NextEpoch)); !errors.Is(err, publication.ErrNotFound) {
+		t.Fatalf("deletion published epoch %d at once: %v", res.NextEpoch, err)
+	}
+	e, err := iss.Publish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Epoch != res.NextEpoch {
+		t.Fatalf("the deletion named epoch %d, the next publication is %d", res.NextEpoch, e.Epoch)
+	}
+	// The accumulator stays consistent: the other holder's pending path is
+	// completed by the published delta.
 	p := bundlePath(t, kept)
-	for e := kept.Path.Epoch + 1; e <= res.Epoch; e++ {
+	for e := kept.Path.Epoch; e <= res.NextEpoch; e++ {
 		data, _ := iss.PublicFile(publication.DeltaName(e))
 		var de revocation.Delta
 		if err := de.UnmarshalBinary(data); err != nil {

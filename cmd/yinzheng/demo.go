@@ -148,7 +148,7 @@ func (d *demo) run(ctx context.Context) error {
 			return "", err
 		}
 		p := newProgress(d.out)
-		err = issuer.Init(issuerDir, []byte(demoPassphrase), issuer.Options{CircuitKeysDir: keys, Progress: p.stage})
+		err = issuer.Init(issuerDir, []byte(demoPassphrase), issuer.Options{DevelopmentKeys: true, DevelopmentKeysDir: keys, Progress: p.stage})
 		p.stop()
 		if err != nil {
 			return "", err
@@ -167,6 +167,33 @@ func (d *demo) run(ctx context.Context) error {
 		if err := d.step("enrol and issue: "+p.label, func() (string, error) { return d.enrol(ctx, p) }); err != nil {
 			return err
 		}
+	}
+	if err := d.step("issuer publishes one epoch for the three issuances (`serve issuer` does it every --epoch-interval)", func() (string, error) {
+		e, err := d.iss.Publish()
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("epoch %d, leaf_count %d, root %s…: no root names a single credential", e.Epoch, e.LeafCount, zkhash.FormatElement(e.Root)[:18]), nil
+	}); err != nil {
+		return err
+	}
+	if err := d.step("each wallet refreshes: the epoch's delta, the same download for every holder, completes its path", func() (string, error) {
+		var lines []string
+		for _, p := range d.people() {
+			reps, err := d.wallets[p.key].Refresh(ctx, d.src)
+			if err != nil {
+				return "", err
+			}
+			for _, r := range reps {
+				if r.Pending {
+					return "", fmt.Errorf("serial %d is still pending after the epoch", r.Serial)
+				}
+				lines = append(lines, fmt.Sprintf("%s: serial %d now under the signed root of epoch %d (%d delta)", p.key, r.Serial, r.ToEpoch, r.Deltas))
+			}
+		}
+		return strings.Join(lines, "\n"), nil
+	}); err != nil {
+		return err
 	}
 
 	platformA, err := d.newVerifier("platform-a")
@@ -271,7 +298,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := d.step("issuer revokes 张伟's credential and publishes a new epoch", func() (string, error) {
+	if err := d.step("issuer revokes 张伟's credential and publishes the next epoch, which carries it", func() (string, error) {
 		if err := d.iss.Revoke(d.serials["adult"]); err != nil {
 			return "", err
 		}
@@ -332,8 +359,8 @@ func (d *demo) enrol(ctx context.Context, p person) (string, error) {
 		return "", err
 	}
 	d.serials[p.key] = b.Serial
-	return fmt.Sprintf("网号 %s…, serial %d, level %d, %d single-use SD-JWT copies; wallet checked signatures, leaf and path",
-		b.Wanghao[:8], info.Serial, info.Level, info.CopiesLeft), nil
+	return fmt.Sprintf("网号 %s…, serial %d, level %d, %d single-use SD-JWT copies; wallet checked signatures, leaf and path\npending: the path is under the tree of epoch %d, which the issuer has not signed yet",
+		b.Wanghao[:8], info.Serial, info.Level, info.CopiesLeft, b.Path.Epoch), nil
 }
 
 func (d *demo) newVerifier(scope string) (*verifier.Verifier, error) {

@@ -21,9 +21,11 @@ const holderUsage = `usage:
   yinzheng holder request --dir W
         print a holder request (holder commitment and fresh SD-JWT keys) for an issuer
   yinzheng holder import --dir W --bundle BUNDLE_JSON [--issuer-dir DIR | --issuer-url URL]
-        check a bundle against the issuer's publication and store it
+        check a bundle against the issuer's publication and store it (a pending
+        bundle, issued between two epochs, proves after the next refresh)
   yinzheng holder refresh --dir W (--issuer-dir DIR | --issuer-url URL)
         bring every credential's witness up to the issuer's latest signed root
+        (and complete pending credentials once their epoch is published)
   yinzheng holder prove --dir W --request REQUEST_JSON [--issuer-dir DIR | --issuer-url URL] [--yes]
         answer a zero-knowledge request; prints the presentation JSON
   yinzheng holder present --dir W --request REQUEST_JSON [--yes]
@@ -119,6 +121,9 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 				return err
 			}
 			fmt.Fprintf(stderr, "imported serial %d from %s (%d single-use SD-JWT copies)\n", info.Serial, info.Issuer, info.CopiesLeft)
+			if info.Pending {
+				fmt.Fprintf(stderr, "pending: no signed root covers it yet; run `holder refresh` after the issuer publishes epoch %d, then it can prove\n", info.Epoch)
+			}
 			return writeJSON(stdout, info)
 		})
 	case "refresh":
@@ -135,6 +140,8 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 				switch {
 				case r.Revoked:
 					fmt.Fprintf(stderr, "REVOKED: credential serial %d of %s has been revoked by its issuer (%s)\n", r.Serial, r.Issuer, r.Note)
+				case r.Pending:
+					fmt.Fprintf(stderr, "serial %d: %s\n", r.Serial, r.Note)
 				case r.UsedBucket:
 					fmt.Fprintf(stderr, "serial %d: epoch %d -> %d (%s)\n", r.Serial, r.FromEpoch, r.ToEpoch, r.Note)
 				default:

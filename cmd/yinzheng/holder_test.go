@@ -12,6 +12,7 @@ import (
 
 	"github.com/yinzheng-id/yinzheng/bench"
 	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/holder"
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
 	"github.com/yinzheng-id/yinzheng/issuer"
 	"github.com/yinzheng-id/yinzheng/publication"
@@ -55,7 +56,7 @@ func TestHolderCLIEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	idir := filepath.Join(t.TempDir(), "issuer")
-	if err := issuer.Init(idir, []byte("issuer pass"), issuer.Options{CircuitKeysDir: keysDir}); err != nil {
+	if err := issuer.Init(idir, []byte("issuer pass"), issuer.Options{DevelopmentKeys: true, DevelopmentKeysDir: keysDir}); err != nil {
 		t.Fatal(err)
 	}
 	iss, err := issuer.Open(idir, []byte("issuer pass"))
@@ -99,8 +100,21 @@ func TestHolderCLIEndToEnd(t *testing.T) {
 	}
 	bundlePath := writeTemp(t, "bundle.json", bundleJSON)
 	_, errOut = mustHolder(t, "", "import", "--dir", wdir, "--bundle", bundlePath, "--issuer-dir", idir)
-	if !strings.Contains(errOut, "imported serial") {
+	if !strings.Contains(errOut, "imported serial") || !strings.Contains(errOut, "pending") {
 		t.Fatalf("stderr %q", errOut)
+	}
+	// The issuer's next epoch completes the pending credential.
+	_, errOut = mustHolder(t, "", "refresh", "--dir", wdir, "--issuer-dir", idir)
+	if !strings.Contains(errOut, "waiting for the issuer to publish") {
+		t.Fatalf("refresh before the epoch: stderr %q", errOut)
+	}
+	if _, err := iss.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = mustHolder(t, "", "refresh", "--dir", wdir, "--issuer-dir", idir)
+	var reps []holder.RefreshReport
+	if err := json.Unmarshal([]byte(out), &reps); err != nil || len(reps) != 1 || reps[0].Pending || reps[0].Deltas != 1 {
+		t.Fatalf("refresh after the epoch: %s (%v)", out, err)
 	}
 	// Without a source, the bundle's issuer URL is tried and the error says
 	// what to do.

@@ -15,11 +15,16 @@ import (
 
 const issuerUsage = `usage: yinzheng issuer <subcommand> [flags]
 
-  init    --dir DIR [--suite gm|intl] [--issuer URL]
-  issue   --dir DIR --subject SUBJECT_JSON --holder HOLDER_REQUEST_JSON   (prints the bundle)
+  init    --dir DIR (--circuit-keys KEYDIR | --development-keys) [--suite gm|intl] [--issuer URL]
+  issue   --dir DIR --subject SUBJECT_JSON --holder HOLDER_REQUEST_JSON   (prints the pending bundle)
   revoke  --dir DIR --serial N
-  publish --dir DIR
+  publish --dir DIR   (one epoch with every change since the last; ` + "`serve issuer`" + ` publishes on a schedule)
   delete  --dir DIR --wanghao ID
+
+init installs ceremony circuit keys (--circuit-keys: checked against this circuit
+and depth, refused if they are development keys, the transcript verified when
+KEYDIR holds transcript.bin) or, for tests and demos only, development keys
+(--development-keys: anyone can forge proofs under them).
 
 "-" reads a file from stdin. The passphrase comes from YINZHENG_PASSPHRASE,
 or is read as the first line of stdin after a prompt.`
@@ -56,6 +61,8 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	dir := fs.String("dir", "", "issuer directory to create (must be missing or empty)")
 	suite := fs.String("suite", "gm", "signature suite: gm (SM2) or intl (ES256)")
 	iss := fs.String("issuer", issuer.DefaultIssuer, "issuer identifier (https URL)")
+	ceremonyKeys := fs.String("circuit-keys", "", "directory of the ceremony circuit keys (manifest.json, verifying.key, proving.key, transcript.bin)")
+	devKeys := fs.Bool("development-keys", false, "install development circuit keys (public setup randomness: anyone can forge proofs; tests and demos only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -65,6 +72,13 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if *suite != string(jose.SuiteGM) && *suite != string(jose.SuiteIntl) {
 		return usageError("issuer init: --suite must be gm or intl, not %q", *suite)
 	}
+	switch {
+	case *ceremonyKeys == "" && !*devKeys:
+		return usageError("issuer init: give --circuit-keys KEYDIR (the ceremony's keys) or, for tests and demos only, --development-keys")
+	case *ceremonyKeys != "" && *devKeys:
+		return usageError("issuer init: --circuit-keys and --development-keys exclude each other")
+	}
+	// Development keys come from (and are set up once into) the shared cache.
 	keysDir, err := bench.DefaultKeysDir(circuits.ProductionDepth)
 	if err != nil {
 		return err
@@ -75,9 +89,11 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 	start := time.Now()
 	err = issuer.Init(*dir, pass, issuer.Options{
-		Issuer:         *iss,
-		Suite:          jose.Suite(*suite),
-		CircuitKeysDir: keysDir,
+		Issuer:             *iss,
+		Suite:              jose.Suite(*suite),
+		CircuitKeys:        *ceremonyKeys,
+		DevelopmentKeys:    *devKeys,
+		DevelopmentKeysDir: keysDir,
 		Progress: func(stage string) {
 			fmt.Fprintf(stderr, "[%6.1fs] circuit keys: %s\n", time.Since(start).Seconds(), stage)
 		},
@@ -91,6 +107,9 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 	defer i.Close()
 	fmt.Fprintf(stderr, "[%6.1fs] issuer directory ready: %s (publish at least daily: the status list expires after 24 h)\n", time.Since(start).Seconds(), *dir)
+	if *devKeys {
+		fmt.Fprintln(stderr, "WARNING: development circuit keys: anyone can forge proofs under them; not for production")
+	}
 	return writeJSON(stdout, i.Metadata())
 }
 
@@ -147,7 +166,7 @@ func issuerIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "issued serial %d (epoch %d) to 网号 %s\n", b.Serial, b.Path.Epoch, b.Wanghao)
+	fmt.Fprintf(stderr, "issued serial %d to 网号 %s; the bundle is pending until epoch %d is published (`issuer publish`), then the holder runs `holder refresh`\n", b.Serial, b.Wanghao, b.Path.Epoch)
 	return writeJSON(stdout, b)
 }
 
@@ -219,5 +238,6 @@ func issuerDelete(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "deleted the person's record and revoked serials %v in the status list; the accumulator drops them in epoch %d, at the next `issuer publish`\n", res.Revoked, res.NextEpoch)
 	return writeJSON(stdout, res)
 }

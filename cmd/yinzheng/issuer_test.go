@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/yinzheng-id/yinzheng/bench"
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/issuer"
 	"github.com/yinzheng-id/yinzheng/jose"
 )
 
@@ -62,7 +64,7 @@ func TestIssuerCLI(t *testing.T) {
 	t.Setenv("YINZHENG_PASSPHRASE", pass)
 	dir := filepath.Join(t.TempDir(), "issuer")
 
-	out, errOut, err := runIssuerCmd("", "init", "--dir", dir)
+	out, errOut, err := runIssuerCmd("", "init", "--dir", dir, "--development-keys")
 	if err != nil {
 		t.Fatalf("init: %v\n%s", err, errOut)
 	}
@@ -80,7 +82,10 @@ func TestIssuerCLI(t *testing.T) {
 	if err != nil || m.CircuitID != meta["circuit_id"] {
 		t.Fatalf("published manifest %v, %v", m.CircuitID, err)
 	}
-	if _, _, err := runIssuerCmd("", "init", "--dir", dir); err == nil || !strings.Contains(err.Error(), "already an issuer directory") {
+	if !strings.Contains(errOut, "WARNING: development circuit keys") {
+		t.Fatalf("no development keys warning: %q", errOut)
+	}
+	if _, _, err := runIssuerCmd("", "init", "--dir", dir, "--development-keys"); err == nil || !strings.Contains(err.Error(), "already an issuer directory") {
 		t.Fatalf("second init: %v", err)
 	}
 
@@ -104,12 +109,16 @@ func TestIssuerCLI(t *testing.T) {
 		Serial  uint64   `json:"serial"`
 		Wanghao string   `json:"wanghao"`
 		SDJWT   []string `json:"sd_jwt"`
+		Pending bool     `json:"pending"`
 	}
 	if err := json.Unmarshal([]byte(out), &bundle); err != nil {
 		t.Fatal(err)
 	}
-	if bundle.Serial != 0 || len(bundle.Wanghao) != 32 || len(bundle.SDJWT) != 8 {
+	if bundle.Serial != 0 || len(bundle.Wanghao) != 32 || len(bundle.SDJWT) != 8 || !bundle.Pending {
 		t.Fatalf("bundle %+v", bundle)
+	}
+	if !strings.Contains(errOut, "pending until epoch 2") {
+		t.Fatalf("issue does not say the bundle is pending: %q", errOut)
 	}
 	t.Setenv("YINZHENG_PASSPHRASE", pass)
 
@@ -117,12 +126,16 @@ func TestIssuerCLI(t *testing.T) {
 		t.Fatalf("revoke: %v", err)
 	}
 	out, _, err = runIssuerCmd("", "publish", "--dir", dir)
-	if err != nil || !strings.Contains(out, `"epoch": 3`) {
+	// One epoch for the issuance and the revocation: init published epoch 1.
+	if err != nil || !strings.Contains(out, `"epoch": 2`) || !strings.Contains(out, `"leaf_count": 1`) {
 		t.Fatalf("publish: %v %s", err, out)
 	}
-	out, _, err = runIssuerCmd("", "delete", "--dir", dir, "--wanghao", bundle.Wanghao)
-	if err != nil || !strings.Contains(out, `"revoked": [`) {
+	out, errOut, err = runIssuerCmd("", "delete", "--dir", dir, "--wanghao", bundle.Wanghao)
+	if err != nil || !strings.Contains(out, `"revoked": [`) || !strings.Contains(out, `"next_epoch": 3`) {
 		t.Fatalf("delete: %v %s", err, out)
+	}
+	if !strings.Contains(errOut, "at the next `issuer publish`") || strings.Contains(errOut, bundle.Wanghao) {
+		t.Fatalf("delete stderr: %q", errOut)
 	}
 
 	t.Setenv("YINZHENG_PASSPHRASE", "wrong")
@@ -140,7 +153,10 @@ func TestIssuerCLIUsage(t *testing.T) {
 		{nil, "missing subcommand"},
 		{[]string{"frobnicate"}, "unknown subcommand"},
 		{[]string{"init"}, "--dir is required"},
-		{[]string{"init", "--dir", "d", "--suite", "rsa"}, "gm or intl"},
+		{[]string{"init", "--dir", "d", "--suite", "rsa", "--development-keys"}, "gm or intl"},
+		{[]string{"init", "--dir", "d"}, "--circuit-keys KEYDIR"},
+		{[]string{"init", "--dir", "d"}, "--development-keys"},
+		{[]string{"init", "--dir", "d", "--circuit-keys", "k", "--development-keys"}, "exclude each other"},
 		{[]string{"issue", "--dir", "d", "--holder", "h"}, "--subject is required"},
 		{[]string{"issue", "--dir", "d", "--subject", "s"}, "--holder is required"},
 		{[]string{"issue", "--dir", "d", "--subject", "-", "--holder", "-"}, "both be stdin"},
@@ -159,5 +175,51 @@ func TestIssuerCLIUsage(t *testing.T) {
 	_, _, err := runIssuerCmd("", "publish", "--dir", t.TempDir())
 	if err == nil || errors.Is(err, errUsage) || !strings.Contains(err.Error(), "not an issuer directory") {
 		t.Errorf("publish on an empty directory: %v", err)
+	}
+}
+
+// TestIssuerInitRefusesRelabelledDevelopmentKeys: development keys whose
+// manifest says "ceremony" are refused by --circuit-keys, by their content.
+func TestIssuerInitRefusesRelabelledDevelopmentKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("copies the depth-32 development keys")
+	}
+	t.Setenv("YINZHENG_PASSPHRASE", "cli test passphrase")
+	cache, err := bench.DefaultKeysDir(circuits.ProductionDepth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := circuits.Compile(circuits.ProductionDepth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := circuits.LoadOrSetupDevelopment(cache, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	keys := t.TempDir()
+	for _, name := range []string{"manifest.json", "verifying.key", "proving.key"} {
+		data, err := os.ReadFile(filepath.Join(cache, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "manifest.json" {
+			var m map[string]any
+			if err := json.Unmarshal(data, &m); err != nil {
+				t.Fatal(err)
+			}
+			m["setup"] = circuits.SetupCeremony
+			data, _ = json.Marshal(m)
+		}
+		if err := os.WriteFile(filepath.Join(keys, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "issuer")
+	_, _, err = runIssuerCmd("", "init", "--dir", dir, "--circuit-keys", keys)
+	if !errors.Is(err, issuer.ErrCircuitKeys) || errors.Is(err, errUsage) {
+		t.Fatalf("init with relabelled development keys: %v, want issuer.ErrCircuitKeys", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a refused init left %d entries", len(entries))
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/issuer"
 	issuerapi "github.com/yinzheng-id/yinzheng/issuer/httpapi"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	verifierapi "github.com/yinzheng-id/yinzheng/verifier/httpapi"
 )
@@ -67,11 +68,16 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	fs := newFlagSet("serve issuer", stderr)
 	var f serverFlags
 	f.register(fs, "issuer directory (from `yinzheng issuer init`)")
+	interval := fs.Duration("epoch-interval", publication.DefaultEpochInterval, "publish one epoch per interval: the changes of the interval, or a heartbeat")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if f.dir == "" {
 		return usageError("--dir is required")
+	}
+	if *interval < time.Second || *interval > 12*time.Hour {
+		// The status list lives 24 h: two epochs a day at least.
+		return usageError("--epoch-interval must be between 1s and 12h, not %v", *interval)
 	}
 	pass, err := passphrase.Get("issuer passphrase: ", stdin, stderr, false)
 	if err != nil {
@@ -82,12 +88,23 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return err
 	}
 	defer iss.Close()
-	srv := httpserv.New(f.limits.apply(httpserv.Config{Name: "issuer", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody}))
+	logger := serviceLogger(stderr, f.logLevel)
+	srv := httpserv.New(f.limits.apply(httpserv.Config{Name: "issuer", Logger: logger, MaxBodyBytes: f.maxBody}))
 	if _, err := issuerapi.New(srv, issuerapi.FromIssuer(iss), issuerapi.Options{
 		Dir: f.dir, PublicURL: f.publicURL, AdminToken: []byte(os.Getenv(adminTokenEnv)),
 	}); err != nil {
 		return err
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	epochs := &issuer.EpochScheduler{Issuer: iss, Interval: *interval, Report: func(e *revocation.Epoch, err error) {
+		if err != nil {
+			logger.Error("publishing an epoch", "err", err)
+			return
+		}
+		logger.Info("published an epoch", "epoch", e.Epoch, "leaf_count", e.LeafCount)
+	}}
+	go epochs.Run(ctx)
 	return listen(srv, f.addr, stdout)
 }
 

@@ -3,11 +3,18 @@ package main
 import (
 	"bytes"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/yinzheng-id/yinzheng/bench"
+	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/internal/seal"
+	"github.com/yinzheng-id/yinzheng/issuer"
 )
 
 func TestServeUsage(t *testing.T) {
@@ -22,6 +29,8 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"verifier", "--dir", "x", "--issuer-dir", "a", "--issuer-url", "http://b"}, "exactly one of"},
 		{[]string{"verifier", "--dir", "x", "--issuer-url", "ftp://b"}, "--issuer-url"},
 		{[]string{"issuer", "--dir", "x", "stray"}, "unexpected argument"},
+		{[]string{"issuer", "--dir", "x", "--epoch-interval", "0s"}, "--epoch-interval must be"},
+		{[]string{"issuer", "--dir", "x", "--epoch-interval", "13h"}, "--epoch-interval must be"},
 	} {
 		var out, errOut bytes.Buffer
 		err := runServe(c.args, strings.NewReader(""), &out, &errOut)
@@ -110,5 +119,64 @@ func TestServeVerifierRunsAndStopsOnSIGTERM(t *testing.T) {
 	if !strings.Contains(logs, `"msg":"request"`) || !strings.Contains(logs, `"route":"GET /healthz"`) ||
 		!strings.Contains(logs, `"msg":"stopped"`) {
 		t.Fatalf("structured logs lack the access or shutdown lines: %s", logs)
+	}
+}
+
+// TestServeIssuerPublishesEpochs: the issuer service publishes the overdue
+// epoch at once (the directory's last epoch is an hour old, the interval 10
+// minutes), then waits for the next interval.
+func TestServeIssuerPublishesEpochs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the depth-32 circuit")
+	}
+	const pass = "serve test passphrase"
+	t.Setenv("YINZHENG_PASSPHRASE", pass)
+	keys, err := bench.DefaultKeysDir(circuits.ProductionDepth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "issuer")
+	hourAgo := time.Now().Add(-time.Hour)
+	if err := issuer.Init(dir, []byte(pass), issuer.Options{DevelopmentKeys: true, DevelopmentKeysDir: keys, Now: func() time.Time { return hourAgo },
+		KDF: seal.Params{Time: 1, Memory: 64, Threads: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe([]string{"issuer", "--dir", dir, "--addr", "127.0.0.1:0", "--epoch-interval", "10m"},
+			strings.NewReader(""), &out, &errOut)
+	}()
+	published := false
+	for i := 0; !published && i < 500; i++ {
+		select {
+		case err := <-done:
+			t.Fatalf("serve issuer stopped: %v (%s)", err, errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		published = strings.Contains(errOut.String(), `"msg":"published an epoch","epoch":2`)
+	}
+	if !published {
+		t.Fatalf("no epoch published: %s", errOut.String())
+	}
+	for i := 0; !strings.Contains(out.String(), "listening on ") && i < 500; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGTERM did not stop the service")
+	}
+	if strings.Contains(errOut.String(), `"epoch":3`) {
+		t.Fatalf("published again before the interval: %s", errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "public", "roots", "2.jws")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -274,10 +274,10 @@ func (s *Service) delta(w http.ResponseWriter, r *http.Request) {
 func (s *Service) circuit(w http.ResponseWriter, r *http.Request) {
 	name := "circuit/" + r.PathValue("name")
 	switch name {
-	case publication.ManifestName, publication.VerifyingKeyName, publication.ProvingKeyName:
+	case publication.ManifestName, publication.VerifyingKeyName, publication.ProvingKeyName, publication.TranscriptName:
 		s.serveFile(w, r, name, cacheCircuit)
 	default:
-		httpserv.WriteError(w, http.StatusNotFound, "circuit files are manifest.json, verifying.key and proving.key")
+		httpserv.WriteError(w, http.StatusNotFound, "circuit files are manifest.json, verifying.key, proving.key and (for ceremony keys) transcript.bin")
 	}
 }
 
@@ -462,7 +462,10 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 		ExpiresIn: int64(s.opts.TokenTTL / time.Second)})
 }
 
-// credential issues the bundle for the subject behind the access token.
+// credential issues the bundle for the subject behind the access token. The
+// bundle is pending (see issuer.Issue): the holder completes it with
+// `holder refresh` after the next epoch, which `serve issuer` publishes on
+// its --epoch-interval.
 // The body is the HolderRequest JSON, optionally with the OpenID4VCI member
 // "format" ("dc+sd-jwt" or "yinzheng-zk": the bundle holds both forms) or
 // "credential_configuration_id".

@@ -82,6 +82,7 @@ func newFixture(t *testing.T) *fixture {
 		publication.StatusListName:   []byte("status-jwt"),
 		publication.ManifestName:     []byte(`{"m":1}`),
 		publication.VerifyingKeyName: []byte("vk"),
+		publication.TranscriptName:   []byte("transcript"),
 		"secret.txt":                 []byte("not published"),
 	}
 	for name, body := range files {
@@ -350,6 +351,7 @@ func TestPublicFiles(t *testing.T) {
 		"/statuslist.jwt":           {200, "status-jwt", cacheStatus},
 		"/circuit/manifest.json":    {200, `{"m":1}`, cacheCircuit},
 		"/circuit/verifying.key":    {200, "vk", cacheCircuit},
+		"/circuit/transcript.bin":   {200, "transcript", cacheCircuit},
 		"/buckets/5/8":              {200, "\x05\x08", cacheBucket},
 		"/roots/4.jws":              {404, "roots/4.jws is not published", ""},
 		"/roots/03.jws":             {404, "root statements are", ""},

@@ -142,11 +142,6 @@ func (c *trustCache) root(ctx context.Context, iss *issuerState, epoch uint64) (
 	if st.Epoch != epoch {
 		return nil, &rootError{ReasonRootInvalid, fmt.Errorf("%s holds epoch %d", publication.RootName(epoch), st.Epoch)}
 	}
-	// A signed root of epoch E shows that the issuer has published E: a
-	// latest root below it is a rollback.
-	if err := c.marks.advance(iss.meta.Issuer, kid, &epoch, nil, false); err != nil {
-		return nil, err
-	}
 	c.mu.Lock()
 	if c.roots == nil {
 		c.roots = make(map[uint64]cachedRoot)
@@ -169,7 +164,11 @@ func (c *trustCache) latestRoot(ctx context.Context, iss *issuerState) (*revocat
 	if err != nil {
 		return nil, err
 	}
-	if err := c.marks.advance(iss.meta.Issuer, kid, &st.Epoch, nil, true); err != nil {
+	// The latest root never goes back. Epoch roots need no mark of their
+	// own: a presentation may only use an epoch its recorded request
+	// accepts, and those came from a latest root verified here, so none
+	// is above the mark.
+	if err := c.marks.advance(iss.meta.Issuer, kid, &st.Epoch, nil); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -216,7 +215,7 @@ func (c *trustCache) statusList(ctx context.Context, iss *issuerState) (*revocat
 		return nil, fmt.Errorf("%w: status list: %w", ErrIssuer, err)
 	}
 	iat := l.IssuedAt.Unix()
-	if err := c.marks.advance(iss.meta.Issuer, kid, nil, &iat, true); err != nil {
+	if err := c.marks.advance(iss.meta.Issuer, kid, nil, &iat); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()

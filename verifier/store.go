@@ -174,13 +174,11 @@ func readMark(txn *badger.Txn, key []byte) (m mark, present bool, err error) {
 	return m, true, nil
 }
 
-// advance raises the marks of an issuer key to the epoch and status list
-// issue time seen (each nil when not seen).
-// With check, a member below the recorded mark is refused with
-// ErrRolledBack and nothing is written: that is the test for the latest
-// root and the status list, which must never go back. Without it (a root
-// of an older epoch, fetched for a grace period) the mark only rises.
-func (s *requestStore) advance(issuer, kid string, epoch *uint64, statusIssuedAt *int64, check bool) error {
+// advance raises the marks of an issuer key to the latest epoch and the
+// status list issue time seen (each nil when not seen). One below its
+// recorded mark is refused with ErrRolledBack and nothing is written: the
+// latest root and the status list never go back.
+func (s *requestStore) advance(issuer, kid string, epoch *uint64, statusIssuedAt *int64) error {
 	key := markKey(issuer, kid)
 	for range 16 {
 		err := s.db.Update(func(txn *badger.Txn) error {
@@ -190,14 +188,14 @@ func (s *requestStore) advance(issuer, kid string, epoch *uint64, statusIssuedAt
 			}
 			next := m
 			if epoch != nil {
-				if check && *epoch < m.Epoch {
+				if *epoch < m.Epoch {
 					return fmt.Errorf("%w: the latest root is epoch %d, this verifier has verified epoch %d of %s",
 						ErrRolledBack, *epoch, m.Epoch, issuer)
 				}
 				next.Epoch = max(m.Epoch, *epoch)
 			}
 			if statusIssuedAt != nil {
-				if check && *statusIssuedAt < m.StatusIssuedAt {
+				if *statusIssuedAt < m.StatusIssuedAt {
 					return fmt.Errorf("%w: the status list was issued at %s, this verifier has verified one issued at %s",
 						ErrRolledBack, time.Unix(*statusIssuedAt, 0).UTC().Format(time.RFC3339),
 						time.Unix(m.StatusIssuedAt, 0).UTC().Format(time.RFC3339))

@@ -69,6 +69,11 @@ type TrustedIssuer struct {
 	CircuitBasis string `json:"circuit_basis,omitempty"`
 }
 
+// NewTrust returns a trust pinning issuers.
+func NewTrust(issuers ...TrustedIssuer) *Trust {
+	return &Trust{Version: TrustVersion, Issuers: issuers}
+}
+
 // ReadTrust reads and checks dir's trust file. A missing file is an error
 // wrapping ErrNotPinned.
 func ReadTrust(dir string) (*Trust, error) {

@@ -142,20 +142,6 @@ func markKey(issuer, kid string) []byte {
 	return []byte(markKeyPrefix + kid + "/" + issuer)
 }
 
-// loadMark returns the marks of an issuer key (zero when none).
-func (s *requestStore) loadMark(issuer, kid string) (mark, error) {
-	var m mark
-	err := s.db.View(func(txn *badger.Txn) error {
-		var err error
-		m, _, err = readMark(txn, markKey(issuer, kid))
-		return err
-	})
-	if err != nil {
-		return mark{}, fmt.Errorf("verifier: request store: %w", err)
-	}
-	return m, nil
-}
-
 func readMark(txn *badger.Txn, key []byte) (m mark, present bool, err error) {
 	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {

@@ -78,12 +78,19 @@ type Issuer struct {
 // depth-depth accumulator and development keys, and publishes epoch 0 at now.
 func NewIssuer(tb testing.TB, depth int, now time.Time) *Issuer {
 	tb.Helper()
+	return NewIssuerWithKeys(tb, DevelopmentKeys(tb, depth), now)
+}
+
+// NewIssuerWithKeys is NewIssuer with the given circuit keys (a ceremony's,
+// say), at their depth.
+func NewIssuerWithKeys(tb testing.TB, keys *circuits.Keys, now time.Time) *Issuer {
+	tb.Helper()
+	depth := keys.Manifest.Depth
 	dir := tb.TempDir()
 	key, err := jose.GenerateKey(jose.SuiteGM, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	keys := DevelopmentKeys(tb, depth)
 	if err := keys.Save(filepath.Join(dir, "public", "circuit")); err != nil {
 		tb.Fatal(err)
 	}

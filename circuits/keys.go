@@ -55,8 +55,20 @@ const (
 	provingKeyFile   = "proving.key"
 	verifyingKeyFile = "verifying.key"
 	maxManifestBytes = 64 << 10
+
+	// VerifyingKeyFile is the verifying key's name in a keys directory.
+	VerifyingKeyFile = verifyingKeyFile
 	maxVerifyingKey  = 64 << 10
 	maxProvingKey    = 64 << 20
+)
+
+// Errors returned when keys do not fit their manifest. ErrDevelopmentKeys
+// (beside the statement errors) refuses development keys.
+var (
+	// ErrSetupMismatch: the manifest's setup label contradicts the keys.
+	ErrSetupMismatch = errors.New("circuits: the manifest's setup label contradicts its keys")
+	// ErrKeysMismatch: a key file does not hash to the manifest's digest.
+	ErrKeysMismatch = errors.New("circuits: keys do not match their manifest")
 )
 
 // Manifest describes a set of keys: which circuit they belong to and where
@@ -81,6 +93,10 @@ type Manifest struct {
 	ProvingKeyDigest string `json:"proving_key_digest"`
 	Setup            string `json:"setup"`
 	SetupNote        string `json:"setup_note,omitempty"`
+	// TranscriptDigest is, for ceremony keys, multibase base58btc of SM3
+	// over the ceremony transcript that recomputes these keys (published
+	// beside them; see circuits/ceremony).
+	TranscriptDigest string `json:"transcript_digest,omitempty"`
 }
 
 // Compiled is the presentation circuit compiled for one depth.
@@ -162,6 +178,21 @@ func DevelopmentSetup(c *Compiled, progress func(stage string)) (*Keys, error) {
 	evals := p2.Initialize(r1csBN254, &commons)
 	pk, vk := p2.Seal(&commons, &evals, []byte(DevelopmentBeacon+" / phase 2"))
 	return newKeys(c, pk, vk, SetupDevelopment, DevelopmentBeacon)
+}
+
+// NewCeremonyKeys labels keys sealed by a multi-party ceremony
+// (circuits/ceremony) for the circuit c; the ceremony fills in the
+// manifest's TranscriptDigest. Keys that the development setup would give
+// are refused: a ceremony without contributions is that setup.
+func NewCeremonyKeys(c *Compiled, pk groth16.ProvingKey, vk groth16.VerifyingKey) (*Keys, error) {
+	k, err := newKeys(c, pk, vk, SetupCeremony, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckSetup(k.Manifest, false); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 func newKeys(c *Compiled, pk groth16.ProvingKey, vk groth16.VerifyingKey, setup, note string) (*Keys, error) {
@@ -284,9 +315,12 @@ func ParseManifest(data []byte) (Manifest, error) {
 // of its verifying key, which must hash to the manifest's circuit id and
 // have the manifest's number of public inputs. Verifiers use it: they never
 // need the proving key nor the compiled circuit.
+//
+// LoadVerifying does not judge the setup: callers that refuse development
+// keys call CheckSetup on the manifest it accepted.
 func LoadVerifying(m Manifest, vkBytes []byte) (*Keys, error) {
 	if id := multibaseID(sm3Sum(vkBytes)); id != m.CircuitID {
-		return nil, fmt.Errorf("circuits: verifying key has id %s, the manifest says %s", id, m.CircuitID)
+		return nil, fmt.Errorf("%w: verifying key has id %s, the manifest says %s", ErrKeysMismatch, id, m.CircuitID)
 	}
 	vk := groth16.NewVerifyingKey(ecc.BN254)
 	if _, err := vk.ReadFrom(bytes.NewReader(vkBytes)); err != nil {
@@ -298,15 +332,61 @@ func LoadVerifying(m Manifest, vkBytes []byte) (*Keys, error) {
 	return &Keys{Manifest: m, VK: vk}, nil
 }
 
+// DevelopmentCircuitID returns the circuit id that the deterministic
+// development setup yields at depth, and false for a depth no circuit has.
+func DevelopmentCircuitID(depth int) (string, bool) {
+	id, ok := developmentCircuits[depth]
+	return id, ok
+}
+
+// developmentIDs is developmentCircuits inverted.
+var developmentIDs = func() map[string]int {
+	ids := make(map[string]int, len(developmentCircuits))
+	for depth, id := range developmentCircuits {
+		ids[id] = depth
+	}
+	return ids
+}()
+
+// IsDevelopmentCircuit reports whether id is the circuit id of development
+// keys at some depth: keys whose trapdoor anyone can recompute from the
+// public DevelopmentBeacon.
+func IsDevelopmentCircuit(id string) bool {
+	_, ok := developmentIDs[id]
+	return ok
+}
+
+// CheckSetup judges the setup of keys by their content, not by the label:
+// m must be a manifest whose circuit id was checked against the verifying
+// key (Load and LoadVerifying do that). Keys with a development circuit id
+// are refused with ErrDevelopmentKeys unless allowDevelopment, whatever
+// m.Setup says, since relabelling them "ceremony" is a one-line edit; a
+// manifest labelled development whose id is not a development one is
+// refused with ErrSetupMismatch, as the label is then a lie of some kind.
+func CheckSetup(m Manifest, allowDevelopment bool) error {
+	dev := IsDevelopmentCircuit(m.CircuitID)
+	switch {
+	case dev && !allowDevelopment:
+		return fmt.Errorf("%w: circuit %s is the development setup's (labelled %q)", ErrDevelopmentKeys, m.CircuitID, m.Setup)
+	case m.Setup == SetupDevelopment && !dev:
+		return fmt.Errorf("%w: labelled %s, but circuit %s is not the development setup's", ErrSetupMismatch, SetupDevelopment, m.CircuitID)
+	}
+	return nil
+}
+
 // Load reads keys from dir and checks them against the manifest and against
-// c, the circuit compiled here: keys for another circuit digest are refused.
+// c, the circuit compiled here: keys for another circuit digest are refused,
+// and so are development keys (recognised by their circuit id, see
+// CheckSetup) unless opts.AllowDevelopment.
 func Load(dir string, c *Compiled, opts LoadOptions) (*Keys, error) {
 	m, err := ReadManifest(dir)
 	if err != nil {
 		return nil, err
 	}
-	if m.Setup == SetupDevelopment && !opts.AllowDevelopment {
-		return nil, fmt.Errorf("%w (%s)", ErrDevelopmentKeys, dir)
+	// Cheap and decisive on its own: a development id is refused here, and
+	// an edited id fails the binding to the verifying key below.
+	if err := CheckSetup(m, opts.AllowDevelopment); err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, dir)
 	}
 	if m.Depth != c.Depth || m.CircuitDigest != c.Digest {
 		return nil, fmt.Errorf("circuits: keys in %s are for another circuit (depth %d, digest %s), this one is depth %d, digest %s",
@@ -329,7 +409,7 @@ func Load(dir string, c *Compiled, opts LoadOptions) (*Keys, error) {
 		return nil, err
 	}
 	if d := multibaseID(sm3Sum(pkBytes)); d != m.ProvingKeyDigest {
-		return nil, fmt.Errorf("circuits: proving key in %s has digest %s, the manifest says %s", dir, d, m.ProvingKeyDigest)
+		return nil, fmt.Errorf("%w: proving key in %s has digest %s, the manifest says %s", ErrKeysMismatch, dir, d, m.ProvingKeyDigest)
 	}
 	// The digest matched the manifest, so the expensive subgroup checks of
 	// ReadFrom add nothing: a bad proving key can only make proofs that fail.

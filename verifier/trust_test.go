@@ -165,8 +165,8 @@ func TestRelabelledDevelopmentKeysAtPinTime(t *testing.T) {
 		"no option":        {},
 		"their circuit id": {CircuitID: p.CircuitID},
 	} {
-		if ti, err := p.Pin(ctx, opts); !errors.Is(err, verifier.ErrUntrustedKeys) {
-			t.Errorf("%s: pinned %+v (%v), want ErrUntrustedKeys", name, ti, err)
+		if ti, err := p.Pin(ctx, opts); !errors.Is(err, verifier.ErrUntrustedKeys) || !errors.Is(err, circuits.ErrDevelopmentKeys) {
+			t.Errorf("%s: pinned %+v (%v), want ErrUntrustedKeys and ErrDevelopmentKeys", name, ti, err)
 		}
 	}
 	ti, err := p.Pin(ctx, verifier.PinOptions{AllowDevelopmentKeys: true})
@@ -212,7 +212,8 @@ func TestRelabelledDevelopmentKeysAtVerification(t *testing.T) {
 			relabel(t, e.iss, c.id)
 			e.reopen(c.edit)
 			e.undecided(p, c.want)
-			if _, err := e.v.NewRequest(e.ctx, e.policy); !errors.Is(err, c.want) {
+			_, err := e.v.NewRequest(e.ctx, e.policy)
+			if !errors.Is(err, c.want) || (c.id == "" && !errors.Is(err, circuits.ErrDevelopmentKeys)) {
 				t.Fatalf("request: %v, want %v", err, c.want)
 			}
 		})

@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"keygen":     {"generate a private JWK, or print the public half of one", runKeygen},
 		"sdjwt":      {"issue, present and verify SD-JWTs (issue | present | verify)", runSDJWT},
 		"circuits":   {"facts about the presentation circuit (info)", runCircuits},
+		"ceremony":   {"the multi-party setup of the circuit keys (init | contribute | next | finalize | verify)", runCeremony},
 		"revocation": {"read the revocation accumulator (witness | delta | bucket)", runRevocation},
 		"bench":      {"benchmarks that print JSON figures (circuit | revocation)", runBench},
 		"demo":       {"run the end-to-end demonstration in a temporary directory", runDemo},

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
+	"github.com/yinzheng-id/yinzheng/circuits/ceremony"
 	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	"github.com/yinzheng-id/yinzheng/verifier/verifiertest"
 )
@@ -459,5 +461,133 @@ func TestReady(t *testing.T) {
 func TestDefaultMaxRootAge(t *testing.T) {
 	if verifier.DefaultMaxRootAge != 3*publication.DefaultEpochInterval {
 		t.Fatalf("DefaultMaxRootAge %v", verifier.DefaultMaxRootAge)
+	}
+}
+
+var (
+	ceremonyMu    sync.Mutex
+	ceremonyCache = map[string]ceremonyResult{}
+)
+
+type ceremonyResult struct {
+	keys       *circuits.Keys
+	transcript []byte
+}
+
+// runCeremony runs a small ceremony (one contribution per phase) at
+// testDepth, once per test binary and name, and returns its keys and
+// transcript.
+func runCeremony(t *testing.T, name string) (*circuits.Keys, []byte) {
+	t.Helper()
+	ceremonyMu.Lock()
+	defer ceremonyMu.Unlock()
+	if r, ok := ceremonyCache[name]; ok {
+		return r.keys, r.transcript
+	}
+	dir, out := t.TempDir(), t.TempDir()
+	if err := ceremony.Init(dir, testDepth, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ceremony.Contribute(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ceremony.Next(dir, []byte(name+" beacon 1"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ceremony.Contribute(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := ceremony.Finalize(dir, []byte(name+" beacon 2"), out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	transcript, err := os.ReadFile(filepath.Join(out, ceremony.TranscriptFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ceremonyCache[name] = ceremonyResult{keys, transcript}
+	return keys, transcript
+}
+
+// TestPinCeremonyTranscript: ceremony keys are pinned on their transcript
+// when it verifies and yields the published circuit, and then work without
+// development keys allowed anywhere.
+func TestPinCeremonyTranscript(t *testing.T) {
+	keys, transcript := runCeremony(t, "a")
+	iss := verifiertest.NewIssuerWithKeys(t, keys, base)
+	iss.WriteFile(t, publication.TranscriptName, transcript)
+	adult := iss.Issue(t, verifiertest.Adult(schemas.Date{Year: 2000, Month: time.January, Day: 1}), base)
+	epoch := iss.Publish(t, base).Epoch
+	ctx := context.Background()
+	in, err := verifier.Inspect(ctx, iss.Source())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.DevelopmentKeys || !in.Transcript || in.CircuitID != keys.Manifest.CircuitID {
+		t.Fatalf("inspection %+v", in)
+	}
+	var steps []string
+	ti, err := in.Pin(ctx, verifier.PinOptions{Progress: func(s string) { steps = append(steps, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ti.AllowDevelopmentKeys || !strings.Contains(ti.CircuitBasis, "ceremony transcript verified") || len(steps) == 0 {
+		t.Fatalf("pin %+v, progress %v", ti, steps)
+	}
+	v, err := verifier.New(verifier.Options{Dir: t.TempDir(), Source: iss.Source(), Trust: verifier.NewTrust(*ti),
+		Now: func() time.Time { return base }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	req, err := v.NewRequest(ctx, verifier.Policy{Scope: "platform-a", AgeOver: intp(18)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := v.Verify(ctx, verifiertest.JSON(t, adult.Prove(t, req, epoch)), req)
+	if err != nil || !res.Valid || res.DevelopmentKeys {
+		t.Fatalf("ceremony keys: %+v, %v", res, err)
+	}
+}
+
+// TestPinCeremonyRefused: a tampered transcript, another ceremony's
+// transcript, or none at all, do not pin the circuit; an expected circuit
+// id given out of band does.
+func TestPinCeremonyRefused(t *testing.T) {
+	keys, transcript := runCeremony(t, "a")
+	_, otherTranscript := runCeremony(t, "b")
+	iss := verifiertest.NewIssuerWithKeys(t, keys, base)
+	ctx := context.Background()
+	tampered := append([]byte(nil), transcript...)
+	tampered[len(tampered)/2] ^= 1
+	for name, data := range map[string][]byte{"tampered": tampered, "another ceremony's": otherTranscript, "empty": {}} {
+		iss.WriteFile(t, publication.TranscriptName, data)
+		in, err := verifier.Inspect(ctx, iss.Source())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ti, err := in.Pin(ctx, verifier.PinOptions{}); !errors.Is(err, verifier.ErrUntrustedKeys) {
+			t.Errorf("%s transcript: pinned %+v (%v)", name, ti, err)
+		}
+	}
+	if err := os.Remove(filepath.Join(iss.Dir, "public", filepath.FromSlash(publication.TranscriptName))); err != nil {
+		t.Fatal(err)
+	}
+	in, err := verifier.Inspect(ctx, iss.Source())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Transcript {
+		t.Fatal("a transcript reported where none is published")
+	}
+	_, err = in.Pin(ctx, verifier.PinOptions{})
+	if !errors.Is(err, verifier.ErrUntrustedKeys) || !strings.Contains(err.Error(), "--circuit-id") {
+		t.Fatalf("no transcript: %v, want ErrUntrustedKeys naming --circuit-id", err)
+	}
+	if ti, err := in.Pin(ctx, verifier.PinOptions{CircuitID: keys.Manifest.CircuitID}); err != nil || ti.AllowDevelopmentKeys {
+		t.Fatalf("expected circuit id: %+v, %v", ti, err)
+	}
+	if _, err := in.Pin(ctx, verifier.PinOptions{CircuitID: "z" + strings.Repeat("4", 44)}); !errors.Is(err, verifier.ErrUntrustedKeys) {
+		t.Fatalf("another expected circuit id: %v", err)
 	}
 }

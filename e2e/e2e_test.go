@@ -109,7 +109,17 @@ func newWorld(t *testing.T) *world {
 	}
 	w.issuerURL = serve(t, isrv)
 
-	v, err := verifier.New(verifier.Options{Dir: t.TempDir(), Source: publication.HTTPSource(w.issuerURL, nil),
+	// The verifier pins the issuer as `yinzheng verifier trust` would.
+	vsrc := publication.HTTPSource(w.issuerURL, nil)
+	inspected, err := verifier.Inspect(context.Background(), vsrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, err := inspected.Pin(context.Background(), verifier.PinOptions{AllowDevelopmentKeys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verifier.New(verifier.Options{Dir: t.TempDir(), Source: vsrc, Trust: verifier.NewTrust(*pin),
 		Now: w.clock.now, RequestTTL: 48 * time.Hour, MaxRootAge: 24 * time.Hour,
 		CacheTTL: time.Millisecond, AllowDevelopmentKeys: true})
 	if err != nil {
@@ -120,7 +130,7 @@ func newWorld(t *testing.T) *world {
 	// The public URL is only echoed in requests; the tests post to the
 	// listener directly.
 	if _, err := verifierapi.New(vsrv, verifierapi.FromVerifier(v), verifierapi.Options{
-		PublicURL: "http://verifier.test"}); err != nil {
+		PublicURL: "http://verifier.test", Logger: vsrv.Logger(), Metrics: vsrv.Metrics()}); err != nil {
 		t.Fatal(err)
 	}
 	w.verifierURL = serve(t, vsrv)

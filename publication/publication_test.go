@@ -162,3 +162,23 @@ func TestHTTPSourceBadURL(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCheckURLInsecure: plain http is refused for any host but a loopback
+// one, https is accepted for every host.
+func TestCheckURLInsecure(t *testing.T) {
+	for _, u := range []string{"http://issuer.example", "http://10.0.0.1:8080/pub", "http://[2001:db8::1]/",
+		"http://localhost.evil.example", "http://127.0.0.1.nip.io", "http://0.0.0.0:80"} {
+		if err := CheckURL(u); !errors.Is(err, ErrInsecureURL) {
+			t.Errorf("CheckURL(%q) = %v, want ErrInsecureURL", u, err)
+		}
+		if _, err := HTTPSource(u, nil).Get(context.Background(), IssuerName, 100); !errors.Is(err, ErrInsecureURL) {
+			t.Errorf("HTTPSource(%q).Get = %v, want ErrInsecureURL", u, err)
+		}
+	}
+	for _, u := range []string{"https://issuer.example", "https://10.0.0.1:8443/pub", "http://127.0.0.1:8080",
+		"http://127.1.2.3/pub", "http://localhost:9000", "http://LOCALHOST", "http://[::1]:8080/"} {
+		if err := CheckURL(u); err != nil {
+			t.Errorf("CheckURL(%q): %v", u, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -64,8 +65,8 @@ type httpSource struct {
 // HTTPSource returns a Source that GETs baseURL + "/" + name with client
 // (http.DefaultClient when nil). Each request is bounded by DefaultTimeout
 // unless the client or the context has a timeout of its own. A base URL that
-// is not an absolute http or https URL makes every Get fail with an error
-// saying so; CheckURL reports it up front.
+// CheckURL refuses (not https, unless the host is a loopback address) makes
+// every Get fail with an error saying so; call CheckURL to learn it up front.
 func HTTPSource(baseURL string, client *http.Client) Source {
 	if client == nil {
 		client = http.DefaultClient
@@ -73,14 +74,23 @@ func HTTPSource(baseURL string, client *http.Client) Source {
 	return httpSource{base: strings.TrimRight(baseURL, "/"), client: client, err: CheckURL(baseURL)}
 }
 
-// CheckURL refuses an issuer base URL that is not an absolute http or https
-// URL without query or fragment.
+// ErrInsecureURL means an issuer URL is plain http to a host that is not a
+// loopback address.
+var ErrInsecureURL = errors.New("publication: issuer URL is not https")
+
+// CheckURL refuses an issuer base URL that is not an absolute https URL
+// without user info, query or fragment. Plain http is accepted only for a
+// loopback host (localhost, 127.0.0.0/8, ::1): tests and a demo on one
+// machine. Over plain http anyone on the path could swap what the issuer
+// publishes, and although signatures and pins catch a forged key or root,
+// they cannot stop an old, validly signed file from being replayed or the
+// publication from being withheld.
 func CheckURL(baseURL string) error {
 	u, err := url.Parse(baseURL)
 	if err != nil {
 		return fmt.Errorf("publication: issuer URL: %w", err)
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
 		return fmt.Errorf("publication: issuer URL %q is not an absolute http(s) URL", baseURL)
 	}
 	if u.User != nil {
@@ -90,7 +100,21 @@ func CheckURL(baseURL string) error {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("publication: issuer URL %q has a query or fragment", baseURL)
 	}
+	if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		return fmt.Errorf("%w: %q (plain http is accepted only for localhost, 127.0.0.0/8 and ::1)", ErrInsecureURL, baseURL)
+	}
 	return nil
+}
+
+// loopbackHost reports whether host (without port or brackets) is
+// localhost or a loopback IP address. No name is resolved: what counts is
+// what the URL says.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 func (s httpSource) Get(ctx context.Context, name string, limit int64) ([]byte, error) {

@@ -118,6 +118,9 @@ func (s *Store) StatusListToken(key *jose.PrivateKey, issuer, uri string, now ti
 	return jose.Sign(key, header, payload)
 }
 
+// ErrStatusListExpired means a status list token's exp has passed.
+var ErrStatusListExpired = errors.New("revocation: status list token expired")
+
 // StatusList is a verified status list token.
 type StatusList struct {
 	Issuer   string
@@ -148,7 +151,7 @@ func ParseStatusListToken(token string, key *jose.PublicKey, uri string, now tim
 	case p.Iat <= 0:
 		return nil, errors.New("revocation: status list token has no iat")
 	case p.Exp != 0 && !now.Before(time.Unix(p.Exp, 0)):
-		return nil, fmt.Errorf("revocation: status list token expired at %s", time.Unix(p.Exp, 0).UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("%w at %s", ErrStatusListExpired, time.Unix(p.Exp, 0).UTC().Format(time.RFC3339))
 	case p.StatusList.Bits != 1:
 		return nil, fmt.Errorf("revocation: status list of %d bits per credential, this accumulator writes 1", p.StatusList.Bits)
 	}

@@ -12,19 +12,25 @@ import (
 	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
-	"github.com/yinzheng-id/yinzheng/schemas"
 )
 
 // ErrUntrustedKeys means the issuer publishes circuit keys this verifier
-// does not accept (development keys without AllowDevelopmentKeys, or keys
-// other than Options.TrustedCircuitID).
+// does not accept: development keys (recognised by their circuit id) that
+// were not allowed, or a circuit that cannot be pinned.
 var ErrUntrustedKeys = errors.New("verifier: untrusted circuit keys")
 
 // ErrIssuer means the issuer's publication is inconsistent or unusable.
 var ErrIssuer = errors.New("verifier: issuer publication unusable")
 
+// ErrRolledBack means the publication is older than one this verifier has
+// already verified: a latest root of a lower epoch than one seen, or a
+// status list issued before one seen. A stale mirror or an attacker
+// replaying old, validly signed files would otherwise bring revoked
+// credentials back.
+var ErrRolledBack = errors.New("verifier: publication rolled back")
+
 // issuerState is what the verifier trusts about the issuer: its metadata
-// and its circuit's verifying key.
+// and its circuit's verifying key, both matching the pins.
 type issuerState struct {
 	meta        *publication.Metadata
 	keys        *circuits.Keys // verifying key only
@@ -51,11 +57,12 @@ type cachedRoot struct {
 // verified for ttl. Its methods are safe for concurrent use; two callers
 // missing the cache at once may both fetch, which is harmless.
 type trustCache struct {
-	src          publication.Source
-	ttl          time.Duration
-	now          func() time.Time
-	allowDev     bool
-	trustCircuit string
+	src      publication.Source
+	ttl      time.Duration
+	now      func() time.Time
+	allowDev bool
+	pins     *Trust
+	marks    *requestStore // durable high-water marks (rollback)
 
 	mu            sync.Mutex
 	issuer        *issuerState
@@ -95,53 +102,27 @@ func (c *trustCache) issuerState(ctx context.Context) (*issuerState, error) {
 }
 
 func (c *trustCache) loadIssuer(ctx context.Context) (*issuerState, error) {
-	data, err := c.src.Get(ctx, publication.IssuerName, publication.MaxMetadataSize)
-	if err != nil {
-		return nil, fmt.Errorf("verifier: issuer metadata: %w", err)
-	}
-	meta, err := publication.ParseMetadata(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrIssuer, err)
-	}
-	schemaID, err := schemas.SchemaID()
+	p, err := readPublication(ctx, c.src)
 	if err != nil {
 		return nil, err
 	}
-	if meta.SchemaID != schemaID || meta.VCT != schemas.VCT {
-		return nil, fmt.Errorf("%w: issuer.json names schema %s (%s), this verifier knows %s (%s)",
-			ErrIssuer, meta.SchemaID, meta.VCT, schemaID, schemas.VCT)
+	ti := c.pins.Lookup(p.Issuer)
+	if ti == nil {
+		return nil, c.pins.Check(p) // names the issuer ids
 	}
-	data, err = c.src.Get(ctx, publication.ManifestName, publication.MaxMetadataSize)
-	if err != nil {
-		return nil, fmt.Errorf("verifier: circuit manifest: %w", err)
+	allowDev := c.allowDev && ti.AllowDevelopmentKeys
+	// Development keys before a changed key or circuit: a forgeable
+	// circuit is the refusal an operator must see.
+	if err := checkSetup(p.keys.Manifest, allowDev); err != nil {
+		if p.DevelopmentKeys && ti.AllowDevelopmentKeys {
+			return nil, fmt.Errorf("%w (the pin allows development keys, Options.AllowDevelopmentKeys does not)", err)
+		}
+		return nil, err
 	}
-	m, err := circuits.ParseManifest(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: circuit manifest: %v", ErrIssuer, err)
+	if err := c.pins.Check(p); err != nil {
+		return nil, err
 	}
-	switch {
-	case m.CircuitID != meta.CircuitID:
-		return nil, fmt.Errorf("%w: the manifest's circuit id %s is not issuer.json's %s", ErrIssuer, m.CircuitID, meta.CircuitID)
-	case m.Depth != meta.Depth:
-		return nil, fmt.Errorf("%w: the manifest's depth %d is not issuer.json's %d", ErrIssuer, m.Depth, meta.Depth)
-	case c.trustCircuit != "" && m.CircuitID != c.trustCircuit:
-		return nil, fmt.Errorf("%w: the issuer publishes circuit %s, this verifier trusts %s", ErrUntrustedKeys, m.CircuitID, c.trustCircuit)
-	case m.Setup == circuits.SetupDevelopment && !c.allowDev:
-		return nil, fmt.Errorf("%w: the issuer publishes development keys (their setup randomness is public) and they were not allowed", ErrUntrustedKeys)
-	}
-	vkBytes, err := c.src.Get(ctx, publication.VerifyingKeyName, publication.MaxVerifyingKeySize)
-	if err != nil {
-		return nil, fmt.Errorf("verifier: verifying key: %w", err)
-	}
-	keys, err := circuits.LoadVerifying(m, vkBytes)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrIssuer, err)
-	}
-	return &issuerState{
-		meta:        meta,
-		keys:        keys,
-		development: m.Setup == circuits.SetupDevelopment,
-	}, nil
+	return &issuerState{meta: p.meta, keys: p.keys, development: p.DevelopmentKeys}, nil
 }
 
 // root returns the verified root statement of epoch. A statement that is
@@ -181,6 +162,13 @@ func (c *trustCache) latestRoot(ctx context.Context, iss *issuerState) (*revocat
 	c.mu.Unlock()
 	st, err := c.fetchRoot(ctx, iss, publication.LatestRootName)
 	if err != nil {
+		return nil, err
+	}
+	// The latest root never goes back. Epoch roots need no mark of their
+	// own: a presentation may only use an epoch its recorded request
+	// accepts, and those came from a latest root verified here, so none
+	// is above the mark.
+	if err := c.marks.advance(iss.meta.Issuer, kid, &st.Epoch, nil); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -224,7 +212,11 @@ func (c *trustCache) statusList(ctx context.Context, iss *issuerState) (*revocat
 	}
 	l, err := revocation.ParseStatusListToken(string(bytes.TrimSpace(data)), iss.meta.JWK, iss.meta.StatusListURI, now)
 	if err != nil {
-		return nil, fmt.Errorf("%w: status list: %v", ErrIssuer, err)
+		return nil, fmt.Errorf("%w: status list: %w", ErrIssuer, err)
+	}
+	iat := l.IssuedAt.Unix()
+	if err := c.marks.advance(iss.meta.Issuer, kid, nil, &iat); err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	c.status, c.statusKid, c.statusFetched = l, kid, now

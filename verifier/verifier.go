@@ -14,7 +14,12 @@ import (
 // Defaults of Options fields left zero.
 const (
 	DefaultRequestTTL = 5 * time.Minute
-	DefaultMaxRootAge = 24 * time.Hour
+	// DefaultMaxRootAge follows the issuer's epoch schedule: an issuer
+	// publishes an epoch (a heartbeat when nothing changed) every
+	// publication.DefaultEpochInterval, so a latest root older than three
+	// intervals means the issuer stopped publishing or the verifier is
+	// being shown an old publication; a revocation is then not seen.
+	DefaultMaxRootAge = 3 * publication.DefaultEpochInterval
 	DefaultCacheTTL   = time.Minute
 )
 
@@ -29,6 +34,12 @@ type Options struct {
 	Dir string
 	// Source reads the issuer's publication. Required.
 	Source publication.Source
+	// Trust is what the verifier trusts: the pinned issuers, their keys
+	// and circuits. Nil reads Dir/trust.json (TrustFileName), written by
+	// `yinzheng verifier trust` or [Trust.Write]; without it New fails
+	// with ErrNotPinned. The publication must match the pins at every
+	// load, or the verifier refuses to work (ErrTrustChanged).
+	Trust *Trust
 	// Now is the clock; nil means time.Now. Requests take "today" from it.
 	Now func() time.Time
 	// Rand is the source of nonces and request ids; nil means crypto/rand.
@@ -37,7 +48,9 @@ type Options struct {
 	// DefaultRequestTTL.
 	RequestTTL time.Duration
 	// MaxRootAge is how old a root statement may be when a presentation
-	// proves against it; 0 means DefaultMaxRootAge.
+	// proves against it, and how old the latest root may be for requests
+	// to be made and for the verifier to be ready; 0 means
+	// DefaultMaxRootAge. Set it from the issuer's epoch interval.
 	MaxRootAge time.Duration
 	// RootGrace makes requests accept, besides the latest epoch, the epochs
 	// that were the latest within the last RootGrace (holders whose path is
@@ -48,11 +61,12 @@ type Options struct {
 	// DefaultCacheTTL.
 	CacheTTL time.Duration
 	// AllowDevelopmentKeys accepts circuit keys from the development setup,
-	// whose randomness is public so that anyone can forge proofs. Only
-	// tests and the demo set it; results then say so.
+	// whose randomness is public so that anyone can forge proofs. The pin
+	// must allow them too (TrustedIssuer.AllowDevelopmentKeys): both the
+	// operator who pinned and the program that runs must have asked.
+	// Development keys are recognised by their circuit id, whatever the
+	// manifest's label. Only tests and the demo set it; results say so.
 	AllowDevelopmentKeys bool
-	// TrustedCircuitID, when set, is the only circuit id accepted.
-	TrustedCircuitID string
 }
 
 // Verifier makes requests and verifies the presentations that answer them.
@@ -67,14 +81,31 @@ type Verifier struct {
 	rootGrace  time.Duration
 }
 
-// New opens the verifier's request store in opts.Dir. Close it when done.
-// It does not contact the issuer: the publication is read on first use.
+// New reads the trust (opts.Trust, or Dir/trust.json) and opens the
+// verifier's request store in opts.Dir. Close it when done. It does not
+// contact the issuer: the publication is read, and checked against the
+// pins, on first use.
 func New(opts Options) (*Verifier, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("verifier: no directory")
 	}
 	if opts.Source == nil {
 		return nil, errors.New("verifier: no issuer publication source")
+	}
+	pins := opts.Trust
+	if pins == nil {
+		t, err := ReadTrust(opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		pins = t
+	} else if err := pins.check(); err != nil {
+		return nil, err
+	} else {
+		pins = pins.clone() // the caller may go on editing its copy
+	}
+	if len(pins.Issuers) == 0 {
+		return nil, fmt.Errorf("%w: the trust pins no issuer", ErrNotPinned)
 	}
 	for _, d := range []time.Duration{opts.RequestTTL, opts.MaxRootAge, opts.RootGrace, opts.CacheTTL} {
 		if d < 0 {
@@ -92,11 +123,12 @@ func New(opts Options) (*Verifier, error) {
 	return &Verifier{
 		store: store,
 		trust: &trustCache{
-			src:          opts.Source,
-			ttl:          orDefault(opts.CacheTTL, DefaultCacheTTL),
-			now:          now,
-			allowDev:     opts.AllowDevelopmentKeys,
-			trustCircuit: opts.TrustedCircuitID,
+			src:      opts.Source,
+			ttl:      orDefault(opts.CacheTTL, DefaultCacheTTL),
+			now:      now,
+			allowDev: opts.AllowDevelopmentKeys,
+			pins:     pins,
+			marks:    store,
 		},
 		now:        now,
 		rand:       defaultRandom(opts.Rand),
@@ -130,8 +162,8 @@ func (v *Verifier) NewRequest(ctx context.Context, p Policy) (*Request, error) {
 		return nil, fmt.Errorf("verifier: the issuer's latest root: %w", err)
 	}
 	if age := now.Sub(latest.IssuedAt); age > v.maxRootAge {
-		return nil, fmt.Errorf("verifier: the issuer's latest root (epoch %d) was published %s ago, more than the accepted %s: the issuer must publish",
-			latest.Epoch, age.Round(time.Second), v.maxRootAge)
+		return nil, fmt.Errorf("%w: the issuer's latest root (epoch %d) was published %s ago, more than the accepted %s: the issuer must publish",
+			ErrStaleRoot, latest.Epoch, age.Round(time.Second), v.maxRootAge)
 	}
 	epochs := []uint64{latest.Epoch}
 	// Epoch e was the latest until e+1 was published.

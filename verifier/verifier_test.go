@@ -39,6 +39,7 @@ func (c *clock) add(d time.Duration) {
 type env struct {
 	t      *testing.T
 	iss    *verifiertest.Issuer
+	src    *verifiertest.FlakySource
 	adult  *verifiertest.Holder
 	minor  *verifiertest.Holder
 	epoch  uint64
@@ -63,7 +64,8 @@ func setup(t *testing.T, edit func(*verifier.Options)) *env {
 	ep := iss.Publish(t, base)
 	e := &env{t: t, iss: iss, adult: adult, minor: minor, epoch: ep.Epoch, clk: &clock{t: base}, ctx: context.Background(),
 		policy: verifier.Policy{Scope: "platform-a", AgeOver: intp(18)}}
-	e.opts = verifier.Options{Dir: t.TempDir(), Source: iss.Source(), Now: e.clk.now, AllowDevelopmentKeys: true}
+	e.src = &verifiertest.FlakySource{Source: iss.Source()}
+	e.opts = verifier.Options{Dir: t.TempDir(), Source: e.src, Trust: iss.Trust(), Now: e.clk.now, AllowDevelopmentKeys: true}
 	if edit != nil {
 		edit(&e.opts)
 	}
@@ -281,7 +283,7 @@ func TestStaleRoot(t *testing.T) {
 	e.clk.add(2 * time.Minute)
 	wantReason(t, e.verify(p, nil), verifier.ReasonStaleRoot)
 	// A request is not made against a root that is already too old.
-	if _, err := e.v.NewRequest(e.ctx, e.policy); err == nil || !strings.Contains(err.Error(), "must publish") {
+	if _, err := e.v.NewRequest(e.ctx, e.policy); !errors.Is(err, verifier.ErrStaleRoot) || !strings.Contains(err.Error(), "must publish") {
 		t.Fatalf("request on a stale latest root: %v", err)
 	}
 }
@@ -372,6 +374,9 @@ func TestWrongPresentationType(t *testing.T) {
 	wantReason(t, e.verify(e.adult.Present(t, req, []string{"age_over_18"}, "", "", true, base), nil), verifier.ReasonWrongType)
 }
 
+// TestIssuerChanged: a publication renamed to another issuer id after a
+// request was made no longer matches the pins. The verifier cannot decide
+// (an error, not a verdict) and the request stays usable.
 func TestIssuerChanged(t *testing.T) {
 	e := setup(t, nil)
 	req := e.request(e.policy)
@@ -379,22 +384,31 @@ func TestIssuerChanged(t *testing.T) {
 	e.iss.Meta.Issuer = "https://renamed.example"
 	e.iss.WriteMetadata(t)
 	e.clk.add(verifier.DefaultCacheTTL + time.Second)
-	wantReason(t, e.verify(p, nil), verifier.ReasonWrongIssuer)
+	if res, err := e.v.Verify(e.ctx, verifiertest.JSON(t, p), nil); !errors.Is(err, verifier.ErrTrustChanged) ||
+		!strings.Contains(err.Error(), "renamed.example") {
+		t.Fatalf("renamed issuer: %+v, %v, want ErrTrustChanged", res, err)
+	}
+	e.iss.Meta.Issuer = verifiertest.IssuerID
+	e.iss.WriteMetadata(t)
+	if res := e.verify(p, nil); !res.Valid {
+		t.Fatalf("after the rename was undone: %v", res.Reasons)
+	}
 }
 
+// TestDevelopmentKeysRefused: development keys need both the pin's and the
+// options' consent.
 func TestDevelopmentKeysRefused(t *testing.T) {
 	e := setup(t, func(o *verifier.Options) { o.AllowDevelopmentKeys = false })
 	if _, err := e.v.NewRequest(e.ctx, e.policy); !errors.Is(err, verifier.ErrUntrustedKeys) {
 		t.Fatalf("development keys: %v", err)
 	}
-	f := setup(t, func(o *verifier.Options) { o.TrustedCircuitID = "zSomeOtherCircuit" })
+	f := setup(t, func(o *verifier.Options) { o.Trust.Issuers[0].AllowDevelopmentKeys = false })
 	if _, err := f.v.NewRequest(f.ctx, f.policy); !errors.Is(err, verifier.ErrUntrustedKeys) {
-		t.Fatalf("untrusted circuit: %v", err)
+		t.Fatalf("development keys not allowed by the pin: %v", err)
 	}
-	g := setup(t, nil)
-	g.opts.TrustedCircuitID = g.iss.Keys.Manifest.CircuitID
-	if _, err := g.v.NewRequest(g.ctx, g.policy); err != nil {
-		t.Fatalf("trusted circuit: %v", err)
+	g := setup(t, func(o *verifier.Options) { o.Trust.Issuers[0].CircuitIDs = []string{"zSomeOtherCircuit"} })
+	if _, err := g.v.NewRequest(g.ctx, g.policy); !errors.Is(err, verifier.ErrTrustChanged) {
+		t.Fatalf("untrusted circuit: %v", err)
 	}
 }
 

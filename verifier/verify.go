@@ -83,10 +83,17 @@ func refuse(reasons ...string) *Result {
 // the presentation must answer that request and the recorded one must be
 // identical to it.
 //
-// The request is consumed before anything else is checked: whatever the
-// outcome, it cannot be verified again. Verify returns an error only when
-// it cannot decide (the issuer's publication is unreadable, the store
-// fails); a refused presentation is a Result with Valid false.
+// Verify decides first and consumes the request after: it reads the
+// recorded request, loads everything the decision needs (the issuer's
+// state checked against the pins, root statements, the status list) and
+// decides; only then does it take the request out of the store, in one
+// transaction, so that of concurrent verifications of one request exactly
+// one returns the decision and the others "nonce unknown or already used".
+// When it cannot decide (the publication is unreachable, rolled back or
+// no longer matches the pins, the store fails) it returns an error and the
+// request is left as it was: the same presentation can be verified again
+// later. A refused presentation is a Result with Valid false, and consumes
+// the request like a valid one.
 func (v *Verifier) Verify(ctx context.Context, presentation []byte, expected *Request) (*Result, error) {
 	if len(presentation) > MaxDocumentSize {
 		return refuse(ReasonTooLarge), nil
@@ -101,7 +108,7 @@ func (v *Verifier) Verify(ctx context.Context, presentation []byte, expected *Re
 	if len(p.RequestID) > 256 {
 		return refuse(ReasonUnknownNonce), nil
 	}
-	doc, err := v.store.take(p.RequestID)
+	doc, err := v.store.get(p.RequestID)
 	if errors.Is(err, errNoRequest) {
 		return refuse(ReasonUnknownNonce), nil
 	}
@@ -112,6 +119,22 @@ func (v *Verifier) Verify(ctx context.Context, presentation []byte, expected *Re
 	if err != nil {
 		return nil, fmt.Errorf("verifier: recorded request %s: %w", p.RequestID, err)
 	}
+	res, err := v.decide(ctx, req, p, expected)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v.store.take(p.RequestID); errors.Is(err, errNoRequest) {
+		// Another verification of this request decided first.
+		return refuse(ReasonUnknownNonce), nil
+	} else if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// decide checks p against the recorded request req. It changes nothing in
+// the store; an error means it could not decide.
+func (v *Verifier) decide(ctx context.Context, req *Request, p *Presentation, expected *Request) (*Result, error) {
 	if expected != nil {
 		if same, err := sameRequest(req, expected); err != nil {
 			return nil, err

@@ -364,9 +364,20 @@ func (d *demo) enrol(ctx context.Context, p person) (string, error) {
 }
 
 func (d *demo) newVerifier(scope string) (*verifier.Verifier, error) {
+	// The platform pins the demo issuer as `yinzheng verifier trust
+	// --allow-development-keys` would: its circuit keys are development keys.
+	in, err := verifier.Inspect(context.Background(), d.src)
+	if err != nil {
+		return nil, err
+	}
+	pin, err := in.Pin(context.Background(), verifier.PinOptions{AllowDevelopmentKeys: true})
+	if err != nil {
+		return nil, err
+	}
 	return verifier.New(verifier.Options{
 		Dir:                  filepath.Join(d.dir, "verifier-"+scope),
 		Source:               d.src,
+		Trust:                verifier.NewTrust(*pin),
 		AllowDevelopmentKeys: true,
 		// The demo's platforms re-read the issuer's publication at every
 		// step, so a revocation shows at once; a deployment caches it for

@@ -123,7 +123,11 @@ func TestHolderCLIEndToEnd(t *testing.T) {
 		t.Fatalf("import without a source: %v", err)
 	}
 
-	v, err := verifier.New(verifier.Options{Dir: t.TempDir(), Source: publication.DirSource(idir), AllowDevelopmentKeys: true})
+	vdir := t.TempDir()
+	if _, _, err := verifierTrustCLI(t, "--dir", vdir, "--issuer-dir", idir, "--allow-development-keys", "--yes"); err != nil {
+		t.Fatal(err)
+	}
+	v, err := verifier.New(verifier.Options{Dir: vdir, Source: publication.DirSource(idir), AllowDevelopmentKeys: true})
 	if err != nil {
 		t.Fatal(err)
 	}

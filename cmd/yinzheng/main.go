@@ -37,7 +37,7 @@ func commands() map[string]command {
 		"demo":       {"run the end-to-end demonstration in a temporary directory", runDemo},
 		"issuer":     {"enrol, issue, revoke, publish, delete (init | issue | revoke | publish | delete)", runIssuer},
 		"holder":     {"the wallet (init | request | import | refresh | prove | present)", runHolder},
-		"verifier":   {"ask for and check presentations (request | verify)", runVerifier},
+		"verifier":   {"pin an issuer, ask for and check presentations (trust | request | verify)", runVerifier},
 		"serve":      {"run the issuer or verifier HTTP service (issuer | verifier)", runServe},
 		"version":    {"print the build: version, commit, commit date, Go, gnark and gnark-crypto", runVersion},
 		"completion": {"print a shell completion script (bash | zsh)", runCompletion},

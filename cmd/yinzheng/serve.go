@@ -111,10 +111,10 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve verifier", stderr)
 	var f serverFlags
-	f.register(fs, "verifier directory (VDIR: requests and nonces)")
+	f.register(fs, "verifier directory (VDIR: trust file from `yinzheng verifier trust`, requests and nonces)")
 	issuerDir := fs.String("issuer-dir", "", "read the issuer's publication from this issuer directory")
-	issuerURL := fs.String("issuer-url", "", "read the issuer's publication from this issuer service")
-	maxRootAge := fs.Duration("max-root-age", 24*time.Hour, "oldest root statement a proof may use")
+	issuerURL := fs.String("issuer-url", "", "read the issuer's publication from this issuer service (https, or http to a loopback address)")
+	maxRootAge := fs.Duration("max-root-age", verifier.DefaultMaxRootAge, "oldest root statement a proof may use (three of the issuer's epoch intervals)")
 	devKeys := fs.Bool("allow-development-keys", false, "accept development circuit keys (anyone can forge proofs; tests and demos only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -149,7 +149,8 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		publicURL = "http://" + ln.Addr().String()
 	}
 	srv := httpserv.New(f.limits.apply(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody}))
-	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL}); err != nil {
+	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL,
+		Logger: srv.Logger(), Metrics: srv.Metrics(), Registerer: srv.Metrics().Registry()}); err != nil {
 		ln.Close()
 		return err
 	}

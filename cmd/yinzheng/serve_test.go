@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/internal/seal"
 	"github.com/yinzheng-id/yinzheng/issuer"
+	"github.com/yinzheng-id/yinzheng/verifier"
+	"github.com/yinzheng-id/yinzheng/verifier/verifiertest"
 )
 
 func TestServeUsage(t *testing.T) {
@@ -72,10 +75,19 @@ func (b *lockedBuffer) String() string {
 
 func TestServeVerifierRunsAndStopsOnSIGTERM(t *testing.T) {
 	var out, errOut lockedBuffer
+	// Unpinned, the service does not start.
+	err := runServe([]string{"verifier", "--dir", t.TempDir(), "--addr", "127.0.0.1:0", "--issuer-dir", t.TempDir()},
+		strings.NewReader(""), &out, &errOut)
+	if !errors.Is(err, verifier.ErrNotPinned) || out.String() != "" {
+		t.Fatalf("unpinned: %v, stdout %q", err, out.String())
+	}
+	iss := verifiertest.NewIssuer(t, 4, time.Now())
+	vdir := t.TempDir()
+	iss.Pin(t, vdir)
 	done := make(chan error, 1)
 	go func() {
-		done <- runServe([]string{"verifier", "--dir", t.TempDir(), "--addr", "127.0.0.1:0",
-			"--issuer-dir", t.TempDir()}, strings.NewReader(""), &out, &errOut)
+		done <- runServe([]string{"verifier", "--dir", vdir, "--addr", "127.0.0.1:0",
+			"--issuer-dir", iss.Dir, "--allow-development-keys"}, strings.NewReader(""), &out, &errOut)
 	}()
 	var base string
 	for i := 0; base == "" && i < 200; i++ {
@@ -93,7 +105,6 @@ func TestServeVerifierRunsAndStopsOnSIGTERM(t *testing.T) {
 	}
 	// Once /healthz answers, the server has registered for SIGTERM.
 	var resp *http.Response
-	var err error
 	for range 100 {
 		if resp, err = http.Get(base + "/healthz"); err == nil {
 			break
@@ -102,6 +113,11 @@ func TestServeVerifierRunsAndStopsOnSIGTERM(t *testing.T) {
 	}
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v", err)
+	}
+	resp.Body.Close()
+	// Pinned and published just now: ready.
+	if resp, err = http.Get(base + "/readyz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", err, resp)
 	}
 	resp.Body.Close()
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,18 +15,20 @@ import (
 	"github.com/yinzheng-id/yinzheng/verifier"
 )
 
-// runVerifier implements `yinzheng verifier request|verify`.
+// runVerifier implements `yinzheng verifier trust|request|verify`.
 func runVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError("verifier needs a subcommand: request or verify")
+		return usageError("verifier needs a subcommand: trust, request or verify")
 	}
 	switch args[0] {
+	case "trust":
+		return runVerifierTrust(args[1:], stdin, stdout, stderr)
 	case "request":
 		return runVerifierRequest(args[1:], stdout, stderr)
 	case "verify":
 		return runVerifierVerify(args[1:], stdin, stdout, stderr)
 	default:
-		return usageError("unknown verifier subcommand %q (want request or verify)", args[0])
+		return usageError("unknown verifier subcommand %q (want trust, request or verify)", args[0])
 	}
 }
 
@@ -37,31 +40,43 @@ type verifierFlags struct {
 }
 
 func (f *verifierFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.dir, "dir", "", "the verifier's directory (`VDIR`), where requests are recorded")
-	fs.StringVar(&f.issuerDir, "issuer-dir", "", "read the issuer's publication from `DIR`/public")
-	fs.StringVar(&f.issuerURL, "issuer-url", "", "read the issuer's publication from `URL`")
-	fs.BoolVar(&f.allowDev, "allow-development-keys", false,
-		"accept circuit keys from the development setup (INSECURE: anyone can forge proofs; for the demo and tests)")
-	fs.DurationVar(&f.maxRootAge, "max-root-age", verifier.DefaultMaxRootAge, "oldest root statement accepted")
+	f.registerSource(fs)
+	fs.DurationVar(&f.maxRootAge, "max-root-age", verifier.DefaultMaxRootAge, "oldest root statement accepted (three of the issuer's epoch intervals)")
 }
 
-func (f *verifierFlags) open(extra func(*verifier.Options)) (*verifier.Verifier, error) {
+func (f *verifierFlags) registerSource(fs *flag.FlagSet) {
+	fs.StringVar(&f.dir, "dir", "", "the verifier's directory (`VDIR`): its trust file and recorded requests")
+	fs.StringVar(&f.issuerDir, "issuer-dir", "", "read the issuer's publication from `DIR`/public")
+	fs.StringVar(&f.issuerURL, "issuer-url", "", "read the issuer's publication from `URL` (https, or http to a loopback address)")
+	fs.BoolVar(&f.allowDev, "allow-development-keys", false,
+		"accept circuit keys from the development setup (INSECURE: anyone can forge proofs; for the demo and tests)")
+}
+
+// source returns the publication source the flags name.
+func (f *verifierFlags) source() (publication.Source, error) {
 	if f.dir == "" {
 		return nil, usageError("--dir is required")
 	}
-	var src publication.Source
 	switch {
 	case f.issuerDir != "" && f.issuerURL != "":
 		return nil, usageError("give one of --issuer-dir and --issuer-url, not both")
 	case f.issuerDir != "":
-		src = publication.DirSource(f.issuerDir)
+		return publication.DirSource(f.issuerDir), nil
 	case f.issuerURL != "":
 		if err := publication.CheckURL(f.issuerURL); err != nil {
 			return nil, usageError("--issuer-url: %v", err)
 		}
-		src = publication.HTTPSource(f.issuerURL, nil)
+		return publication.HTTPSource(f.issuerURL, nil), nil
 	default:
 		return nil, usageError("one of --issuer-dir or --issuer-url is required")
+	}
+}
+
+// open opens the verifier of VDIR, with the trust pinned in VDIR/trust.json.
+func (f *verifierFlags) open(extra func(*verifier.Options)) (*verifier.Verifier, error) {
+	src, err := f.source()
+	if err != nil {
+		return nil, err
 	}
 	if f.maxRootAge <= 0 {
 		return nil, usageError("--max-root-age must be positive")
@@ -172,4 +187,100 @@ func runVerifierVerify(args []string, stdin io.Reader, stdout, stderr io.Writer)
 		return errors.New("presentation refused: " + strings.Join(res.Reasons, "; "))
 	}
 	return nil
+}
+
+// runVerifierTrust implements `yinzheng verifier trust`: it reads the
+// issuer's publication, shows its fingerprints (and what changed since the
+// last pin) and pins it in VDIR/trust.json once the operator agrees.
+func runVerifierTrust(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("verifier trust", stderr)
+	var vf verifierFlags
+	vf.registerSource(fs)
+	yes := fs.Bool("yes", false, "pin without asking")
+	circuitID := fs.String("circuit-id", "", "the circuit id (`ID`) the issuer announced out of band; the published one must equal it")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	src, err := vf.source()
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	in, err := verifier.Inspect(ctx, src)
+	if err != nil {
+		return err
+	}
+	printInspection(stdout, in)
+
+	trust, err := verifier.ReadTrust(vf.dir)
+	if errors.Is(err, verifier.ErrNotPinned) {
+		trust = &verifier.Trust{Version: verifier.TrustVersion}
+	} else if err != nil {
+		return err
+	}
+	old := trust.Lookup(in.Issuer)
+	switch err := trust.Check(in); {
+	case err == nil && old.AllowDevelopmentKeys == (in.DevelopmentKeys && vf.allowDev):
+		fmt.Fprintf(stdout, "already pinned in %s: nothing changed\n", filepath.Join(vf.dir, verifier.TrustFileName))
+		return nil
+	case errors.Is(err, verifier.ErrTrustChanged) && old != nil:
+		fmt.Fprintf(stdout, "CHANGED since the last pin: %v\n", err)
+	case errors.Is(err, verifier.ErrTrustChanged):
+		fmt.Fprintf(stdout, "new issuer (also pinned: %d other)\n", len(trust.Issuers))
+	}
+	ti, err := in.Pin(ctx, verifier.PinOptions{AllowDevelopmentKeys: vf.allowDev, CircuitID: *circuitID,
+		Progress: func(s string) { fmt.Fprintf(stderr, "transcript: %s\n", s) }})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "circuit pinned on the basis of: %s\n", ti.CircuitBasis)
+	if err := confirmPin(*yes, stdin, stderr); err != nil {
+		return err
+	}
+	trust.Set(*ti)
+	if err := trust.Write(vf.dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "pinned %s in %s\n", in.Issuer, filepath.Join(vf.dir, verifier.TrustFileName))
+	return nil
+}
+
+// printInspection shows what pinning would pin, for the operator to
+// compare with what the issuer announced out of band.
+func printInspection(w io.Writer, in *verifier.Inspection) {
+	dev := "no"
+	if in.DevelopmentKeys {
+		dev = "YES (anyone can forge proofs)"
+	}
+	transcript := "not published"
+	if in.Transcript {
+		transcript = "published (" + publication.TranscriptName + ")"
+	}
+	fmt.Fprintf(w, "issuer               %s\n", in.Issuer)
+	fmt.Fprintf(w, "key id               %s (SM3 JWK thumbprint, suite %s)\n", in.KeyID, in.Key.Suite())
+	fmt.Fprintf(w, "circuit id           %s\n", in.CircuitID)
+	fmt.Fprintf(w, "depth                %d\n", in.Depth)
+	fmt.Fprintf(w, "setup label          %s\n", in.Setup)
+	fmt.Fprintf(w, "development keys     %s\n", dev)
+	fmt.Fprintf(w, "ceremony transcript  %s\n", transcript)
+}
+
+// confirmPin asks on a terminal; without one, only --yes pins.
+func confirmPin(yes bool, stdin io.Reader, stderr io.Writer) error {
+	if yes {
+		return nil
+	}
+	if !isTerminal(stdin) {
+		return errors.New("not pinned: confirm on a terminal, or pass --yes after checking the fingerprints")
+	}
+	fmt.Fprint(stderr, "Pin this issuer? [y/N]: ")
+	line, err := readLineByte(stdin)
+	if err != nil {
+		return fmt.Errorf("not pinned: %v", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("not pinned: declined")
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	"github.com/yinzheng-id/yinzheng/verifier/verifiertest"
@@ -24,6 +25,14 @@ func verifierCLI(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// verifierTrustCLI runs `verifier trust` with stdin not a terminal.
+func verifierTrustCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := runVerifier(append([]string{"trust"}, args...), strings.NewReader(""), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
 func TestVerifierCLI(t *testing.T) {
 	now := time.Now()
 	iss := verifiertest.NewIssuer(t, 4, now)
@@ -33,6 +42,15 @@ func TestVerifierCLI(t *testing.T) {
 	defer srv.Close()
 	vdir := t.TempDir()
 
+	out, _, err := verifierTrustCLI(t, "--dir", vdir, "--issuer-url", srv.URL, "--allow-development-keys", "--yes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{iss.Meta.KeyID, iss.Keys.Manifest.CircuitID, verifiertest.IssuerID, "development keys     YES", "pinned"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trust output lacks %q:\n%s", want, out)
+		}
+	}
 	for _, source := range [][]string{{"--issuer-dir", iss.Dir}, {"--issuer-url", srv.URL}} {
 		out, err := verifierCLI(t, append([]string{"request", "--dir", vdir, "--scope", "platform-a", "--age-over", "18",
 			"--allow-development-keys"}, source...)...)
@@ -69,6 +87,9 @@ func TestVerifierCLIErrors(t *testing.T) {
 	now := time.Now()
 	iss := verifiertest.NewIssuer(t, 4, now)
 	vdir := t.TempDir()
+	if _, _, err := verifierTrustCLI(t, "--dir", vdir, "--issuer-dir", iss.Dir, "--allow-development-keys", "--yes"); err != nil {
+		t.Fatal(err)
+	}
 	for name, c := range map[string]struct {
 		args  []string
 		usage bool
@@ -83,8 +104,12 @@ func TestVerifierCLIErrors(t *testing.T) {
 		"bad url":         {[]string{"request", "--dir", vdir, "--scope", "s", "--issuer-url", "ftp://x"}, true, "http"},
 		"bad age":         {[]string{"request", "--dir", vdir, "--scope", "s", "--age-over", "x", "--issuer-dir", iss.Dir}, true, "integer"},
 		"empty claim":     {[]string{"request", "--dir", vdir, "--scope", "s", "--sd-jwt", "a,,b", "--issuer-dir", iss.Dir}, true, "empty claim"},
+		"not pinned":      {[]string{"request", "--dir", t.TempDir(), "--scope", "s", "--issuer-dir", iss.Dir}, false, "yinzheng verifier trust"},
 		"dev keys":        {[]string{"request", "--dir", vdir, "--scope", "s", "--issuer-dir", iss.Dir}, false, "development keys"},
 		"bad policy":      {[]string{"request", "--dir", vdir, "--scope", "s", "--min-level", "9", "--issuer-dir", iss.Dir, "--allow-development-keys"}, false, "min level"},
+		"http url":        {[]string{"request", "--dir", vdir, "--scope", "s", "--issuer-url", "http://issuer.example"}, true, "https"},
+		"trust no source": {[]string{"trust", "--dir", vdir}, true, "--issuer-dir"},
+		"trust http url":  {[]string{"trust", "--dir", vdir, "--issuer-url", "http://issuer.example"}, true, "https"},
 		"verify no files": {[]string{"verify", "--dir", vdir, "--issuer-dir", iss.Dir}, true, "--request"},
 		"verify stdin x2": {[]string{"verify", "--dir", vdir, "--issuer-dir", iss.Dir, "--request", "-", "--presentation", "-"}, true, "stdin"},
 		"verify missing":  {[]string{"verify", "--dir", vdir, "--issuer-dir", iss.Dir, "--request", filepath.Join(vdir, "nope"), "--presentation", "x"}, false, "nope"},
@@ -93,5 +118,71 @@ func TestVerifierCLIErrors(t *testing.T) {
 		if err == nil || errors.Is(err, errUsage) != c.usage || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v (usage %v), want %q", name, err, c.usage, c.want)
 		}
+	}
+}
+
+// TestVerifierTrustCLI: pinning needs a basis for the circuit and the
+// operator's consent; a changed publication is shown and pinned again only
+// with consent.
+func TestVerifierTrustCLI(t *testing.T) {
+	iss := verifiertest.NewIssuer(t, 4, time.Now())
+	vdir := t.TempDir()
+	trustFile := filepath.Join(vdir, verifier.TrustFileName)
+	// Development keys without --allow-development-keys, even with their
+	// circuit id given: refused.
+	for _, extra := range [][]string{nil, {"--circuit-id", iss.Keys.Manifest.CircuitID}} {
+		_, _, err := verifierTrustCLI(t, append([]string{"--dir", vdir, "--issuer-dir", iss.Dir, "--yes"}, extra...)...)
+		if !errors.Is(err, verifier.ErrUntrustedKeys) {
+			t.Fatalf("development keys %v: %v", extra, err)
+		}
+	}
+	// Without a terminal and without --yes nothing is pinned.
+	if _, _, err := verifierTrustCLI(t, "--dir", vdir, "--issuer-dir", iss.Dir, "--allow-development-keys"); err == nil ||
+		!strings.Contains(err.Error(), "--yes") {
+		t.Fatalf("no confirmation: %v", err)
+	}
+	if _, err := os.Stat(trustFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused pin wrote the trust file: %v", err)
+	}
+	// A wrong expected circuit id: refused.
+	if _, _, err := verifierTrustCLI(t, "--dir", vdir, "--issuer-dir", iss.Dir, "--allow-development-keys", "--yes",
+		"--circuit-id", "zWrong"); !errors.Is(err, verifier.ErrUntrustedKeys) {
+		t.Fatalf("wrong circuit id: %v", err)
+	}
+	if _, _, err := verifierTrustCLI(t, "--dir", vdir, "--issuer-dir", iss.Dir, "--allow-development-keys", "--yes"); err != nil {
+		t.Fatal(err)
+	}
+	pinned, err := os.ReadFile(trustFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := verifierTrustCLI(t, "--dir", vdir, "--issuer-dir", iss.Dir, "--allow-development-keys")
+	if err != nil || !strings.Contains(out, "nothing changed") {
+		t.Fatalf("same publication again: %v\n%s", err, out)
+	}
+	// The issuer key changes: shown, and pinned again only with --yes.
+	oldKid := iss.Meta.KeyID
+	key, err := jose.GenerateKey(jose.SuiteGM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.Key, iss.Meta.JWK, iss.Meta.KeyID = key, key.Public(), key.Public().KeyID()
+	iss.WriteMetadata(t)
+	out, _, err = verifierTrustCLI(t, "--dir", vdir, "--issuer-dir", iss.Dir, "--allow-development-keys")
+	if err == nil || !strings.Contains(out, "CHANGED") || !strings.Contains(out, oldKid) || !strings.Contains(out, iss.Meta.KeyID) {
+		t.Fatalf("changed key without --yes: %v\n%s", err, out)
+	}
+	if now, _ := os.ReadFile(trustFile); !bytes.Equal(now, pinned) {
+		t.Fatal("the trust file changed without consent")
+	}
+	if _, _, err := verifierTrustCLI(t, "--dir", vdir, "--issuer-dir", iss.Dir, "--allow-development-keys", "--yes"); err != nil {
+		t.Fatal(err)
+	}
+	trust, err := verifier.ReadTrust(vdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ti := trust.Lookup(verifiertest.IssuerID); ti == nil || len(ti.Keys) != 1 || ti.Keys[0].KeyID() != iss.Meta.KeyID {
+		t.Fatalf("pinned again: %+v", trust)
 	}
 }

@@ -7,21 +7,40 @@
 // Every check is the verifier library's: this package parses, routes,
 // limits and counts. Requests are kept in memory only for GET
 // /requests/{id}; the single-use nonce and the request the proof is checked
-// against live in the verifier's own store.
+// against live in the verifier's own store. GET /readyz says whether the
+// verifier can decide now (see docs/http.md).
+//
+// The service registers its routes on any mux with HandleFunc (an
+// *http.ServeMux, or the server of `yinzheng serve`), so a program outside
+// this module can run it.
 package httpapi
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/yinzheng-id/yinzheng/internal/httpserv"
 	"github.com/yinzheng-id/yinzheng/verifier"
 )
+
+// RetryAfter is the Retry-After, in seconds, of a 503 answer: the verifier
+// could not decide now (the issuer's publication is unreachable, say) and
+// the same request can be answered again.
+const RetryAfter = 10
+
+// readyTimeout bounds the publication reads of one readiness check (a
+// probe or a metrics scrape).
+const readyTimeout = 5 * time.Second
 
 // Verifier is what the service needs from the verifier library.
 type Verifier interface {
@@ -35,6 +54,9 @@ type Verifier interface {
 	// The presentation has already been parsed once with
 	// verifier.ParsePresentation.
 	Verify(ctx context.Context, presentation []byte) (*verifier.Result, error)
+	// Ready reports whether the verifier can decide now, as
+	// verifier.Verifier.Ready does.
+	Ready(ctx context.Context) (verifier.Readiness, error)
 }
 
 // FromVerifier adapts a verifier library instance to [Verifier].
@@ -44,6 +66,10 @@ type libVerifier struct{ v *verifier.Verifier }
 
 func (l libVerifier) NewRequest(ctx context.Context, p verifier.Policy) (*verifier.Request, error) {
 	return l.v.NewRequest(ctx, p)
+}
+
+func (l libVerifier) Ready(ctx context.Context) (verifier.Readiness, error) {
+	return l.v.Ready(ctx)
 }
 
 // Verify passes no expected request: over direct_post the wallet names the
@@ -78,6 +104,19 @@ type AuthorizationRequest struct {
 // DefaultMaxPending bounds the requests kept in memory for GET /requests/{id}.
 const DefaultMaxPending = 100000
 
+// Mux is where the service registers its routes: an *http.ServeMux, or
+// any router with the same HandleFunc. Patterns are net/http's ("POST
+// /response").
+type Mux interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
+// Metrics counts verification outcomes.
+type Metrics interface {
+	// ObserveVerification counts one verdict and its first reason.
+	ObserveVerification(valid bool, reasons []string)
+}
+
 // Options configures the service.
 type Options struct {
 	// PublicURL is the base URL wallets reach the service at, for
@@ -87,13 +126,21 @@ type Options struct {
 	MaxPending int
 	// Now returns the current time (tests); nil is time.Now.
 	Now func() time.Time
+	// Logger receives errors the client is not shown; nil discards them.
+	Logger *slog.Logger
+	// Metrics counts verdicts; nil counts nothing.
+	Metrics Metrics
+	// Registerer, if set, gets the readiness gauges
+	// yinzheng_verifier_root_age_seconds and
+	// yinzheng_verifier_status_list_expiry_seconds.
+	Registerer prometheus.Registerer
 }
 
 // Service is the verifier's HTTP service.
 type Service struct {
 	v    Verifier
 	opts Options
-	srv  *httpserv.Server
+	log  *slog.Logger
 
 	mu      sync.Mutex
 	pending map[string]pendingRequest
@@ -110,10 +157,14 @@ type pendingRequest struct {
 	expires time.Time
 }
 
-// New registers the service's routes on srv.
-func New(srv *httpserv.Server, v Verifier, opts Options) (*Service, error) {
+// New registers the service's routes on mux: POST /requests, GET
+// /requests/{id}, POST /response and GET /readyz.
+func New(mux Mux, v Verifier, opts Options) (*Service, error) {
 	if v == nil {
 		return nil, errors.New("verifier service: no verifier")
+	}
+	if mux == nil {
+		return nil, errors.New("verifier service: no mux")
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	if !strings.HasPrefix(opts.PublicURL, "http://") && !strings.HasPrefix(opts.PublicURL, "https://") {
@@ -125,11 +176,141 @@ func New(srv *httpserv.Server, v Verifier, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Service{v: v, opts: opts, srv: srv, pending: make(map[string]pendingRequest)}
-	srv.HandleFunc("POST /requests", s.create)
-	srv.HandleFunc("GET /requests/{id}", s.get)
-	srv.HandleFunc("POST /response", s.response)
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{v: v, opts: opts, log: log, pending: make(map[string]pendingRequest)}
+	if opts.Registerer != nil {
+		if err := s.registerGauges(opts.Registerer); err != nil {
+			return nil, fmt.Errorf("verifier service: metrics: %w", err)
+		}
+	}
+	mux.HandleFunc("POST /requests", s.create)
+	mux.HandleFunc("GET /requests/{id}", s.get)
+	mux.HandleFunc("POST /response", s.response)
+	mux.HandleFunc("GET /readyz", s.ready)
 	return s, nil
+}
+
+func (s *Service) observe(valid bool, reasons []string) {
+	if s.opts.Metrics != nil {
+		s.opts.Metrics.ObserveVerification(valid, reasons)
+	}
+}
+
+// unavailable answers 503 with Retry-After: not a verdict, the client may
+// send the same thing again later.
+func unavailable(w http.ResponseWriter, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+	httpserv.WriteError(w, http.StatusServiceUnavailable, msg)
+}
+
+// ReadyDocument is the body of GET /readyz.
+type ReadyDocument struct {
+	Ready bool `json:"ready"`
+	// Reason is a stable phrase naming the failing check (not ready only):
+	// "issuer not pinned", "trust changed", "untrusted circuit keys",
+	// "publication rolled back", "stale root", "status list expired",
+	// "publication unusable", "publication unreachable".
+	Reason string `json:"reason,omitempty"`
+	// Error is the verifier's message (not ready only).
+	Error string `json:"error,omitempty"`
+	// Issuer and Epoch are the pinned issuer and its latest verified epoch.
+	Issuer string  `json:"issuer,omitempty"`
+	Epoch  *uint64 `json:"epoch,omitempty"`
+	// RootAgeSeconds is the age of the latest verified root.
+	RootAgeSeconds *float64 `json:"root_age_seconds,omitempty"`
+	// StatusListExpirySeconds is the time left before the status list
+	// expires.
+	StatusListExpirySeconds *float64 `json:"status_list_expiry_seconds,omitempty"`
+}
+
+// readinessReason names the check a readiness error comes from.
+func readinessReason(err error) string {
+	switch {
+	case errors.Is(err, verifier.ErrNotPinned):
+		return "issuer not pinned"
+	case errors.Is(err, verifier.ErrTrustChanged):
+		return "trust changed"
+	case errors.Is(err, verifier.ErrUntrustedKeys):
+		return "untrusted circuit keys"
+	case errors.Is(err, verifier.ErrRolledBack):
+		return "publication rolled back"
+	case errors.Is(err, verifier.ErrStaleRoot):
+		return "stale root"
+	case errors.Is(err, verifier.ErrStatusListExpired):
+		return "status list expired"
+	case errors.Is(err, verifier.ErrIssuer):
+		return "publication unusable"
+	default:
+		return "publication unreachable"
+	}
+}
+
+// ready is GET /readyz: 200 when the verifier can decide presentations,
+// 503 with the reason otherwise. /healthz (the server's) stays liveness.
+func (s *Service) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	rd, err := s.v.Ready(ctx)
+	doc := ReadyDocument{Ready: err == nil, Issuer: rd.Issuer}
+	now := s.opts.Now()
+	if !rd.RootIssuedAt.IsZero() {
+		epoch, age := rd.Epoch, now.Sub(rd.RootIssuedAt).Seconds()
+		doc.Epoch, doc.RootAgeSeconds = &epoch, &age
+	}
+	if !rd.StatusListExpires.IsZero() {
+		left := rd.StatusListExpires.Sub(now).Seconds()
+		doc.StatusListExpirySeconds = &left
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		doc.Reason, doc.Error = readinessReason(err), err.Error()
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+		httpserv.WriteJSON(w, http.StatusServiceUnavailable, doc)
+		return
+	}
+	httpserv.WriteJSON(w, http.StatusOK, doc)
+}
+
+// registerGauges adds the readiness gauges; each scrape runs a readiness
+// check (cached by the verifier). A value that is not known, because the
+// check failed before it, is NaN.
+func (s *Service) registerGauges(reg prometheus.Registerer) error {
+	read := func(f func(verifier.Readiness, time.Time) float64) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+			defer cancel()
+			rd, _ := s.v.Ready(ctx)
+			return f(rd, s.opts.Now())
+		}
+	}
+	for _, g := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "yinzheng_verifier_root_age_seconds",
+			Help: "Age of the issuer's latest verified root statement (NaN when none).",
+		}, read(func(rd verifier.Readiness, now time.Time) float64 {
+			if rd.RootIssuedAt.IsZero() {
+				return math.NaN()
+			}
+			return now.Sub(rd.RootIssuedAt).Seconds()
+		})),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "yinzheng_verifier_status_list_expiry_seconds",
+			Help: "Seconds until the issuer's verified status list expires (NaN when none is valid).",
+		}, read(func(rd verifier.Readiness, now time.Time) float64 {
+			if rd.StatusListExpires.IsZero() {
+				return math.NaN()
+			}
+			return rd.StatusListExpires.Sub(now).Seconds()
+		})),
+	} {
+		if err := reg.Register(g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Service) create(w http.ResponseWriter, r *http.Request) {
@@ -146,12 +327,16 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 			httpserv.WriteError(w, http.StatusUnprocessableEntity, err.Error())
 			return
 		}
-		httpserv.Fail(w, s.srv.Logger(), err)
+		// The verifier cannot make requests now (publication unreachable,
+		// stale, rolled back or no longer matching the pins; the store):
+		// GET /readyz says which. The detail goes to the log only.
+		s.log.Error("request not made", "error", err.Error())
+		unavailable(w, "the verifier cannot make requests now; retry later")
 		return
 	}
 	expires, err := time.Parse(time.RFC3339, req.ExpiresAt)
 	if err != nil {
-		httpserv.Fail(w, s.srv.Logger(), fmt.Errorf("request expires_at: %w", err))
+		httpserv.Fail(w, s.log, fmt.Errorf("request expires_at: %w", err))
 		return
 	}
 	s.remember(req, expires)
@@ -216,12 +401,14 @@ func (s *Service) response(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.v.Verify(r.Context(), data)
 	if err != nil {
-		// Not a verdict on the presentation: the verifier could not decide.
-		s.srv.Logger().Error("verification undecided", "error", err.Error())
-		httpserv.WriteError(w, http.StatusServiceUnavailable, "the verifier could not decide; retry later")
+		// Not a verdict on the presentation: the verifier could not decide
+		// and the request is still unused, so the same presentation can
+		// be posted again.
+		s.log.Error("verification undecided", "error", err.Error())
+		unavailable(w, "the verifier could not decide; retry later")
 		return
 	}
-	s.srv.Metrics().ObserveVerification(res.Valid, res.Reasons)
+	s.observe(res.Valid, res.Reasons)
 	if res.Reasons == nil {
 		res.Reasons = []string{}
 	}
@@ -267,6 +454,6 @@ func (s *Service) reject(w http.ResponseWriter, err error) {
 	if !strings.HasPrefix(msg, "malformed presentation") && status == http.StatusBadRequest {
 		msg = "malformed presentation: " + msg
 	}
-	s.srv.Metrics().ObserveVerification(false, []string{msg})
+	s.observe(false, []string{msg})
 	httpserv.WriteJSON(w, status, verifier.Result{Valid: false, Reasons: []string{msg}})
 }

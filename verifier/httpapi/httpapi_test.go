@@ -62,11 +62,15 @@ func (f *fakeVerifier) Verify(ctx context.Context, data []byte) (*verifier.Resul
 	return &verifier.Result{Valid: true, Predicates: map[string]bool{"age_over_18": true}, Pseudonym: "0x01", Epoch: &e}, nil
 }
 
+func (f *fakeVerifier) Ready(ctx context.Context) (verifier.Readiness, error) {
+	return verifier.Readiness{}, nil
+}
+
 func newService(t *testing.T) (string, *fakeVerifier) {
 	t.Helper()
 	f := &fakeVerifier{used: map[string]bool{}}
 	srv := httpserv.New(httpserv.Config{MaxBodyBytes: 2048})
-	if _, err := New(srv, f, Options{PublicURL: "https://verifier.example/"}); err != nil {
+	if _, err := New(srv, f, Options{PublicURL: "https://verifier.example/", Logger: srv.Logger(), Metrics: srv.Metrics()}); err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
@@ -140,12 +144,12 @@ func TestRequestRefusals(t *testing.T) {
 		"malformed":     {`{"scope":`, 400, "malformed JSON"},
 		"unknown field": {`{"scope":"a","age":3}`, 400, "unknown field"},
 		"policy":        {`{"age_over":18}`, 422, "scope is missing"},
-		"internal":      {`{"scope":"explode"}`, 500, "internal error"},
+		"undecided":     {`{"scope":"explode"}`, 503, "retry later"},
 		"oversized":     {`{"scope":"` + strings.Repeat("a", 3000) + `"}`, 413, "larger than 2048"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			status, m := post(t, base+"/requests", "application/json", c.body)
-			if msg, _ := m["error"].(string); status != c.status || !strings.Contains(msg, c.want) {
+			if msg, _ := m["error"].(string); status != c.status || !strings.Contains(msg, c.want) || strings.Contains(msg, "disk detail") {
 				t.Fatalf("%d %v", status, m)
 			}
 		})

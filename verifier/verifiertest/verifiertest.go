@@ -9,8 +9,11 @@
 package verifiertest
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -75,12 +78,19 @@ type Issuer struct {
 // depth-depth accumulator and development keys, and publishes epoch 0 at now.
 func NewIssuer(tb testing.TB, depth int, now time.Time) *Issuer {
 	tb.Helper()
+	return NewIssuerWithKeys(tb, DevelopmentKeys(tb, depth), now)
+}
+
+// NewIssuerWithKeys is NewIssuer with the given circuit keys (a ceremony's,
+// say), at their depth.
+func NewIssuerWithKeys(tb testing.TB, keys *circuits.Keys, now time.Time) *Issuer {
+	tb.Helper()
+	depth := keys.Manifest.Depth
 	dir := tb.TempDir()
 	key, err := jose.GenerateKey(jose.SuiteGM, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	keys := DevelopmentKeys(tb, depth)
 	if err := keys.Save(filepath.Join(dir, "public", "circuit")); err != nil {
 		tb.Fatal(err)
 	}
@@ -373,4 +383,51 @@ func (i *Issuer) PublishAs(tb testing.TB, issuer string, now time.Time) string {
 		tb.Fatal(err)
 	}
 	return ep.Statement
+}
+
+// Trust returns a trust pinning this issuer as it is now (its key and
+// circuit id), with development keys allowed: the test publication's
+// circuit keys are development keys.
+func (i *Issuer) Trust() *verifier.Trust {
+	return &verifier.Trust{Version: verifier.TrustVersion, Issuers: []verifier.TrustedIssuer{{
+		Issuer: i.Meta.Issuer, Keys: []*jose.PublicKey{i.Key.Public()}, CircuitIDs: []string{i.Keys.Manifest.CircuitID},
+		AllowDevelopmentKeys: true, CircuitBasis: "verifiertest development keys",
+	}}}
+}
+
+// Pin writes Trust as the trust file of the verifier directory vdir.
+func (i *Issuer) Pin(tb testing.TB, vdir string) {
+	tb.Helper()
+	if err := i.Trust().Write(vdir); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// FlakySource wraps a Source and fails every Get while Down is set: an
+// issuer publication that is unreachable for a while.
+type FlakySource struct {
+	publication.Source
+	mu   sync.Mutex
+	down bool
+}
+
+// ErrDown is what a FlakySource returns while down.
+var ErrDown = errors.New("verifiertest: publication unreachable")
+
+// SetDown makes the source fail (true) or work again (false).
+func (f *FlakySource) SetDown(down bool) {
+	f.mu.Lock()
+	f.down = down
+	f.mu.Unlock()
+}
+
+// Get fails with ErrDown while the source is down.
+func (f *FlakySource) Get(ctx context.Context, name string, limit int64) ([]byte, error) {
+	f.mu.Lock()
+	down := f.down
+	f.mu.Unlock()
+	if down {
+		return nil, fmt.Errorf("%w: %s", ErrDown, name)
+	}
+	return f.Source.Get(ctx, name, limit)
 }

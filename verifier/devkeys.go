@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/ceremony"
@@ -45,6 +46,13 @@ func (p *Inspection) verifyTranscript(ctx context.Context, progress func(string)
 		return "", fmt.Errorf("%w: the ceremony transcript yields circuit %s at depth %d, the issuer publishes %s at depth %d",
 			ErrUntrustedKeys, rep.CircuitID, rep.Depth, p.CircuitID, p.Depth)
 	}
-	return fmt.Sprintf("ceremony transcript verified (%d contributions, transcript digest %s)",
-		len(rep.Contributions), rep.TranscriptDigest), nil
+	// The keys are sound if one contributor was honest: the operator looks
+	// for a contribution hash it trusts (its own, or one published by a
+	// contributor it trusts), so every hash goes into the record.
+	hashes := make([]string, len(rep.Contributions))
+	for i, c := range rep.Contributions {
+		hashes[i] = fmt.Sprintf("phase %d #%d %s", c.Phase, c.Index, c.Hash)
+	}
+	return fmt.Sprintf("ceremony transcript verified (transcript digest %s; %d contributions: %s)",
+		rep.TranscriptDigest, len(rep.Contributions), strings.Join(hashes, ", ")), nil
 }

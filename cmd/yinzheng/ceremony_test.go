@@ -114,6 +114,16 @@ func TestCeremonyProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The ceremony's keys through the whole flow, each role a process of
+	// its own: the issuer installs them (checking the transcript), a
+	// verifier pins the circuit on the published transcript alone (no
+	// development keys allowed), and a wallet's proof is accepted.
+	var hashes []string
+	for _, c := range published {
+		hashes = append(hashes, c.Hash)
+	}
+	ceremonyFlow(t, yz, keys, hashes)
+
 	// A tampered copy of the ceremony is refused. (A phase 1 file: the
 	// refusal then comes before the 30 s of recomputing phase 2's base.)
 	bad := filepath.Join(t.TempDir(), "ceremony")
@@ -146,4 +156,76 @@ func lastLines(s string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// ceremonyFlow runs issuance, pinning, proving and verifying with the
+// ceremony keys in keys, and checks that issuer init refuses them once their
+// transcript is tampered with.
+func ceremonyFlow(t *testing.T, yz func(t *testing.T, want int, args ...string) []byte, keys string, hashes []string) {
+	t.Setenv("YINZHENG_PASSPHRASE", "ceremony flow passphrase")
+	root := t.TempDir()
+	idir, wdir, vdir := filepath.Join(root, "issuer"), filepath.Join(root, "wallet"), filepath.Join(root, "verifier")
+	file := func(name string, data []byte) string {
+		p := filepath.Join(root, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	// Tampered transcript: refused by issuer init, which leaves nothing.
+	bad := filepath.Join(root, "bad-keys")
+	if err := os.CopyFS(bad, os.DirFS(keys)); err != nil {
+		t.Fatal(err)
+	}
+	tf := filepath.Join(bad, "transcript.bin")
+	data, err := os.ReadFile(tf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/4] ^= 1 // inside phase 1: refused before phase 2 is recomputed
+	if err := os.WriteFile(tf, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	badIssuer := filepath.Join(root, "bad-issuer")
+	yz(t, 1, "issuer", "init", "--dir", badIssuer, "--circuit-keys", bad)
+	if entries, _ := os.ReadDir(badIssuer); len(entries) != 0 {
+		t.Fatalf("a refused init left %d entries in %s", len(entries), badIssuer)
+	}
+
+	yz(t, 0, "issuer", "init", "--dir", idir, "--circuit-keys", keys)
+	yz(t, 0, "holder", "init", "--dir", wdir)
+	hreq := file("holder-request.json", yz(t, 0, "holder", "request", "--dir", wdir))
+	subject := file("subject.json", []byte(`{"doc_type":"resident_id","doc_number":"110101199005170016","name":"张三",`+
+		`"birth_date":"1990-05-17","region":"110101","level":3}`))
+	bundle := file("bundle.json", yz(t, 0, "issuer", "issue", "--dir", idir, "--subject", subject, "--holder", hreq))
+	yz(t, 0, "issuer", "publish", "--dir", idir)
+	yz(t, 0, "holder", "import", "--dir", wdir, "--bundle", bundle, "--issuer-dir", idir)
+	yz(t, 0, "holder", "refresh", "--dir", wdir, "--issuer-dir", idir)
+
+	// Without development keys allowed, the verifier pins the circuit
+	// because the published transcript verifies.
+	// It shows every contribution's hash, so that the operator can find
+	// one it trusts.
+	pinned := string(yz(t, 0, "verifier", "trust", "--dir", vdir, "--issuer-dir", idir, "--yes"))
+	for _, h := range hashes {
+		if !strings.Contains(pinned, h) {
+			t.Fatalf("verifier trust does not show contribution %s:\n%s", h, pinned)
+		}
+	}
+	req := file("request.json", yz(t, 0, "verifier", "request", "--dir", vdir, "--issuer-dir", idir,
+		"--scope", "platform-a", "--age-over", "18"))
+	pres := file("presentation.json", yz(t, 0, "holder", "prove", "--dir", wdir, "--request", req, "--issuer-dir", idir, "--yes"))
+	var res struct {
+		Valid           bool   `json:"valid"`
+		DevelopmentKeys bool   `json:"development_keys"`
+		Pseudonym       string `json:"pseudonym"`
+	}
+	if err := json.Unmarshal(yz(t, 0, "verifier", "verify", "--dir", vdir, "--issuer-dir", idir,
+		"--request", req, "--presentation", pres), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Valid || res.DevelopmentKeys || res.Pseudonym == "" {
+		t.Fatalf("result %+v, want a valid proof under ceremony keys", res)
+	}
 }

@@ -55,6 +55,7 @@ var subcommandTable = map[string][]subcommand{
 		{"present", "answer an SD-JWT request with only the requested claims"},
 	},
 	"verifier": {
+		{"trust", "pin an issuer's keys and circuit (shows the fingerprints first)"},
 		{"request", "create a presentation request"},
 		{"verify", "check a presentation against its request"},
 	},

@@ -10,6 +10,7 @@ import (
 
 // VerifierOptions configure the in-process verifier benchmark.
 type VerifierOptions struct {
+	Depth    int           // tree depth (circuits.ProductionDepth when 0)
 	KeysDir  string        // where development keys are cached (a user cache directory when empty)
 	Distinct int           // distinct proofs to make (8 when 0); batches repeat them
 	MinTime  time.Duration // minimum time measured per figure (1 s when 0)
@@ -18,8 +19,7 @@ type VerifierOptions struct {
 	Progress func(stage string)
 }
 
-// VerifierReport holds the figures of the in-process verifier benchmark at
-// the production depth.
+// VerifierReport holds the figures of the in-process verifier benchmark.
 type VerifierReport struct {
 	Depth          int    `json:"depth"`
 	PublicInputs   int    `json:"public_inputs"`
@@ -56,6 +56,9 @@ type VerifierRun struct {
 // repeating them: a batch costs the same whatever its proofs are, and
 // proving 256 proofs at depth 32 would take minutes.
 func Verifier(opts VerifierOptions) (*VerifierReport, error) {
+	if opts.Depth == 0 {
+		opts.Depth = circuits.ProductionDepth
+	}
 	if opts.Distinct == 0 {
 		opts.Distinct = 8
 	}
@@ -71,6 +74,11 @@ func Verifier(opts VerifierOptions) (*VerifierReport, error) {
 	if len(opts.Batches) == 0 {
 		opts.Batches = []int{8, 64, 256}
 	}
+	for _, p := range opts.Procs {
+		if p < 1 || p > 1024 {
+			return nil, fmt.Errorf("bench: GOMAXPROCS %d outside 1…1024", p)
+		}
+	}
 	for _, n := range opts.Batches {
 		if n < 2 || n > 4096 {
 			return nil, fmt.Errorf("bench: batch size %d outside 2…4096", n)
@@ -79,7 +87,7 @@ func Verifier(opts VerifierOptions) (*VerifierReport, error) {
 	if opts.Progress == nil {
 		opts.Progress = func(string) {}
 	}
-	depth := circuits.ProductionDepth
+	depth := opts.Depth
 	dir := opts.KeysDir
 	if dir == "" {
 		var err error

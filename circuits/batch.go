@@ -63,6 +63,7 @@ type BatchError struct {
 	Errs []error
 }
 
+// Error names every bad proof by its index, with its reason.
 func (e *BatchError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "circuits: %d of %d proofs of the batch do not verify:", len(e.Bad), len(e.Errs))

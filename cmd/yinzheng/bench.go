@@ -14,14 +14,15 @@ func benchmarks() map[string]func(args []string, stdin io.Reader, stdout, stderr
 	return map[string]func(args []string, stdin io.Reader, stdout, stderr io.Writer) error{
 		"circuit":    runBenchCircuit,
 		"revocation": runBenchRevocation,
+		"verifier":   runBenchVerifier,
 	}
 }
 
-// runBench dispatches `yinzheng bench circuit|revocation …`.
+// runBench dispatches `yinzheng bench circuit|revocation|verifier …`.
 func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	all := benchmarks()
 	if len(args) == 0 {
-		return usageError("usage: yinzheng bench circuit|revocation [flags] --json")
+		return usageError("usage: yinzheng bench circuit|revocation|verifier [flags] --json")
 	}
 	run, ok := all[args[0]]
 	if !ok {

@@ -37,6 +37,7 @@ var subcommandTable = map[string][]subcommand{
 	"bench": {
 		{"circuit", "time witness, proof and verification of the presentation circuit"},
 		{"revocation", "time appends, revocations, path reads and publication"},
+		{"verifier", "in-process verifications per second, one by one and batched"},
 	},
 	"issuer": {
 		{"init", "create an issuer directory (keys, 网号 secret, accumulator, circuit keys)"},

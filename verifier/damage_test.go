@@ -6,16 +6,30 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
 )
+
+// storeTestOptions opens a verifier on dir with a pinned (unused) issuer:
+// these tests are about the request store, which New opens before it reads
+// any publication.
+func storeTestOptions(t *testing.T, dir string) Options {
+	t.Helper()
+	key, err := jose.GenerateKey(jose.SuiteGM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := NewTrust(TrustedIssuer{Issuer: "https://issuer.example", Keys: []*jose.PublicKey{key.Public()}, CircuitIDs: []string{"zUnused"}})
+	return Options{Dir: dir, Source: publication.DirSource(t.TempDir()), Trust: trust}
+}
 
 // The request store's damage handling is storelock's (tested there with a
 // store of this shape); these check that New reports it.
 
 func TestNewRefusesARequestStoreWithoutManifest(t *testing.T) {
 	dir := t.TempDir()
-	opts := Options{Dir: dir, Source: publication.DirSource(t.TempDir())}
+	opts := storeTestOptions(t, dir)
 	v, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +49,7 @@ func TestNewRefusesARequestStoreWithoutManifest(t *testing.T) {
 
 func TestNewOpensAfterAnEmptyNewestValueLog(t *testing.T) {
 	dir := t.TempDir()
-	opts := Options{Dir: dir, Source: publication.DirSource(t.TempDir())}
+	opts := storeTestOptions(t, dir)
 	v, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -5,13 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
 )
 
 func TestNewWhileOpenSaysStopTheServiceFirst(t *testing.T) {
 	dir := t.TempDir()
-	opts := Options{Dir: dir, Source: publication.DirSource(t.TempDir())}
+	opts := storeTestOptions(t, dir)
 	v, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -147,11 +147,12 @@ func TestCeremonyProcesses(t *testing.T) {
 	yz(t, 2, "ceremony", "frobnicate", "--dir", cdir)
 }
 
-// lastLines drops the progress lines (indented) from stderr.
+// lastLines drops the progress lines (indented, or opening with the
+// elapsed time in brackets) from stderr.
 func lastLines(s string) string {
 	var keep []string
 	for _, l := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(l, "    ") && l != "" {
+		if !strings.HasPrefix(l, "    ") && !strings.HasPrefix(l, "[") && l != "" {
 			keep = append(keep, l)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 func TestCircuitReport(t *testing.T) {
 	for _, backend := range []string{BackendGroth16, BackendPlonk} {
 		t.Run(backend, func(t *testing.T) {
-			r, err := Circuit(CircuitOptions{Depth: 4, Runs: 1, Backend: backend, KeysDir: t.TempDir()})
+			r, err := Presentation(CircuitOptions{Depth: 4, Runs: 1, Backend: backend, KeysDir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -21,10 +21,10 @@ func TestCircuitReport(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Circuit(CircuitOptions{Depth: 4, Backend: "stark"}); err == nil {
+	if _, err := Presentation(CircuitOptions{Depth: 4, Backend: "stark"}); err == nil {
 		t.Fatal("unknown backend accepted")
 	}
-	if _, err := Circuit(CircuitOptions{Depth: 4, Runs: -1}); err == nil {
+	if _, err := Presentation(CircuitOptions{Depth: 4, Runs: -1}); err == nil {
 		t.Fatal("negative runs accepted")
 	}
 }

@@ -47,7 +47,7 @@ func runBenchCircuit(args []string, stdin io.Reader, stdout, stderr io.Writer) e
 	if *quiet {
 		progress = nil
 	}
-	r, err := bench.Circuit(bench.CircuitOptions{Depth: *depth, Runs: *runs, Backend: *backend, KeysDir: *keys, Progress: progress})
+	r, err := bench.Presentation(bench.CircuitOptions{Depth: *depth, Runs: *runs, Backend: *backend, KeysDir: *keys, Progress: progress})
 	if err != nil {
 		return err
 	}

@@ -126,7 +126,15 @@ func PresentationReport(depth int, keysDir string, opts Options) (*Report, error
 		}
 		return keys.PK, keys.VK, keys.Manifest.Setup + " (cached in " + keysDir + ", loading timed)", nil
 	}
-	return Circuit(def, assignment, opts)
+	r, err := Circuit(def, assignment, opts)
+	if err != nil {
+		return nil, err
+	}
+	if g := r.Backend(BackendGroth16); g != nil {
+		// The project's proof encoding (circuits.Proof), not gnark's.
+		g.ProofBytes = circuits.ProofSize
+	}
+	return r, nil
 }
 
 // Presentation benchmarks the presentation circuit under one backend and
@@ -197,8 +205,6 @@ func Presentation(opts CircuitOptions) (*CircuitReport, error) {
 			return nil, err
 		}
 		r.CircuitID, r.Setup = m.CircuitID, m.Setup
-		// The project's proof encoding (circuits.Proof), not gnark's.
-		r.ProofBytes = circuits.ProofSize
 	}
 	if r.WitnessMsMedian, err = timeWitness(opts.Depth, st, cred, opts.Runs); err != nil {
 		return nil, err

@@ -14,14 +14,16 @@ func benchmarks() map[string]func(args []string, stdin io.Reader, stdout, stderr
 	return map[string]func(args []string, stdin io.Reader, stdout, stderr io.Writer) error{
 		"circuit":    runBenchCircuit,
 		"revocation": runBenchRevocation,
+		"suite":      runBenchSuite,
+		"compare":    runBenchCompare,
 	}
 }
 
-// runBench dispatches `yinzheng bench circuit|revocation …`.
+// runBench dispatches `yinzheng bench circuit|revocation|suite|compare …`.
 func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	all := benchmarks()
 	if len(args) == 0 {
-		return usageError("usage: yinzheng bench circuit|revocation [flags] --json")
+		return usageError("usage: yinzheng bench circuit|revocation|suite|compare [flags]")
 	}
 	run, ok := all[args[0]]
 	if !ok {

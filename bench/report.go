@@ -64,6 +64,10 @@ func (r *Results) WriteAll(dir string) error {
 		if err != nil {
 			return fmt.Errorf("bench: plot %s: %w", s.name, err)
 		}
+		if p != nil {
+			// Room above the data for the legend, which sits top left.
+			p.Y.Max += 0.4 * (p.Y.Max - p.Y.Min)
+		}
 		fmt.Fprintf(&md, "\n## %s\n\n", s.title)
 		if p == nil {
 			fmt.Fprintf(&md, "%s\n", text)
@@ -124,6 +128,7 @@ func newPlot(title, x, y string) *plot.Plot {
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
 	p.Legend.Left = true
+	p.Legend.YOffs = -vg.Points(8)
 	return p
 }
 
@@ -247,7 +252,9 @@ func (r *Results) plotGroups() (*plot.Plot, string, error) {
 		}
 		below = bar
 		p.Add(bar)
-		p.Legend.Add(name, bar)
+		if slices.Max(vals) > 0 {
+			p.Legend.Add(name, bar)
+		}
 	}
 	last := runs[len(runs)-1]
 	var parts []string

@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -77,22 +78,9 @@ func TestSuiteTiny(t *testing.T) {
 	}
 	d4 := res.runs(BackendGroth16)[1]
 	for _, want := range []string{"![Prove time against constraints](prove_vs_constraints.png)", e.Commit, "test/extra_ms",
-		"(" + itoa(d4.Report.Constraints) + " constraints)"} {
+		"(" + strconv.Itoa(d4.Report.Constraints) + " constraints)"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
-}
-
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + formatInt(n)) }
-
-func formatInt(n int) string {
-	var b []byte
-	if n == 0 {
-		return "0"
-	}
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -18,8 +19,11 @@ var errRegressed = errors.New("bench compare: a figure regressed beyond its nois
 func runBenchCompare(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench compare", stderr)
 	all := fs.Bool("all", false, "list every shared figure, not only those outside their band")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError("%v", err)
 	}
 	if fs.NArg() != 2 {
 		return usageError("usage: yinzheng bench compare [--all] A.json B.json")

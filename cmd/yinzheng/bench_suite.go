@@ -13,12 +13,14 @@ import (
 // (bench.Sweep). The batch verifier registers its sweep here when it lands.
 var suiteSweeps []bench.Sweep
 
-// runBenchSuite implements `yinzheng bench suite [--quick] --out DIR`.
+// runBenchSuite implements `yinzheng bench suite [--quick] [--runs K]
+// [--from results.json] --out DIR`.
 func runBenchSuite(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench suite", stderr)
 	quick := fs.Bool("quick", false, "the quick suite: fewer runs, PLONK at two depths, accumulator up to 10^6 leaves")
 	out := fs.String("out", "", "directory for results.json, results.csv, the plots and report.md (required)")
 	runs := fs.Int("runs", 0, "proving runs per configuration (default: 3 quick, 11 full)")
+	from := fs.String("from", "", "measure nothing: redraw the plots and report from this results.json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -27,6 +29,13 @@ func runBenchSuite(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	}
 	if *runs < 0 {
 		return usageError("bench suite: --runs %d is negative", *runs)
+	}
+	if *from != "" {
+		res, err := bench.ReadResults(*from)
+		if err != nil {
+			return err
+		}
+		return res.WriteAll(*out)
 	}
 	start := time.Now()
 	res, err := bench.Suite(bench.SuiteOptions{

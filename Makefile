@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.7.0
 FUZZTIME  ?= 50000x
 BIN       := bin/yinzheng
 
-.PHONY: all build test test-short fuzz-short demo bench lint vet fmt-check staticcheck clean
+.PHONY: all build test test-short fuzz-short demo bench bench-full lint vet fmt-check staticcheck clean
 
 all: build
 
@@ -33,11 +33,16 @@ fuzz-short:
 demo: build
 	./$(BIN) demo
 
-## bench: the heavy benchmarks (circuits, revocation, signatures), printing their figures.
+## bench: the quick benchmark suite (under 3 minutes with cached development keys):
+## results.json, results.csv, plots and report.md in bench/out/ (docs/bench.md).
 bench: build
+	./$(BIN) bench suite --quick --out bench/out/
+
+## bench-full: the full suite (11 runs, PLONK at every depth, 10^7 accumulator leaves)
+## and the Go benchmarks of the packages.
+bench-full: build
+	./$(BIN) bench suite --out bench/out/
 	$(GO) test -run='^$$' -bench=. -benchmem ./jose/ ./sdjwt/ ./circuits/... ./revocation/
-	./$(BIN) bench circuit --json
-	./$(BIN) bench revocation --json
 
 lint: fmt-check vet staticcheck
 

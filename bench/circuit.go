@@ -1,10 +1,14 @@
-// Package bench measures Yinzheng's hot paths and reports figures that
-// researchers can reproduce: the presentation circuit under Groth16 and
-// PLONK. Each measurement returns a report that marshals to JSON.
+// Package bench measures gnark circuits and Yinzheng's hot paths and
+// reports figures that researchers can reproduce. [Circuit] measures any
+// circuit with a valid assignment under Groth16 and PLONK on BN254: the
+// constraints by group (package bench/groups), key and proof sizes, peak
+// memory, and witness, solve, prove (split into its phases) and verify
+// times over several runs. [PresentationReport] applies it to this
+// project's presentation circuit; the suite (suite.go) sweeps it. Each
+// measurement returns a report that marshals to JSON.
 package bench
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"runtime"
@@ -16,11 +20,10 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/consensys/gnark/backend/plonk"
+	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/backend/witness"
+	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/frontend/cs/scs"
-	"github.com/consensys/gnark/test/unsafekzg"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
@@ -77,24 +80,81 @@ func DefaultKeysDir(depth int) (string, error) {
 	return circuits.DevelopmentKeysDir(depth)
 }
 
-// Circuit benchmarks the presentation circuit: it sets up keys when
-// missing (development setup), then times witness construction, proving and
-// verification of one valid presentation.
-func Circuit(opts CircuitOptions) (*CircuitReport, error) {
+// PresentationReport measures the presentation circuit at depth with
+// [Circuit], on a sample credential with a full-depth path. Its Groth16 keys
+// are the cached development keys in keysDir (a user cache directory when
+// empty), set up when missing.
+func PresentationReport(depth int, keysDir string, opts Options) (*Report, error) {
+	if depth == 0 {
+		depth = circuits.ProductionDepth
+	}
+	compiled, err := circuits.Compile(depth)
+	if err != nil {
+		return nil, err
+	}
+	st, cred, err := sampleCredential(depth)
+	if err != nil {
+		return nil, err
+	}
+	def, err := circuits.NewCircuit(depth)
+	if err != nil {
+		return nil, err
+	}
+	assignment, _, err := circuits.Assign(depth, st, cred)
+	if err != nil {
+		return nil, err
+	}
+	if keysDir == "" {
+		if keysDir, err = DefaultKeysDir(depth); err != nil {
+			return nil, err
+		}
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	opts.Groth16Keys = func(ccs constraint.ConstraintSystem) (groth16.ProvingKey, groth16.VerifyingKey, string, error) {
+		// The recorded compilation is the plain one (bench/groups tests
+		// pin the digest); a different size would mean it is not.
+		if ccs.GetNbConstraints() != compiled.CS.GetNbConstraints() {
+			return nil, nil, "", fmt.Errorf("bench: recorded circuit has %d constraints, the compiled one %d", ccs.GetNbConstraints(), compiled.CS.GetNbConstraints())
+		}
+		progress("keys: loading or setting up development keys in " + keysDir)
+		keys, err := circuits.LoadOrSetupDevelopment(keysDir, compiled, progress)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		return keys.PK, keys.VK, keys.Manifest.Setup + " (cached in " + keysDir + ", loading timed)", nil
+	}
+	r, err := Circuit(def, assignment, opts)
+	if err != nil {
+		return nil, err
+	}
+	if g := r.Backend(BackendGroth16); g != nil {
+		// The project's proof encoding (circuits.Proof), not gnark's.
+		g.ProofBytes = circuits.ProofSize
+	}
+	return r, nil
+}
+
+// Presentation benchmarks the presentation circuit under one backend and
+// returns the medians (`yinzheng bench circuit --json`). [PresentationReport]
+// has every figure.
+func Presentation(opts CircuitOptions) (*CircuitReport, error) {
 	if opts.Depth == 0 {
 		opts.Depth = circuits.ProductionDepth
 	}
 	if opts.Runs == 0 {
 		opts.Runs = 10
 	}
-	if opts.Runs < 1 || opts.Runs > 10000 {
-		return nil, fmt.Errorf("bench: runs %d outside 1…10000", opts.Runs)
-	}
 	if opts.Backend == "" {
 		opts.Backend = BackendGroth16
 	}
-	if opts.Progress == nil {
-		opts.Progress = func(string) {}
+	if opts.Backend != BackendGroth16 && opts.Backend != BackendPlonk {
+		return nil, fmt.Errorf("bench: unknown backend %q (want %s or %s)", opts.Backend, BackendGroth16, BackendPlonk)
+	}
+	if opts.Runs < 1 || opts.Runs > 10000 {
+		return nil, fmt.Errorf("bench: runs %d outside 1…10000", opts.Runs)
 	}
 	compiled, err := circuits.Compile(opts.Depth)
 	if err != nil {
@@ -104,171 +164,52 @@ func Circuit(opts CircuitOptions) (*CircuitReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &CircuitReport{
-		Backend:         opts.Backend,
-		Curve:           circuits.Curve,
-		Depth:           opts.Depth,
-		R1CSConstraints: compiled.CS.GetNbConstraints(),
-		PublicInputs:    compiled.Info().PublicInputs,
-		Runs:            opts.Runs,
-		GOMAXPROCS:      runtime.GOMAXPROCS(0),
-		NumCPU:          runtime.NumCPU(),
-		GoVersion:       runtime.Version(),
-	}
-	switch opts.Backend {
-	case BackendGroth16:
-		err = benchGroth16(r, compiled, st, cred, opts)
-	case BackendPlonk:
-		err = benchPlonk(r, st, cred, opts)
-	default:
-		return nil, fmt.Errorf("bench: unknown backend %q (want %s or %s)", opts.Backend, BackendGroth16, BackendPlonk)
-	}
+	full, err := PresentationReport(opts.Depth, opts.KeysDir, Options{Runs: opts.Runs, Backends: []string{opts.Backend}, Progress: opts.Progress})
 	if err != nil {
 		return nil, err
 	}
+	b := full.Backends[0]
+	r := &CircuitReport{
+		Backend:           b.Backend,
+		Curve:             circuits.Curve,
+		Depth:             opts.Depth,
+		Constraints:       b.Constraints,
+		ConstraintKind:    b.ConstraintKind,
+		R1CSConstraints:   compiled.CS.GetNbConstraints(),
+		PublicInputs:      compiled.Info().PublicInputs,
+		Setup:             b.Setup,
+		SetupMs:           b.SetupMs,
+		Runs:              opts.Runs,
+		ProveMsMedian:     b.ProveMs.Median,
+		ProveMsMin:        b.ProveMs.Min,
+		ProveMsMax:        b.ProveMs.Max,
+		VerifyMsMedian:    b.VerifyMs.Median,
+		ProofBytes:        b.ProofBytes,
+		ProvingKeyBytes:   b.ProvingKeyBytes,
+		VerifyingKeyBytes: b.VerifyingKeyBytes,
+		PeakRSSBytes:      b.PeakRSSBytes,
+		PeakRSSScope:      b.PeakRSSScope,
+		GOMAXPROCS:        b.GOMAXPROCS,
+		NumCPU:            full.NumCPU,
+		GoVersion:         full.GoVersion,
+	}
+	if b.Backend == BackendGroth16 {
+		dir := opts.KeysDir
+		if dir == "" {
+			if dir, err = DefaultKeysDir(opts.Depth); err != nil {
+				return nil, err
+			}
+		}
+		m, err := circuits.ReadManifest(dir)
+		if err != nil {
+			return nil, err
+		}
+		r.CircuitID, r.Setup = m.CircuitID, m.Setup
+	}
+	if r.WitnessMsMedian, err = timeWitness(opts.Depth, st, cred, opts.Runs); err != nil {
+		return nil, err
+	}
 	return r, nil
-}
-
-func benchGroth16(r *CircuitReport, compiled *circuits.Compiled, st *circuits.Statement, cred *circuits.Credential, opts CircuitOptions) error {
-	r.Constraints, r.ConstraintKind = r.R1CSConstraints, "r1cs"
-	dir := opts.KeysDir
-	if dir == "" {
-		var err error
-		if dir, err = DefaultKeysDir(opts.Depth); err != nil {
-			return err
-		}
-	}
-	opts.Progress("keys: loading or setting up development keys in " + dir)
-	start := time.Now()
-	keys, err := circuits.LoadOrSetupDevelopment(dir, compiled, opts.Progress)
-	if err != nil {
-		return err
-	}
-	r.SetupMs = ms(time.Since(start))
-	r.CircuitID, r.Setup = keys.Manifest.CircuitID, keys.Manifest.Setup
-	var buf bytes.Buffer
-	if _, err := keys.PK.WriteTo(&buf); err != nil {
-		return err
-	}
-	r.ProvingKeyBytes = buf.Len()
-	buf.Reset()
-	if _, err := keys.VK.WriteTo(&buf); err != nil {
-		return err
-	}
-	r.VerifyingKeyBytes = buf.Len()
-
-	r.WitnessMsMedian, err = timeWitness(opts.Depth, st, cred, opts.Runs)
-	if err != nil {
-		return err
-	}
-	resetPeakRSS(r)
-	opts.Progress(fmt.Sprintf("proving %d times", opts.Runs))
-	var proof *circuits.Proof
-	var pseudonym fr.Element
-	prove := make([]time.Duration, opts.Runs)
-	for i := range prove {
-		start := time.Now()
-		proof, pseudonym, err = keys.Prove(st, cred)
-		prove[i] = time.Since(start)
-		if err != nil {
-			return err
-		}
-	}
-	r.PeakRSSBytes = peakRSS()
-	r.ProveMsMedian, r.ProveMsMin, r.ProveMsMax = stats(prove)
-	enc, err := proof.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	r.ProofBytes = len(enc)
-	opts.Progress("verifying")
-	verify := make([]time.Duration, 5*opts.Runs)
-	for i := range verify {
-		start := time.Now()
-		var p circuits.Proof
-		if err := p.UnmarshalBinary(enc); err != nil {
-			return err
-		}
-		if err := keys.Verify(st, pseudonym, &p); err != nil {
-			return fmt.Errorf("bench: a valid proof did not verify: %w", err)
-		}
-		verify[i] = time.Since(start)
-	}
-	r.VerifyMsMedian, _, _ = stats(verify)
-	return nil
-}
-
-func benchPlonk(r *CircuitReport, st *circuits.Statement, cred *circuits.Credential, opts CircuitOptions) error {
-	def, err := circuits.NewCircuit(opts.Depth)
-	if err != nil {
-		return err
-	}
-	ccs, err := frontend.Compile(ecc.BN254.ScalarField(), scs.NewBuilder, def)
-	if err != nil {
-		return err
-	}
-	r.Constraints, r.ConstraintKind = ccs.GetNbConstraints(), "plonk"
-	opts.Progress("keys: PLONK setup over an insecure test SRS (gnark unsafekzg)")
-	start := time.Now()
-	srs, lagrange, err := unsafekzg.NewSRS(ccs)
-	if err != nil {
-		return err
-	}
-	pk, vk, err := plonk.Setup(ccs, srs, lagrange)
-	if err != nil {
-		return err
-	}
-	r.SetupMs = ms(time.Since(start))
-	r.Setup = "insecure test SRS"
-	var buf bytes.Buffer
-	if _, err := pk.WriteTo(&buf); err != nil {
-		return err
-	}
-	r.ProvingKeyBytes = buf.Len()
-	buf.Reset()
-	if _, err := vk.WriteTo(&buf); err != nil {
-		return err
-	}
-	r.VerifyingKeyBytes = buf.Len()
-
-	r.WitnessMsMedian, err = timeWitness(opts.Depth, st, cred, opts.Runs)
-	if err != nil {
-		return err
-	}
-	full, public, err := witnesses(opts.Depth, st, cred)
-	if err != nil {
-		return err
-	}
-	resetPeakRSS(r)
-	opts.Progress(fmt.Sprintf("proving %d times", opts.Runs))
-	prove := make([]time.Duration, opts.Runs)
-	var proof plonk.Proof
-	for i := range prove {
-		start := time.Now()
-		proof, err = plonk.Prove(ccs, pk, full)
-		prove[i] = time.Since(start)
-		if err != nil {
-			return err
-		}
-	}
-	r.PeakRSSBytes = peakRSS()
-	r.ProveMsMedian, r.ProveMsMin, r.ProveMsMax = stats(prove)
-	buf.Reset()
-	if _, err := proof.WriteTo(&buf); err != nil {
-		return err
-	}
-	r.ProofBytes = buf.Len()
-	opts.Progress("verifying")
-	verify := make([]time.Duration, 5*opts.Runs)
-	for i := range verify {
-		start := time.Now()
-		if err := plonk.Verify(proof, vk, public); err != nil {
-			return fmt.Errorf("bench: a valid PLONK proof did not verify: %w", err)
-		}
-		verify[i] = time.Since(start)
-	}
-	r.VerifyMsMedian, _, _ = stats(verify)
-	return nil
 }
 
 // timeWitness times what the holder does before proving: the native checks
@@ -363,15 +304,14 @@ func stats(d []time.Duration) (median, lo, hi float64) {
 
 // resetPeakRSS returns freed memory to the OS and resets the kernel's
 // high-water mark, so the peak measured next belongs to proving alone, not
-// to the setup that may have run before.
-func resetPeakRSS(r *CircuitReport) {
+// to the setup that may have run before. It returns the peak's scope.
+func resetPeakRSS() string {
 	runtime.GC()
 	debug.FreeOSMemory()
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		r.PeakRSSScope = "process (setup included: the peak could not be reset)"
-		return
+		return "process (setup included: the peak could not be reset)"
 	}
-	r.PeakRSSScope = "proving (peak reset after setup)"
+	return "proving (peak reset after setup)"
 }
 
 // peakRSS reads the resident set high-water mark (VmHWM) in bytes.

@@ -148,7 +148,7 @@ func Verifier(opts VerifierOptions) (*VerifierReport, error) {
 				modes = append(modes, m)
 			}
 		}
-		if err := measure(modes, opts.MinTime); err != nil {
+		if err := measureModes(modes, opts.MinTime); err != nil {
 			return nil, err
 		}
 		for i, n := range sizes {
@@ -205,11 +205,11 @@ func newMode(keys *circuits.Keys, items []circuits.BatchItem, encoded [][]byte, 
 	return m, nil
 }
 
-// measure runs the modes in turn, a slice of minTime/10 each, until every
+// measureModes runs the modes in turn, a slice of minTime/10 each, until every
 // mode has run for minTime: the machine's load changes over time, and
 // interleaving spreads the change over all modes instead of skewing their
 // ratios.
-func measure(modes []*mode, minTime time.Duration) error {
+func measureModes(modes []*mode, minTime time.Duration) error {
 	slice := minTime / 10
 	for {
 		left := false

@@ -15,14 +15,16 @@ func benchmarks() map[string]func(args []string, stdin io.Reader, stdout, stderr
 		"circuit":    runBenchCircuit,
 		"revocation": runBenchRevocation,
 		"verifier":   runBenchVerifier,
+		"suite":      runBenchSuite,
+		"compare":    runBenchCompare,
 	}
 }
 
-// runBench dispatches `yinzheng bench circuit|revocation|verifier …`.
+// runBench dispatches `yinzheng bench circuit|revocation|verifier|suite|compare …`.
 func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	all := benchmarks()
 	if len(args) == 0 {
-		return usageError("usage: yinzheng bench circuit|revocation|verifier [flags] --json")
+		return usageError("usage: yinzheng bench circuit|revocation|verifier|suite|compare [flags]")
 	}
 	run, ok := all[args[0]]
 	if !ok {
@@ -48,7 +50,7 @@ func runBenchCircuit(args []string, stdin io.Reader, stdout, stderr io.Writer) e
 	if *quiet {
 		progress = nil
 	}
-	r, err := bench.Circuit(bench.CircuitOptions{Depth: *depth, Runs: *runs, Backend: *backend, KeysDir: *keys, Progress: progress})
+	r, err := bench.Presentation(bench.CircuitOptions{Depth: *depth, Runs: *runs, Backend: *backend, KeysDir: *keys, Progress: progress})
 	if err != nil {
 		return err
 	}

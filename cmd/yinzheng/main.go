@@ -33,7 +33,7 @@ func commands() map[string]command {
 		"circuits":   {"facts about the presentation circuit (info)", runCircuits},
 		"ceremony":   {"the multi-party setup of the circuit keys (init | contribute | next | finalize | verify)", runCeremony},
 		"revocation": {"read the revocation accumulator (witness | delta | bucket)", runRevocation},
-		"bench":      {"benchmarks that print JSON figures (circuit | revocation | verifier)", runBench},
+		"bench":      {"benchmarks that print JSON figures (circuit | revocation | verifier | suite | compare)", runBench},
 		"demo":       {"run the end-to-end demonstration in a temporary directory", runDemo},
 		"issuer":     {"enrol, issue, revoke, publish, delete (init | issue | revoke | publish | delete)", runIssuer},
 		"holder":     {"the wallet (init | request | import | refresh | prove | present)", runHolder},

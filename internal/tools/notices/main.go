@@ -100,6 +100,11 @@ func license(dir string) (file, kind string) {
 		return file, "BSD-2-Clause"
 	case strings.Contains(text, "ISC License"):
 		return file, "ISC"
+	case strings.Contains(text, "Creative Commons Attribution 4.0 International Public License"):
+		return file, "CC-BY-4.0"
+	case strings.Contains(text, "The FreeType License") && strings.Contains(text, "choice of exactly one"):
+		// Dual-licensed; Yinzheng takes the FreeType License, not the GPL.
+		return file, "FTL (chosen over GPL-2.0-or-later)"
 	}
 	return file, "unknown (read the file)"
 }

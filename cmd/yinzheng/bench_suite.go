@@ -10,8 +10,30 @@ import (
 )
 
 // suiteSweeps are the sweeps other packages add to `yinzheng bench suite`
-// (bench.Sweep). The batch verifier registers its sweep here when it lands.
-var suiteSweeps []bench.Sweep
+// (bench.Sweep): the verifier, one by one and batched.
+var suiteSweeps = []bench.Sweep{{Name: "verifier", Run: verifierSweep}}
+
+// verifierSweep measures in-process verifications per second at every
+// GOMAXPROCS and batch size of bench.Verifier (0.3 s a figure with --quick,
+// 1 s otherwise), with and without decoding the proofs.
+func verifierSweep(quick bool, progress func(string)) ([]bench.Figure, error) {
+	opts := bench.VerifierOptions{Progress: progress}
+	if quick {
+		opts.MinTime = 300 * time.Millisecond
+	}
+	rep, err := bench.Verifier(opts)
+	if err != nil {
+		return nil, err
+	}
+	var figs []bench.Figure
+	for _, r := range rep.Runs {
+		key := fmt.Sprintf("verifier/d%d/p%d/b%d", rep.Depth, r.GOMAXPROCS, r.Batch)
+		figs = append(figs,
+			bench.Figure{Key: key + "/verifications_per_s", Unit: "1/s", HigherIsBetter: true, Stats: bench.NewStats([]float64{r.PerSecond})},
+			bench.Figure{Key: key + "/verifications_per_s_with_decode", Unit: "1/s", HigherIsBetter: true, Stats: bench.NewStats([]float64{r.PerSecondWithDecode})})
+	}
+	return figs, nil
+}
 
 // runBenchSuite implements `yinzheng bench suite [--quick] [--runs K]
 // [--from results.json] --out DIR`.

@@ -13,10 +13,10 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/holder"
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
-	"github.com/yinzheng-id/yinzheng/internal/wire"
 	"github.com/yinzheng-id/yinzheng/issuer"
 	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/verifier"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // kind is one sort of JSON document the markdown shows: the Go type that

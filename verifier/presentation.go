@@ -3,7 +3,7 @@ package verifier
 import (
 	"fmt"
 
-	"github.com/yinzheng-id/yinzheng/internal/wire"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // Presentation types.
@@ -12,7 +12,7 @@ const (
 	TypeSDJWT = wire.TypeSDJWT
 )
 
-// Presentation answers a request (package internal/wire has it field by
+// Presentation answers a request (package wire has it field by
 // field).
 type Presentation = wire.Presentation
 

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
-	"github.com/yinzheng-id/yinzheng/internal/wire"
 	"github.com/yinzheng-id/yinzheng/schemas"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // FormatVersion is the version of every JSON document this package reads and
@@ -55,7 +55,7 @@ type Policy struct {
 	SDJWTClaims []string
 }
 
-// The request document (package internal/wire has it field by field).
+// The request document (package wire has it field by field).
 type (
 	Request      = wire.Request
 	Predicates   = wire.Predicates

@@ -18,7 +18,7 @@ build:
 
 ## test: vet, lint and the whole test suite, plus a short fuzzing pass.
 test: lint
-	$(GO) test -count=1 -timeout 12m $(PKGS)
+	$(GO) test -count=1 -timeout 20m $(PKGS)
 	$(MAKE) --no-print-directory fuzz-short
 
 ## fuzz-short: a short coverage-guided run of every fuzz target (seeded from testdata).

@@ -248,6 +248,15 @@ func Init(dir string, passphrase []byte, opts Options) (err error) {
 	if err := writePublicFile(dir, publication.IssuerName, append(metaJSON, '\n')); err != nil {
 		return err
 	}
+	// The accumulator is created here, not by open: open refuses a
+	// missing one as lost.
+	acc, err := revocation.Open(filepath.Join(dir, accumulatorDir), revocation.Options{Depth: cfg.Depth})
+	if err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	if err := acc.Close(); err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
 	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return err
@@ -409,9 +418,21 @@ func open(dir string, passphrase []byte, now func() time.Time) (*Issuer, error) 
 	if iss.db, err = openPrivateDB(filepath.Join(dir, privateDir, dbDir)); err != nil {
 		return nil, err
 	}
-	if iss.acc, err = revocation.Open(filepath.Join(dir, accumulatorDir), revocation.Options{Depth: cfg.Depth}); err != nil {
+	// revocation.Open creates a missing accumulator; Init creates it, so
+	// here a missing one is lost, and a fresh one would re-issue every
+	// serial.
+	accPath := filepath.Join(dir, accumulatorDir)
+	if entries, err := os.ReadDir(accPath); err != nil || len(entries) == 0 {
+		iss.db.Close()
+		return nil, fmt.Errorf("%w: the accumulator (%s/) is missing or empty; %s", ErrRolledBack, accumulatorDir, restoreHint)
+	}
+	if iss.acc, err = revocation.Open(accPath, revocation.Options{Depth: cfg.Depth}); err != nil {
 		iss.db.Close()
 		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	if err := cleanTemp(dir); err != nil {
+		iss.closeStores()
+		return nil, err
 	}
 	if iss.audit, err = loadAuditLog(iss.db); err != nil {
 		iss.closeStores()
@@ -430,6 +451,16 @@ func open(dir string, passphrase []byte, now func() time.Time) (*Issuer, error) 
 			return nil, fmt.Errorf("issuer: the latest root statement: %w", err)
 		}
 		iss.latestAt = rs.IssuedAt
+	}
+	// Before anything else: refuse a rollback, then finish an interrupted
+	// publish (its epoch is committed before its public files exist).
+	if err := iss.checkStores(history); err != nil {
+		iss.closeStores()
+		return nil, err
+	}
+	if err := iss.repairPublic(history); err != nil {
+		iss.closeStores()
+		return nil, err
 	}
 	return iss, nil
 }
@@ -767,6 +798,15 @@ func (iss *Issuer) publishLocked() (*revocation.Epoch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuer: publishing: %w", err)
 	}
+	// From here the epoch exists: if writing its files fails or the
+	// process dies, the next open rewrites them (repairPublic).
+	iss.latest = e
+	iss.latestAt = now
+	if publishCommitted != nil {
+		if err := publishCommitted(); err != nil {
+			return nil, err
+		}
+	}
 	d, err := iss.acc.Delta(e.Epoch)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: delta of epoch %d: %w", e.Epoch, err)
@@ -789,8 +829,6 @@ func (iss *Issuer) publishLocked() (*revocation.Epoch, error) {
 	if err := writePublicFile(iss.dir, publication.LatestRootName, []byte(e.Statement)); err != nil {
 		return nil, err
 	}
-	iss.latest = e
-	iss.latestAt = now
 	return e, nil
 }
 

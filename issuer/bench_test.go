@@ -18,3 +18,24 @@ func BenchmarkIssue(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRevokeTenThousand measures one Revoke call of 10,000 serials
+// spread over 10,000 more issued: one accumulator batch, one status list
+// signature, one audit entry. It reports revocations per second.
+func BenchmarkRevokeTenThousand(b *testing.B) {
+	const n = 10_000
+	iss, _ := newTestIssuer(b, jose.SuiteGM)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		first := appendLeaves(b, iss, 2*n)
+		serials := make([]uint64, n)
+		for j := range serials {
+			serials[j] = first + uint64(2*j)
+		}
+		b.StartTimer()
+		if err := iss.Revoke(serials...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "revocations/s")
+}

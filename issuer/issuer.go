@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -673,19 +674,35 @@ func (iss *Issuer) signCopies(attrs *schemas.Attributes, issued schemas.Date, no
 	return out, nil
 }
 
-// Revoke revokes a credential: its leaf becomes empty in the accumulator
-// (effective for ZK proofs from the next published epoch, which batches it
-// with the interval's other changes) and its status list bit is set
-// (effective at once: the status list is republished).
-func (iss *Issuer) Revoke(serial uint64) error {
+// Revoke revokes credentials: their leaves become empty in the accumulator
+// (effective for ZK proofs from the next published epoch, which batches
+// them with the interval's other changes) and their status list bits are
+// set (effective at once: the status list is republished). The serials are
+// revoked together: one accumulator transaction, one status list signature
+// and one audit entry for the call, so revoking many at once costs little
+// more than revoking one. A serial never issued is an error and nothing is
+// revoked; revoking a revoked serial changes nothing.
+func (iss *Issuer) Revoke(serials ...uint64) error {
+	if len(serials) == 0 {
+		return errors.New("issuer: revoke needs at least one serial")
+	}
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
 	if iss.closed {
 		return ErrClosed
 	}
-	if err := iss.acc.Revoke(serial); err != nil {
+	leaves, err := iss.acc.LeafCount()
+	if err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	for _, s := range serials {
+		if s >= leaves {
+			return fmt.Errorf("issuer: serial %d was never issued (%d serials issued); nothing was revoked", s, leaves)
+		}
+	}
+	if err := iss.acc.Revoke(serials...); err != nil {
 		if errors.Is(err, revocation.ErrUnknownSerial) {
-			return fmt.Errorf("issuer: serial %d was never issued", serial)
+			return fmt.Errorf("issuer: a serial was never issued; nothing was revoked: %w", err)
 		}
 		return fmt.Errorf("issuer: %w", err)
 	}
@@ -693,7 +710,7 @@ func (iss *Issuer) Revoke(serial uint64) error {
 	if err := iss.writeStatusList(now); err != nil {
 		return err
 	}
-	return iss.audit.append(AuditEntry{Time: now, Action: "revoke", Serials: []uint64{serial}})
+	return iss.audit.append(AuditEntry{Time: now, Action: "revoke", Serials: slices.Clone(serials)})
 }
 
 // Publish freezes the accumulator's root as a new epoch, signs it and

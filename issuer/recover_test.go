@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/yinzheng-id/yinzheng/internal/storelock"
 	"github.com/yinzheng-id/yinzheng/jose"
@@ -363,4 +366,64 @@ func TestOpenIgnoresUnsignedRootFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	reopen(t, dir)
+}
+
+// appendLeaves appends n random leaves straight to the accumulator (no
+// person records: the benchmarks only need serials to revoke).
+func appendLeaves(tb testing.TB, iss *Issuer, n int) uint64 {
+	tb.Helper()
+	leaves := make([]fr.Element, n)
+	for i := range leaves {
+		leaves[i].SetRandom()
+	}
+	first, err := iss.acc.Append(leaves...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return first
+}
+
+// TestRevokeManyAtOnce: one call revokes every serial given, in the status
+// list at once and in one audit entry; a call naming a serial never issued
+// revokes none of them.
+func TestRevokeManyAtOnce(t *testing.T) {
+	iss, dir := newTestIssuer(t, jose.SuiteGM)
+	first := appendLeaves(t, iss, 100)
+	before, err := iss.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := iss.Revoke(first+3, first+50, 1000); err == nil {
+		t.Fatal("a batch with a serial never issued was accepted")
+	}
+	for _, s := range []uint64{first + 3, first + 50} {
+		if st, _ := iss.Status(s); st != revocation.Valid {
+			t.Fatalf("serial %d revoked by a refused batch", s)
+		}
+	}
+	want := []uint64{first + 3, first + 50, first + 99}
+	if err := iss.Revoke(want...); err != nil {
+		t.Fatal(err)
+	}
+	list, err := revocation.ParseStatusListToken(string(publicFile(t, dir, publication.StatusListName)),
+		iss.PublicKey(), iss.meta.StatusListURI, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := first; s < first+100; s++ {
+		st, err := list.Status(s)
+		if err != nil || (st == revocation.Revoked) != slices.Contains(want, s) {
+			t.Fatalf("status list: serial %d is %v (%v)", s, st, err)
+		}
+	}
+	after, err := iss.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before)+1 || after[len(after)-1].Action != "revoke" || !slices.Equal(after[len(after)-1].Serials, want) {
+		t.Fatalf("audit after the batch: %+v", after[len(before):])
+	}
+	if err := iss.Revoke(); err == nil {
+		t.Fatal("a revoke of no serial was accepted")
+	}
 }

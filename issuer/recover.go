@@ -77,10 +77,15 @@ func (iss *Issuer) checkStores(history []*revocation.Epoch) error {
 	for _, e := range history {
 		byEpoch[e.Epoch] = e.Statement
 	}
-	check := func(name string) error {
+	check := func(name string, epoch uint64) error {
 		data, err := os.ReadFile(iss.publicPath(name))
 		if err != nil {
 			return nil // missing or unreadable: repairPublic rewrites what it should
+		}
+		if st := byEpoch[epoch]; st != "" && st == string(data) {
+			// The accumulator's own statement: nothing to verify, so an
+			// open costs no signature check per past epoch.
+			return nil
 		}
 		rs, err := revocation.VerifyRootStatement(string(data), iss.key.Public())
 		if err != nil || rs.Issuer != iss.meta.Issuer {
@@ -100,14 +105,17 @@ func (iss *Issuer) checkStores(history []*revocation.Epoch) error {
 		}
 		return nil
 	}
-	names, err := publishedRoots(filepath.Join(iss.dir, publicDir, "roots"))
+	epochs, err := publishedRoots(filepath.Join(iss.dir, publicDir, "roots"))
 	if err != nil {
 		return err
 	}
-	for _, name := range append(names, publication.LatestRootName) {
-		if err := check(name); err != nil {
+	for _, e := range epochs {
+		if err := check(publication.RootName(e), e); err != nil {
 			return err
 		}
+	}
+	if err := check(publication.LatestRootName, latest); err != nil {
+		return err
 	}
 	return iss.checkStatusList()
 }
@@ -222,8 +230,10 @@ func (iss *Issuer) repairStatusList() error {
 	return iss.writeStatusList(iss.now())
 }
 
-// publishedRoots lists roots/<epoch>.jws in dir, as publication names.
-func publishedRoots(dir string) ([]string, error) {
+// publishedRoots lists the epochs of the files roots/<epoch>.jws in dir.
+// The number in a name only says which statement of the accumulator to
+// compare the file with; what counts is the file's verified content.
+func publishedRoots(dir string) ([]uint64, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -231,14 +241,14 @@ func publishedRoots(dir string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", err)
 	}
-	var out []string
+	var out []uint64
 	for _, e := range entries {
 		num, ok := strings.CutSuffix(e.Name(), ".jws")
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
 		if n, err := strconv.ParseUint(num, 10, 64); err == nil && publication.RootName(n) == "roots/"+e.Name() {
-			out = append(out, publication.RootName(n))
+			out = append(out, n)
 		}
 	}
 	return out, nil

@@ -164,7 +164,8 @@ func (iss *Issuer) publishedStatusList() (*revocation.StatusList, bool) {
 
 // repairPublic finishes an interrupted publish: it rewrites, from the
 // accumulator, every epoch's missing or damaged root statement, its missing
-// delta (and the latest epoch's delta if it differs), roots/latest.jws if it
+// delta (and the latest epoch's delta unless it decodes as that epoch's),
+// roots/latest.jws if it
 // is not the latest epoch's, and the status list if it does not match the
 // accumulator. It runs after checkStores, so nothing it overwrites is a
 // newer signed file.
@@ -178,9 +179,13 @@ func (iss *Issuer) repairPublic(history []*revocation.Epoch) error {
 		}
 		name = publication.DeltaName(e.Epoch)
 		data, err := os.ReadFile(iss.publicPath(name))
-		last := i == len(history)-1
-		if err == nil && !last {
-			continue // computing every delta at each open would cost too much
+		if err == nil && (i < len(history)-1 || deltaFits(data, e)) {
+			// Recomputing every delta at each open would cost too much
+			// (the latest alone can cover 10^6 appends): an earlier one
+			// that exists is kept; the latest, the one an interrupted
+			// publish may have left, is kept if it decodes as this
+			// epoch's (writes are atomic, so a crash leaves no torn file).
+			continue
 		}
 		d, err2 := iss.acc.Delta(e.Epoch)
 		if errors.Is(err2, revocation.ErrDeltaPruned) {
@@ -208,6 +213,13 @@ func (iss *Issuer) repairPublic(history []*revocation.Epoch) error {
 		}
 	}
 	return iss.repairStatusList()
+}
+
+// deltaFits reports whether data decodes as a delta of epoch e: its
+// epoch, leaf count and root.
+func deltaFits(data []byte, e *revocation.Epoch) bool {
+	d := new(revocation.Delta)
+	return d.UnmarshalBinary(data) == nil && d.Epoch == e.Epoch && d.LeafCount == e.LeafCount && d.Root.Equal(&e.Root)
 }
 
 // repairStatusList rewrites the status list unless the published one

@@ -143,7 +143,8 @@ func TestOpenRewritesLostOrDamagedPublicFiles(t *testing.T) {
 	os.Remove(path(publication.RootName(last - 1)))
 	os.Remove(path(publication.DeltaName(last - 1)))
 	os.WriteFile(path(publication.RootName(last)), []byte("not a statement"), 0o644)
-	os.WriteFile(path(publication.DeltaName(last)), want[publication.DeltaName(last)][:10], 0o644)
+	// A well-formed delta, of another epoch.
+	os.WriteFile(path(publication.DeltaName(last)), want[publication.DeltaName(last-1)], 0o644)
 	os.Remove(path(publication.LatestRootName))
 
 	iss = reopen(t, dir)

@@ -68,10 +68,51 @@ func bundleErr(format string, a ...any) error {
 // is kept as pending: Refresh completes its path from the deltas, and Prove
 // refuses it with ErrPending until then.
 func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) (*CredentialInfo, error) {
+	infos, err := w.ImportAll(ctx, []*Bundle{b}, src)
+	if err != nil {
+		return nil, err
+	}
+	return &infos[0], nil
+}
+
+// ImportAll imports several bundles (each checked as Import does) and
+// writes the wallet state once: all are imported, or none is (the error
+// names the first bundle refused). Import rewrites the whole state for each
+// bundle; ImportAll is for many at once, as after a re-issuance.
+func (w *Wallet) ImportAll(ctx context.Context, bundles []*Bundle, src publication.Source) ([]CredentialInfo, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.st == nil {
 		return nil, errClosed
+	}
+	// Keep what the state was: if a bundle is refused or saving fails
+	// (ErrWalletFull), the wallet in memory stays what the file holds.
+	oldIssuers, oldCreds, oldPending := w.st.Issuers, w.st.Credentials, slices.Clone(w.st.Pending)
+	undo := func() { w.st.Issuers, w.st.Credentials, w.st.Pending = oldIssuers, oldCreds, oldPending }
+	out := make([]CredentialInfo, 0, len(bundles))
+	for i, b := range bundles {
+		cred, err := w.importLocked(ctx, b, src)
+		if err != nil {
+			undo()
+			if len(bundles) > 1 {
+				return nil, fmt.Errorf("bundle %d of %d: %w", i+1, len(bundles), err)
+			}
+			return nil, err
+		}
+		out = append(out, cred.info())
+	}
+	if err := w.save(); err != nil {
+		undo()
+		return nil, err
+	}
+	return out, nil
+}
+
+// importLocked checks b and adds it to the state in memory; the caller
+// holds w.mu and saves.
+func (w *Wallet) importLocked(ctx context.Context, b *Bundle, src publication.Source) (*credential, error) {
+	if b == nil {
+		return nil, bundleErr("no bundle")
 	}
 	if b.Version != FormatVersion {
 		return nil, bundleErr("version %d, this wallet reads %d", b.Version, FormatVersion)
@@ -199,11 +240,7 @@ func (w *Wallet) Import(ctx context.Context, b *Bundle, src publication.Source) 
 	}
 	w.st.Credentials = append(w.st.Credentials, cred)
 	w.st.Pending = removePending(w.st.Pending, pend)
-	if err := w.save(); err != nil {
-		return nil, err
-	}
-	ci := cred.info()
-	return &ci, nil
+	return cred, nil
 }
 
 // checkPendingEpoch checks a pending bundle's epoch against the issuer's
@@ -284,6 +321,9 @@ func (w *Wallet) checkCopies(b *Bundle, info *issuerInfo, attrs *schemas.Attribu
 	used := map[int]bool{}
 	copies := make([]*sdCopy, 0, len(b.SDJWT))
 	for i, compact := range b.SDJWT {
+		if err := checkCanonicalCopy(compact); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w: sd_jwt[%d]: %v", ErrBundle, ErrCopyForm, i, err)
+		}
 		v := sdjwt.Verifier{IssuerKey: info.key, Now: w.now}
 		res, err := v.Verify([]byte(compact))
 		if err != nil {
@@ -319,6 +359,27 @@ func (w *Wallet) checkCopies(b *Bundle, info *issuerInfo, attrs *schemas.Attribu
 		copies = append(copies, &sdCopy{SDJWT: compact, Key: pend.Keys[k]})
 	}
 	return pend, copies, nil
+}
+
+// ErrCopyForm reports an SD-JWT copy of a bundle that is not in the
+// canonical compact form <JWT>~<D1>~…~<DN>~ that Present parses and
+// re-serialises: the verifier's parser is lenient (it trims white space),
+// so such a copy would be imported and could never be presented.
+var ErrCopyForm = errors.New("holder: SD-JWT copy not in canonical compact form")
+
+// checkCanonicalCopy accepts exactly the copies sdjwt.ParseCompact reads
+// back to the same string, without a key binding JWT (the holder adds it).
+func checkCanonicalCopy(compact string) error {
+	sd, err := sdjwt.ParseCompact(compact)
+	switch {
+	case err != nil:
+		return err
+	case sd.KeyBinding != "":
+		return errors.New("it ends in a key binding JWT or other text after the last '~'")
+	case sd.Compact() != compact:
+		return errors.New("it does not re-serialise to itself")
+	}
+	return nil
 }
 
 // findPending returns the pending request holding key, with its keys parsed.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/schemas"
@@ -22,6 +23,17 @@ func verifyZK(t *testing.T, iss *fakeIssuer, r *Request, p *Presentation) {
 	if p.Type != PresentationZK || p.RequestID != r.ID || p.Epoch == nil || p.CircuitID != r.CircuitID {
 		t.Fatalf("presentation %+v", p)
 	}
+	e, err := iss.store.Statement(*p.Epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifyZKUnder(t, e.Statement, iss.key.Public(), r, p)
+}
+
+// verifyZKUnder verifies a ZK presentation against the root statement of
+// its epoch, signed by key.
+func verifyZKUnder(t *testing.T, statement string, key *jose.PublicKey, r *Request, p *Presentation) {
+	t.Helper()
 	keysDir, err := devKeys()
 	if err != nil {
 		t.Fatal(err)
@@ -34,11 +46,7 @@ func verifyZK(t *testing.T, iss *fakeIssuer, r *Request, p *Presentation) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := iss.store.Statement(*p.Epoch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := revocation.VerifyRootStatement(e.Statement, iss.key.Public())
+	rs, err := revocation.VerifyRootStatement(statement, key)
 	if err != nil {
 		t.Fatal(err)
 	}

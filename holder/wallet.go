@@ -16,6 +16,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/internal/seal"
+	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/jose"
 )
 
@@ -43,9 +44,36 @@ const (
 	maxPending = 16
 	// pathHistory is how many verified epochs of its path a credential
 	// keeps, so it can still answer a verifier that accepts an older root.
-	pathHistory   = 8
-	maxStateBytes = 16 << 20
+	pathHistory = 8
 )
+
+// StateVersion is the format version of the sealed wallet state
+// (wallet.sealed), apart from FormatVersion, the version of the documents
+// the roles exchange: the state is the wallet's own file and changes on its
+// own schedule. Version 1 wallets (written before the state had a version
+// of its own, with the same members) are still read, and written back as
+// StateVersion.
+const StateVersion = 2
+
+// legacyStateVersion is the state version written before StateVersion.
+const legacyStateVersion = 1
+
+// MaxStateBytes bounds the wallet state (its JSON, before sealing). It is
+// not the protocol's MaxDocumentBytes: a credential with its SD-JWT copies
+// and path history takes some 50 KB at the production depth, so a 1 MiB
+// limit stopped a wallet at 21 to 45 credentials. 1 GiB holds some 20,000
+// and still bounds what Open reads into memory.
+const MaxStateBytes = 1 << 30
+
+// stateLimit is MaxStateBytes; tests lower it to reach the limit cheaply.
+var stateLimit = MaxStateBytes
+
+// sealOverhead bounds what sealing adds to the state (nonce and tag).
+const sealOverhead = 1 << 10
+
+// ErrWalletFull reports a change that would make the wallet state larger
+// than MaxStateBytes. Nothing was written: the wallet is as before.
+var ErrWalletFull = errors.New("holder: the wallet state would exceed its size limit")
 
 // ErrWrongPassphrase reports a passphrase that does not open the wallet.
 var ErrWrongPassphrase = errors.New("holder: wrong passphrase (the wallet cannot be opened with it)")
@@ -190,7 +218,7 @@ func create(dir string, passphrase []byte, secret fr.Element, opts Options) (*Wa
 	if w.now == nil {
 		w.now = time.Now
 	}
-	w.st = &state{Version: FormatVersion, Secret: zkhash.FormatElement(secret), Created: w.now().UTC()}
+	w.st = &state{Version: StateVersion, Secret: zkhash.FormatElement(secret), Created: w.now().UTC()}
 	// The state goes first: a directory with a key file and no state is
 	// never mistaken for a finished wallet.
 	if err := w.save(); err != nil {
@@ -238,7 +266,7 @@ func Open(dir string, passphrase []byte, opts Options) (*Wallet, error) {
 	if len(dataKey) != dataKeyBytes {
 		return nil, fmt.Errorf("%w: the data key in %s has %d bytes", ErrNotWallet, keyFile, len(dataKey))
 	}
-	sealedState, err := readLimited(filepath.Join(dir, stateFile), maxStateBytes)
+	sealedState, err := readLimited(filepath.Join(dir, stateFile), int64(stateLimit)+sealOverhead)
 	if err != nil {
 		return nil, fmt.Errorf("holder: %w", err)
 	}
@@ -247,12 +275,16 @@ func Open(dir string, passphrase []byte, opts Options) (*Wallet, error) {
 		return nil, fmt.Errorf("holder: %s does not open with the wallet's data key (corrupt or replaced): %w", stateFile, err)
 	}
 	var st state
-	if err := decodeStrict(plain, "wallet state", &st); err != nil {
-		return nil, err
+	// The state's own limit, not the protocol's document limit.
+	err = strictjson.Unmarshal(plain, stateLimit, &st)
+	clear(plain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: wallet state: %v", ErrFormat, err)
 	}
-	if st.Version != FormatVersion {
-		return nil, fmt.Errorf("%w: wallet version %d, this build reads %d", ErrNotWallet, st.Version, FormatVersion)
+	if st.Version != StateVersion && st.Version != legacyStateVersion {
+		return nil, fmt.Errorf("%w: wallet state version %d, this build reads %d (and %d)", ErrNotWallet, st.Version, StateVersion, legacyStateVersion)
 	}
+	st.Version = StateVersion
 	secret, err := zkhash.ParseElement(st.Secret)
 	if err != nil || secret.IsZero() {
 		return nil, fmt.Errorf("%w: the holder secret in the state is malformed", ErrNotWallet)
@@ -293,6 +325,19 @@ func (w *Wallet) Request() (*HolderRequest, error) {
 	if w.st == nil {
 		return nil, errClosed
 	}
+	req, err := w.requestLocked()
+	if err != nil {
+		return nil, err
+	}
+	if err := w.save(); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// requestLocked adds a pending request to the state in memory; the caller
+// holds w.mu and saves.
+func (w *Wallet) requestLocked() (*HolderRequest, error) {
 	p := &pending{Created: w.now().UTC()}
 	req := &HolderRequest{Version: FormatVersion, HolderCommitment: zkhash.FormatElement(w.HolderCommitment())}
 	for range SDJWTCopies {
@@ -315,20 +360,24 @@ func (w *Wallet) Request() (*HolderRequest, error) {
 	if len(w.st.Pending) > maxPending {
 		w.st.Pending = w.st.Pending[len(w.st.Pending)-maxPending:]
 	}
-	if err := w.save(); err != nil {
-		return nil, err
-	}
 	return req, nil
 }
 
 var errClosed = errors.New("holder: the wallet is closed")
 
 // save seals the state and replaces the state file atomically. The caller
-// holds w.mu (or owns w exclusively).
+// holds w.mu (or owns w exclusively). A state over MaxStateBytes is refused
+// with ErrWalletFull before anything is written, so the file on disk stays
+// one Open reads back.
 func (w *Wallet) save() error {
 	plain, err := json.Marshal(w.st)
 	if err != nil {
 		return fmt.Errorf("holder: encode the wallet state: %w", err)
+	}
+	if len(plain) > stateLimit {
+		n := len(plain)
+		clear(plain)
+		return fmt.Errorf("%w: %d bytes, the limit is %d (remove credentials you no longer need)", ErrWalletFull, n, stateLimit)
 	}
 	sealed, err := seal.SealKey(w.dataKey, plain, stateAAD)
 	clear(plain)

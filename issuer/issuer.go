@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -248,6 +249,15 @@ func Init(dir string, passphrase []byte, opts Options) (err error) {
 	if err := writePublicFile(dir, publication.IssuerName, append(metaJSON, '\n')); err != nil {
 		return err
 	}
+	// The accumulator is created here, not by open: open refuses a
+	// missing one as lost.
+	acc, err := revocation.Open(filepath.Join(dir, accumulatorDir), revocation.Options{Depth: cfg.Depth})
+	if err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	if err := acc.Close(); err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
 	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return err
@@ -409,9 +419,21 @@ func open(dir string, passphrase []byte, now func() time.Time) (*Issuer, error) 
 	if iss.db, err = openPrivateDB(filepath.Join(dir, privateDir, dbDir)); err != nil {
 		return nil, err
 	}
-	if iss.acc, err = revocation.Open(filepath.Join(dir, accumulatorDir), revocation.Options{Depth: cfg.Depth}); err != nil {
+	// revocation.Open creates a missing accumulator; Init creates it, so
+	// here a missing one is lost, and a fresh one would re-issue every
+	// serial.
+	accPath := filepath.Join(dir, accumulatorDir)
+	if entries, err := os.ReadDir(accPath); err != nil || len(entries) == 0 {
+		iss.db.Close()
+		return nil, fmt.Errorf("%w: the accumulator (%s/) is missing or empty; %s", ErrRolledBack, accumulatorDir, restoreHint)
+	}
+	if iss.acc, err = revocation.Open(accPath, revocation.Options{Depth: cfg.Depth}); err != nil {
 		iss.db.Close()
 		return nil, fmt.Errorf("issuer: %w", err)
+	}
+	if err := cleanTemp(dir); err != nil {
+		iss.closeStores()
+		return nil, err
 	}
 	if iss.audit, err = loadAuditLog(iss.db); err != nil {
 		iss.closeStores()
@@ -430,6 +452,16 @@ func open(dir string, passphrase []byte, now func() time.Time) (*Issuer, error) 
 			return nil, fmt.Errorf("issuer: the latest root statement: %w", err)
 		}
 		iss.latestAt = rs.IssuedAt
+	}
+	// Before anything else: refuse a rollback, then finish an interrupted
+	// publish (its epoch is committed before its public files exist).
+	if err := iss.checkStores(history); err != nil {
+		iss.closeStores()
+		return nil, err
+	}
+	if err := iss.repairPublic(history); err != nil {
+		iss.closeStores()
+		return nil, err
 	}
 	return iss, nil
 }
@@ -642,19 +674,35 @@ func (iss *Issuer) signCopies(attrs *schemas.Attributes, issued schemas.Date, no
 	return out, nil
 }
 
-// Revoke revokes a credential: its leaf becomes empty in the accumulator
-// (effective for ZK proofs from the next published epoch, which batches it
-// with the interval's other changes) and its status list bit is set
-// (effective at once: the status list is republished).
-func (iss *Issuer) Revoke(serial uint64) error {
+// Revoke revokes credentials: their leaves become empty in the accumulator
+// (effective for ZK proofs from the next published epoch, which batches
+// them with the interval's other changes) and their status list bits are
+// set (effective at once: the status list is republished). The serials are
+// revoked together: one accumulator transaction, one status list signature
+// and one audit entry for the call, so revoking many at once costs little
+// more than revoking one. A serial never issued is an error and nothing is
+// revoked; revoking a revoked serial changes nothing.
+func (iss *Issuer) Revoke(serials ...uint64) error {
+	if len(serials) == 0 {
+		return errors.New("issuer: revoke needs at least one serial")
+	}
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
 	if iss.closed {
 		return ErrClosed
 	}
-	if err := iss.acc.Revoke(serial); err != nil {
+	leaves, err := iss.acc.LeafCount()
+	if err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	for _, s := range serials {
+		if s >= leaves {
+			return fmt.Errorf("issuer: serial %d was never issued (%d serials issued); nothing was revoked", s, leaves)
+		}
+	}
+	if err := iss.acc.Revoke(serials...); err != nil {
 		if errors.Is(err, revocation.ErrUnknownSerial) {
-			return fmt.Errorf("issuer: serial %d was never issued", serial)
+			return fmt.Errorf("issuer: a serial was never issued; nothing was revoked: %w", err)
 		}
 		return fmt.Errorf("issuer: %w", err)
 	}
@@ -662,7 +710,7 @@ func (iss *Issuer) Revoke(serial uint64) error {
 	if err := iss.writeStatusList(now); err != nil {
 		return err
 	}
-	return iss.audit.append(AuditEntry{Time: now, Action: "revoke", Serials: []uint64{serial}})
+	return iss.audit.append(AuditEntry{Time: now, Action: "revoke", Serials: slices.Clone(serials)})
 }
 
 // Publish freezes the accumulator's root as a new epoch, signs it and
@@ -767,6 +815,15 @@ func (iss *Issuer) publishLocked() (*revocation.Epoch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("issuer: publishing: %w", err)
 	}
+	// From here the epoch exists: if writing its files fails or the
+	// process dies, the next open rewrites them (repairPublic).
+	iss.latest = e
+	iss.latestAt = now
+	if publishCommitted != nil {
+		if err := publishCommitted(); err != nil {
+			return nil, err
+		}
+	}
 	d, err := iss.acc.Delta(e.Epoch)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: delta of epoch %d: %w", e.Epoch, err)
@@ -789,8 +846,6 @@ func (iss *Issuer) publishLocked() (*revocation.Epoch, error) {
 	if err := writePublicFile(iss.dir, publication.LatestRootName, []byte(e.Statement)); err != nil {
 		return nil, err
 	}
-	iss.latest = e
-	iss.latestAt = now
 	return e, nil
 }
 

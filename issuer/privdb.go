@@ -99,10 +99,96 @@ func putPerson(db *badger.DB, dataKey, key []byte, p *personRecord) error {
 	if err != nil {
 		return err
 	}
-	if err := storelock.Update(db, func(txn *badger.Txn) error { return txn.Set(key, sealed) }); err != nil {
+	// The high-water mark of delivered serials moves in the same
+	// transaction as the record, so that open can tell an accumulator
+	// rolled back behind a serial already handed out (see checkStores).
+	err = storelock.Update(db, func(txn *badger.Txn) error {
+		next, err := readIssuedMark(txn)
+		if err != nil {
+			return err
+		}
+		for _, s := range p.Serials {
+			next = max(next, s+1)
+		}
+		if err := txn.Set(keyIssued, binary.BigEndian.AppendUint64(nil, next)); err != nil {
+			return err
+		}
+		return txn.Set(key, sealed)
+	})
+	if err != nil {
 		return fmt.Errorf("issuer: storing a person record: %w", err)
 	}
 	return nil
+}
+
+// keyIssued holds one more than the highest serial ever recorded for a
+// person (8 bytes, big-endian). Deletions erase records but never lower it.
+// The leaf count is public (every root statement carries it), so keeping it
+// in the clear tells nothing.
+var keyIssued = []byte("meta/issued")
+
+// readIssuedMark returns the mark, 0 if none was ever written.
+func readIssuedMark(txn *badger.Txn) (uint64, error) {
+	item, err := txn.Get(keyIssued)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: the issued-serials mark is %d bytes", storelock.ErrDamaged, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// issuedSerials returns one more than the highest serial the person
+// database has recorded as delivered: the mark, or for a database written
+// before the mark existed, the highest serial of the person records.
+func issuedSerials(db *badger.DB, dataKey []byte) (uint64, error) {
+	var next uint64
+	found := false
+	var keys [][]byte
+	err := storelock.View(db, func(txn *badger.Txn) error {
+		_, err := txn.Get(keyIssued)
+		if err == nil {
+			found = true
+			next, err = readIssuedMark(txn)
+			return err
+		}
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixPerson})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("issuer: reading the person database: %w", err)
+	}
+	if found {
+		return next, nil
+	}
+	for _, k := range keys {
+		p, err := getPerson(db, dataKey, k)
+		if err != nil {
+			return 0, err
+		}
+		if p == nil {
+			continue
+		}
+		for _, s := range p.Serials {
+			next = max(next, s+1)
+		}
+	}
+	return next, nil
 }
 
 // erasePerson removes a person's record. DropPrefix flushes the memtables and

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/bench"
@@ -17,7 +19,7 @@ const issuerUsage = `usage: yinzheng issuer <subcommand> [flags]
 
   init    --dir DIR (--circuit-keys KEYDIR | --development-keys) [--suite gm|intl] [--issuer URL]
   issue   --dir DIR --subject SUBJECT_JSON --holder HOLDER_REQUEST_JSON   (prints the pending bundle)
-  revoke  --dir DIR --serial N
+  revoke  --dir DIR --serial N[,N…] | --serials FILE
   publish --dir DIR   (one epoch with every change since the last; ` + "`serve issuer`" + ` publishes on a schedule)
   delete  --dir DIR --wanghao ID
 
@@ -173,26 +175,63 @@ func issuerIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 func issuerRevoke(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("issuer revoke", stderr)
 	dir := fs.String("dir", "", "issuer directory")
-	serial := fs.Int64("serial", -1, "serial of the credential to revoke")
-	if err := parseFlags(fs, args); err != nil {
+	serialList := fs.String("serial", "", "serial(s) of the credentials to revoke: N or N,N,…")
+	serialsFile := fs.String("serials", "", "file of serials to revoke, one per line (- for stdin, after the passphrase)")
+	err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
 	if *dir == "" {
 		return usageError("issuer revoke: --dir is required")
 	}
-	if *serial < 0 {
-		return usageError("issuer revoke: --serial N is required (N >= 0)")
+	if *serialList == "" && *serialsFile == "" {
+		return usageError("issuer revoke: --serial N is required (or --serial N,N,… or --serials FILE)")
+	}
+	var serials []uint64
+	if *serialList != "" {
+		if serials, err = parseSerials(strings.Split(*serialList, ",")); err != nil {
+			return err
+		}
 	}
 	i, err := openIssuer(*dir, stdin, stderr)
 	if err != nil {
 		return err
 	}
 	defer i.Close()
-	if err := i.Revoke(uint64(*serial)); err != nil {
+	if *serialsFile != "" {
+		data, err := readInput(*serialsFile, stdin)
+		if err != nil {
+			return fmt.Errorf("serials: %w", err)
+		}
+		more, err := parseSerials(strings.Fields(string(data)))
+		if err != nil {
+			return err
+		}
+		serials = append(serials, more...)
+	}
+	// One call: the status list is signed once for all of them.
+	if err := i.Revoke(serials...); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "revoked serial %d in the status list; ZK proofs see it after `issuer publish`\n", *serial)
-	return writeJSON(stdout, map[string]any{"serial": *serial, "status": "revoked"})
+	if len(serials) == 1 {
+		fmt.Fprintf(stderr, "revoked serial %d in the status list; ZK proofs see it after `issuer publish`\n", serials[0])
+		return writeJSON(stdout, map[string]any{"serial": serials[0], "status": "revoked"})
+	}
+	fmt.Fprintf(stderr, "revoked %d serials in the status list; ZK proofs see them after `issuer publish`\n", len(serials))
+	return writeJSON(stdout, map[string]any{"serials": serials, "status": "revoked"})
+}
+
+// parseSerials reads decimal serials.
+func parseSerials(fields []string) ([]uint64, error) {
+	out := make([]uint64, 0, len(fields))
+	for _, f := range fields {
+		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, usageError("issuer revoke: %q is not a serial (a number >= 0)", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func issuerPublish(args []string, stdin io.Reader, stdout, stderr io.Writer) error {

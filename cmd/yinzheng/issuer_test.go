@@ -122,6 +122,10 @@ func TestIssuerCLI(t *testing.T) {
 	}
 	t.Setenv("YINZHENG_PASSPHRASE", pass)
 
+	// A list naming a serial never issued revokes nothing.
+	if _, _, err := runIssuerCmd("", "revoke", "--dir", dir, "--serial", "0,7"); err == nil || !strings.Contains(err.Error(), "never issued") {
+		t.Fatalf("revoke of a list with an unknown serial: %v", err)
+	}
 	if _, _, err := runIssuerCmd("", "revoke", "--dir", dir, "--serial", "0"); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
@@ -161,6 +165,7 @@ func TestIssuerCLIUsage(t *testing.T) {
 		{[]string{"issue", "--dir", "d", "--subject", "s"}, "--holder is required"},
 		{[]string{"issue", "--dir", "d", "--subject", "-", "--holder", "-"}, "both be stdin"},
 		{[]string{"revoke", "--dir", "d"}, "--serial N is required"},
+		{[]string{"revoke", "--dir", "d", "--serial", "1,x"}, `"x" is not a serial`},
 		{[]string{"delete", "--dir", "d"}, "--wanghao is required"},
 		{[]string{"publish"}, "--dir is required"},
 		{[]string{"publish", "--dir", "d", "extra"}, "unexpected argument"},

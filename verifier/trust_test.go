@@ -591,3 +591,45 @@ func TestPinCeremonyRefused(t *testing.T) {
 		t.Fatalf("another expected circuit id: %v", err)
 	}
 }
+
+// TestRetryAfterRootWithheld: a mirror or CDN that withholds (404) or
+// garbles the root of an epoch the request accepts is the publication
+// failing, not the presentation: those roots were published, since the
+// accepted epochs came from a verified latest root. Verify must not decide
+// (and consume the request) on it, or a mirror could burn every request;
+// once the root is served again, the same presentation verifies, once.
+func TestRetryAfterRootWithheld(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"withheld", nil},
+		{"garbled", []byte("not a root statement")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t, nil)
+			req := e.request(e.policy)
+			p := e.adult.Prove(t, req, e.epoch)
+			name := publication.RootName(e.epoch)
+			good := e.iss.ReadFile(t, name)
+			path := filepath.Join(e.iss.Dir, "public", filepath.FromSlash(name))
+			if tc.data == nil {
+				if err := os.Remove(path); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				e.iss.WriteFile(t, name, tc.data)
+			}
+			e.expire()
+			if res, err := e.v.Verify(e.ctx, verifiertest.JSON(t, p), nil); err == nil {
+				t.Fatalf("root %s %s: decided %+v, want an error (cannot decide)", tc.name, name, res)
+			}
+			e.iss.WriteFile(t, name, good)
+			e.expire()
+			if res := e.verify(p, nil); !res.Valid {
+				t.Fatalf("retry with the root served again: %v", res.Reasons)
+			}
+			wantReason(t, e.verify(p, nil), verifier.ReasonUnknownNonce)
+		})
+	}
+}

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/multiformats/go-multibase"
+
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/ceremony"
 	"github.com/yinzheng-id/yinzheng/jose"
@@ -632,4 +635,36 @@ func TestRetryAfterRootWithheld(t *testing.T) {
 			wantReason(t, e.verify(p, nil), verifier.ReasonUnknownNonce)
 		})
 	}
+}
+
+// TestDisguisedDevelopmentKeysPinnedByID: the development verifying key
+// with one byte appended decodes to the same key but hashes to an id
+// outside the development table. An operator talked into pinning that id
+// (and allowing nothing) must still never accept a proof forged under the
+// development keys: the publication is refused.
+func TestDisguisedDevelopmentKeysPinnedByID(t *testing.T) {
+	e := setup(t, nil)
+	req := e.request(e.policy)
+	p := e.adult.Prove(t, req, e.epoch)
+	disguised := append(e.iss.ReadFile(t, publication.VerifyingKeyName), 0)
+	d := sm3.Sum(disguised)
+	id, err := multibase.Encode(multibase.Base58BTC, d[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if circuits.IsDevelopmentCircuit(id) {
+		t.Fatal("the disguise kept the development id")
+	}
+	e.iss.WriteFile(t, publication.VerifyingKeyName, disguised)
+	relabel(t, e.iss, id)
+	if _, err := verifier.Inspect(e.ctx, e.iss.Source()); !errors.Is(err, verifier.ErrIssuer) || !errors.Is(err, circuits.ErrKeysMismatch) {
+		t.Fatalf("inspecting disguised development keys: %v, want ErrIssuer and ErrKeysMismatch", err)
+	}
+	e.expire()
+	e.reopen(func(o *verifier.Options) {
+		o.AllowDevelopmentKeys = false
+		o.Trust.Issuers[0].AllowDevelopmentKeys = false
+		o.Trust.Issuers[0].CircuitIDs = []string{id}
+	})
+	e.undecided(p, verifier.ErrIssuer)
 }

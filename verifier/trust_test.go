@@ -668,3 +668,41 @@ func TestDisguisedDevelopmentKeysPinnedByID(t *testing.T) {
 	})
 	e.undecided(p, verifier.ErrIssuer)
 }
+
+// TestRollbackAcrossKeyRotation: the epoch is the issuer's accumulator's,
+// not its signing key's. After a rotation (both keys pinned) and a root of
+// the new key verified, a mirror serving the old issuer.json with the old
+// key's older, still fresh latest root and status list must be refused:
+// they would bring back what the issuer revoked since.
+func TestRollbackAcrossKeyRotation(t *testing.T) {
+	e := setup(t, nil)
+	oldKey := e.iss.Key
+	names := []string{publication.IssuerName, publication.LatestRootName, publication.StatusListName}
+	old := map[string][]byte{}
+	for _, n := range names {
+		old[n] = e.iss.ReadFile(t, n)
+	}
+	newKey, err := jose.GenerateKey(jose.SuiteGM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.iss.Key = newKey
+	e.iss.Meta.JWK, e.iss.Meta.KeyID = newKey.Public(), newKey.Public().KeyID()
+	e.iss.WriteMetadata(t)
+	e.clk.add(time.Minute)
+	e.iss.Revoke(t, e.adult.Serial)
+	next := e.iss.Publish(t, e.clk.now())
+	e.reopen(func(o *verifier.Options) {
+		o.Trust.Issuers[0].Keys = []*jose.PublicKey{oldKey.Public(), newKey.Public()}
+	})
+	if r, err := e.v.Ready(e.ctx); err != nil || r.Epoch != next.Epoch {
+		t.Fatalf("after the rotation: %+v, %v", r, err)
+	}
+	for _, n := range names {
+		e.iss.WriteFile(t, n, old[n])
+	}
+	e.expire()
+	if r, err := e.v.Ready(e.ctx); !errors.Is(err, verifier.ErrRolledBack) {
+		t.Fatalf("the old key's older publication: %+v, %v; want ErrRolledBack", r, err)
+	}
+}

@@ -1,8 +1,10 @@
 package circuits
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,6 +164,58 @@ func TestLoadRecognisesDevelopmentKeys(t *testing.T) {
 				_, err := Load(dir, k.Compiled, LoadOptions{AllowDevelopment: tc.allow, VerifyingOnly: verifyingOnly})
 				if !errors.Is(err, tc.want) {
 					t.Fatalf("verifying only %v: err = %v, want %v", verifyingOnly, err, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestDisguisedDevelopmentKeys attacks recognition by content: the circuit
+// id is a digest of the verifying key's bytes, so bytes that decode to the
+// development key but are not its canonical encoding (a byte appended,
+// which the decoder leaves unread, or the uncompressed encoding of the same
+// points) would give an id outside the development table, with the
+// manifest's id edited to match. The key is the development one all the
+// same, so anyone can forge its proofs: Load must refuse it.
+func TestDisguisedDevelopmentKeys(t *testing.T) {
+	k := keysForTest(t)
+	var raw bytes.Buffer
+	if _, err := k.VK.WriteRawTo(&raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		disguise func(vk []byte) []byte
+	}{
+		{"trailing byte", func(vk []byte) []byte { return append(vk, 0) }},
+		{"uncompressed encoding", func([]byte) []byte { return raw.Bytes() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "keys")
+			if err := k.Save(dir); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, verifyingKeyFile)
+			vk, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			disguised := tc.disguise(vk)
+			if err := os.WriteFile(path, disguised, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			editManifest(t, dir, func(m *Manifest) {
+				m.Setup = SetupCeremony
+				m.SetupNote = ""
+				m.CircuitID = multibaseID(sm3Sum(disguised))
+			})
+			if IsDevelopmentCircuit(multibaseID(sm3Sum(disguised))) {
+				t.Fatal("the disguise did not change the id: the test attacks nothing")
+			}
+			for _, verifyingOnly := range []bool{false, true} {
+				_, err := Load(dir, k.Compiled, LoadOptions{VerifyingOnly: verifyingOnly})
+				if !errors.Is(err, ErrKeysMismatch) {
+					t.Fatalf("verifying only %v: disguised development keys: err = %v, want ErrKeysMismatch", verifyingOnly, err)
 				}
 			}
 		})

@@ -312,8 +312,9 @@ func ParseManifest(data []byte) (Manifest, error) {
 }
 
 // LoadVerifying returns verifying-only keys from a manifest and the bytes
-// of its verifying key, which must hash to the manifest's circuit id and
-// have the manifest's number of public inputs. Verifiers use it: they never
+// of its verifying key, which must be the key's canonical (compressed)
+// encoding, hash to the manifest's circuit id and have the manifest's
+// number of public inputs. Verifiers use it: they never
 // need the proving key nor the compiled circuit.
 //
 // LoadVerifying does not judge the setup: callers that refuse development
@@ -325,6 +326,18 @@ func LoadVerifying(m Manifest, vkBytes []byte) (*Keys, error) {
 	vk := groth16.NewVerifyingKey(ecc.BN254)
 	if _, err := vk.ReadFrom(bytes.NewReader(vkBytes)); err != nil {
 		return nil, fmt.Errorf("circuits: verifying key: %w", err)
+	}
+	// The id is a digest of bytes, so it identifies the key only if the
+	// bytes are the key's one encoding: the decoder leaves trailing bytes
+	// unread and accepts uncompressed points too, and either would give the
+	// development key (whose trapdoor is public) an id outside the table of
+	// development circuits.
+	var canonical bytes.Buffer
+	if _, err := vk.WriteTo(&canonical); err != nil {
+		return nil, fmt.Errorf("circuits: verifying key: %w", err)
+	}
+	if !bytes.Equal(canonical.Bytes(), vkBytes) {
+		return nil, fmt.Errorf("%w: the verifying key is not in its canonical encoding (its id would not identify it)", ErrKeysMismatch)
 	}
 	if n := vk.NbPublicWitness(); n != m.PublicInputs {
 		return nil, fmt.Errorf("circuits: verifying key has %d public inputs, the manifest %d", n, m.PublicInputs)

@@ -182,3 +182,38 @@ func TestCheckURLInsecure(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPSourceRedirectToHTTP: an https source (or a CDN in front of it)
+// that redirects to plain http would take the fetch off TLS, to where
+// anyone on the path can replay or withhold files: the redirect is refused
+// as CheckURL refuses such a base URL. A redirect that stays on https, or
+// goes to a loopback http address, is followed.
+func TestHTTPSourceRedirectToHTTP(t *testing.T) {
+	var target string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/pub/" + IssuerName:
+			http.Redirect(w, r, target, http.StatusFound)
+		case "/moved/" + IssuerName:
+			w.Write([]byte("{}"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) }))
+	defer plain.Close()
+	src := HTTPSource(srv.URL+"/pub", srv.Client())
+	for _, bad := range []string{"http://issuer.example/" + IssuerName, "http://localhost./" + IssuerName, "ftp://issuer.example/" + IssuerName} {
+		target = bad
+		if _, err := src.Get(context.Background(), IssuerName, 100); !errors.Is(err, ErrInsecureURL) {
+			t.Errorf("redirect to %s: err = %v, want ErrInsecureURL", bad, err)
+		}
+	}
+	for _, good := range []string{srv.URL + "/moved/" + IssuerName, plain.URL + "/" + IssuerName} {
+		target = good
+		if data, err := src.Get(context.Background(), IssuerName, 100); err != nil || string(data) != "{}" {
+			t.Errorf("redirect to %s: %q, %v", good, data, err)
+		}
+	}
+}

@@ -71,7 +71,41 @@ func HTTPSource(baseURL string, client *http.Client) Source {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return httpSource{base: strings.TrimRight(baseURL, "/"), client: client, err: CheckURL(baseURL)}
+	// A redirect must stay where CheckURL would let the base URL be: an
+	// https source (or a CDN in front of it) redirecting to plain http
+	// takes the fetch off TLS. The copy leaves the caller's client as it is.
+	c := *client
+	next := client.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := checkRedirect(req.URL); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("publication: stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return httpSource{base: strings.TrimRight(baseURL, "/"), client: &c, err: CheckURL(baseURL)}
+}
+
+// maxRedirects is net/http's default limit, kept when the caller's client
+// sets no redirect policy of its own.
+const maxRedirects = 10
+
+// checkRedirect refuses a redirect target that is neither https nor plain
+// http to a loopback host.
+func checkRedirect(u *url.URL) error {
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && loopbackHost(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("%w: redirected to %s://%s (plain http is accepted only for localhost, 127.0.0.0/8 and ::1)",
+		ErrInsecureURL, u.Scheme, u.Host)
 }
 
 // ErrInsecureURL means an issuer URL is plain http to a host that is not a

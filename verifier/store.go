@@ -127,21 +127,23 @@ func (s *requestStore) take(id string) ([]byte, error) {
 	}
 }
 
-// markKeyPrefix prefixes the high-water marks of an issuer key in the store.
+// markKeyPrefix prefixes the high-water marks of an issuer in the store.
 const markKeyPrefix = "mark/"
 
-// mark is what the verifier has verified of one issuer key, durably: the
+// mark is what the verifier has verified of one issuer, durably: the
 // highest epoch of a root statement and the issue time of the newest
-// status list. It only moves up.
+// status list. It only moves up. It is kept per issuer, not per issuer
+// key: the epochs count the issuer's accumulator, which a key rotation
+// does not restart, so a mark per key would let a mirror serve the old
+// key's older (and still pinned) publication after a rotation.
 type mark struct {
 	Epoch          uint64 `json:"epoch"`
 	StatusIssuedAt int64  `json:"status_iat,omitempty"`
 }
 
-func markKey(issuer, kid string) []byte {
-	// The kid is a multibase string without '/'; the issuer id comes last
-	// so that no issuer id can collide with another pair.
-	return []byte(markKeyPrefix + kid + "/" + issuer)
+// markKey is the store key of issuer's marks.
+func markKey(issuer string) []byte {
+	return []byte(markKeyPrefix + issuer)
 }
 
 func readMark(txn *badger.Txn, key []byte) (m mark, present bool, err error) {
@@ -162,12 +164,12 @@ func readMark(txn *badger.Txn, key []byte) (m mark, present bool, err error) {
 	return m, true, nil
 }
 
-// advance raises the marks of an issuer key to the latest epoch and the
+// advance raises the marks of an issuer to the latest epoch and the
 // status list issue time seen (each nil when not seen). One below its
 // recorded mark is refused with ErrRolledBack and nothing is written: the
 // latest root and the status list never go back.
-func (s *requestStore) advance(issuer, kid string, epoch *uint64, statusIssuedAt *int64) error {
-	key := markKey(issuer, kid)
+func (s *requestStore) advance(issuer string, epoch *uint64, statusIssuedAt *int64) error {
+	key := markKey(issuer)
 	for range 16 {
 		err := s.db.Update(func(txn *badger.Txn) error {
 			m, present, err := readMark(txn, key)

@@ -339,7 +339,7 @@ func readPublication(ctx context.Context, src publication.Source) (*Inspection, 
 	// here on the id is a fact about the key, not a claim of the manifest.
 	keys, err := circuits.LoadVerifying(m, vkBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrIssuer, err)
+		return nil, fmt.Errorf("%w: %w", ErrIssuer, err)
 	}
 	return &Inspection{
 		Issuer: meta.Issuer, Key: meta.JWK, KeyID: meta.KeyID, CircuitID: m.CircuitID, Setup: m.Setup,

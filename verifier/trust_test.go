@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
+	"github.com/multiformats/go-multibase"
+
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/ceremony"
 	"github.com/yinzheng-id/yinzheng/jose"
@@ -589,5 +592,117 @@ func TestPinCeremonyRefused(t *testing.T) {
 	}
 	if _, err := in.Pin(ctx, verifier.PinOptions{CircuitID: "z" + strings.Repeat("4", 44)}); !errors.Is(err, verifier.ErrUntrustedKeys) {
 		t.Fatalf("another expected circuit id: %v", err)
+	}
+}
+
+// TestRetryAfterRootWithheld: a mirror or CDN that withholds (404) or
+// garbles the root of an epoch the request accepts is the publication
+// failing, not the presentation: those roots were published, since the
+// accepted epochs came from a verified latest root. Verify must not decide
+// (and consume the request) on it, or a mirror could burn every request;
+// once the root is served again, the same presentation verifies, once.
+func TestRetryAfterRootWithheld(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"withheld", nil},
+		{"garbled", []byte("not a root statement")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t, nil)
+			req := e.request(e.policy)
+			p := e.adult.Prove(t, req, e.epoch)
+			name := publication.RootName(e.epoch)
+			good := e.iss.ReadFile(t, name)
+			path := filepath.Join(e.iss.Dir, "public", filepath.FromSlash(name))
+			if tc.data == nil {
+				if err := os.Remove(path); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				e.iss.WriteFile(t, name, tc.data)
+			}
+			e.expire()
+			if res, err := e.v.Verify(e.ctx, verifiertest.JSON(t, p), nil); err == nil {
+				t.Fatalf("root %s %s: decided %+v, want an error (cannot decide)", tc.name, name, res)
+			}
+			e.iss.WriteFile(t, name, good)
+			e.expire()
+			if res := e.verify(p, nil); !res.Valid {
+				t.Fatalf("retry with the root served again: %v", res.Reasons)
+			}
+			wantReason(t, e.verify(p, nil), verifier.ReasonUnknownNonce)
+		})
+	}
+}
+
+// TestDisguisedDevelopmentKeysPinnedByID: the development verifying key
+// with one byte appended decodes to the same key but hashes to an id
+// outside the development table. An operator talked into pinning that id
+// (and allowing nothing) must still never accept a proof forged under the
+// development keys: the publication is refused.
+func TestDisguisedDevelopmentKeysPinnedByID(t *testing.T) {
+	e := setup(t, nil)
+	req := e.request(e.policy)
+	p := e.adult.Prove(t, req, e.epoch)
+	disguised := append(e.iss.ReadFile(t, publication.VerifyingKeyName), 0)
+	d := sm3.Sum(disguised)
+	id, err := multibase.Encode(multibase.Base58BTC, d[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if circuits.IsDevelopmentCircuit(id) {
+		t.Fatal("the disguise kept the development id")
+	}
+	e.iss.WriteFile(t, publication.VerifyingKeyName, disguised)
+	relabel(t, e.iss, id)
+	if _, err := verifier.Inspect(e.ctx, e.iss.Source()); !errors.Is(err, verifier.ErrIssuer) || !errors.Is(err, circuits.ErrKeysMismatch) {
+		t.Fatalf("inspecting disguised development keys: %v, want ErrIssuer and ErrKeysMismatch", err)
+	}
+	e.expire()
+	e.reopen(func(o *verifier.Options) {
+		o.AllowDevelopmentKeys = false
+		o.Trust.Issuers[0].AllowDevelopmentKeys = false
+		o.Trust.Issuers[0].CircuitIDs = []string{id}
+	})
+	e.undecided(p, verifier.ErrIssuer)
+}
+
+// TestRollbackAcrossKeyRotation: the epoch is the issuer's accumulator's,
+// not its signing key's. After a rotation (both keys pinned) and a root of
+// the new key verified, a mirror serving the old issuer.json with the old
+// key's older, still fresh latest root and status list must be refused:
+// they would bring back what the issuer revoked since.
+func TestRollbackAcrossKeyRotation(t *testing.T) {
+	e := setup(t, nil)
+	oldKey := e.iss.Key
+	names := []string{publication.IssuerName, publication.LatestRootName, publication.StatusListName}
+	old := map[string][]byte{}
+	for _, n := range names {
+		old[n] = e.iss.ReadFile(t, n)
+	}
+	newKey, err := jose.GenerateKey(jose.SuiteGM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.iss.Key = newKey
+	e.iss.Meta.JWK, e.iss.Meta.KeyID = newKey.Public(), newKey.Public().KeyID()
+	e.iss.WriteMetadata(t)
+	e.clk.add(time.Minute)
+	e.iss.Revoke(t, e.adult.Serial)
+	next := e.iss.Publish(t, e.clk.now())
+	e.reopen(func(o *verifier.Options) {
+		o.Trust.Issuers[0].Keys = []*jose.PublicKey{oldKey.Public(), newKey.Public()}
+	})
+	if r, err := e.v.Ready(e.ctx); err != nil || r.Epoch != next.Epoch {
+		t.Fatalf("after the rotation: %+v, %v", r, err)
+	}
+	for _, n := range names {
+		e.iss.WriteFile(t, n, old[n])
+	}
+	e.expire()
+	if r, err := e.v.Ready(e.ctx); !errors.Is(err, verifier.ErrRolledBack) {
+		t.Fatalf("the old key's older publication: %+v, %v; want ErrRolledBack", r, err)
 	}
 }

@@ -31,6 +31,9 @@ const (
 	ReasonWrongIssuer     = "request for another issuer"
 	ReasonWrongCircuit    = "wrong circuit"
 	ReasonEpoch           = "epoch not accepted"
+	// The three root reasons are no longer returned by Verify: the root of
+	// an accepted epoch failing is the publication's fault, an error
+	// (ErrIssuer) that leaves the request usable. They stay for clients.
 	ReasonRootUnavailable = "root statement unavailable"
 	ReasonRootInvalid     = "root statement invalid"
 	ReasonRootIssuer      = "root statement from another issuer"
@@ -208,10 +211,15 @@ func (v *Verifier) verifyZK(ctx context.Context, iss *issuerState, req *Request,
 	if !slices.Contains(req.Epochs, epoch) {
 		return refuse(ReasonEpoch), nil
 	}
+	// The request accepted this epoch from a verified latest root, so its
+	// root was published: one missing, forged or garbled now is the
+	// publication failing (a mirror, a CDN), not the presentation, and
+	// deciding on it would let the mirror burn the request. Undecided: the
+	// request stays usable for a retry.
 	root, err := v.trust.root(ctx, iss, epoch)
 	var rerr *rootError
 	if errors.As(err, &rerr) {
-		return refuse(rerr.reason), nil
+		return nil, fmt.Errorf("%w: root of the accepted epoch %d: %w", ErrIssuer, epoch, err)
 	}
 	if err != nil {
 		return nil, err

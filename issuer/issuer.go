@@ -88,6 +88,12 @@ type Options struct {
 	// these keys. They are copied to DIR/public/circuit, the transcript as
 	// publication.TranscriptName so that verifiers can check it too.
 	CircuitKeys string
+	// WithoutTranscript accepts CircuitKeys that come without a ceremony
+	// transcript. Without it they are refused: nothing would then show that
+	// their randomness is unknown (development keys re-randomised by someone
+	// who knows their trapdoor look like any other keys), and verifiers
+	// could pin them only on a circuit id learnt out of band.
+	WithoutTranscript bool
 	// DevelopmentKeys installs development keys instead, loaded from (or
 	// set up and saved into) DevelopmentKeysDir. Their setup randomness is
 	// public: anyone can forge proofs under them. Tests and demos only.

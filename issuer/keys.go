@@ -31,7 +31,7 @@ func installCircuitKeys(dir string, depth int, opts Options) (string, error) {
 	}
 	out := filepath.Join(dir, publicDir, circuitDir)
 	if opts.CircuitKeys != "" {
-		return installCeremonyKeys(opts.CircuitKeys, out, compiled, progress)
+		return installCeremonyKeys(opts.CircuitKeys, out, compiled, opts.WithoutTranscript, progress)
 	}
 	progress("loading development keys from " + opts.DevelopmentKeysDir + " (set up once if missing)")
 	keys, err := circuits.LoadOrSetupDevelopment(opts.DevelopmentKeysDir, compiled, progress)
@@ -60,7 +60,7 @@ var (
 // not development keys, by content; and the transcript, when there is one,
 // verified and yielding exactly these keys. A manifest that names a
 // transcript needs it. The caller (Init) removes out on failure.
-func installCeremonyKeys(keysDir, out string, compiled *circuits.Compiled, progress func(string)) (string, error) {
+func installCeremonyKeys(keysDir, out string, compiled *circuits.Compiled, withoutTranscript bool, progress func(string)) (string, error) {
 	progress("copying the ceremony keys from " + keysDir)
 	files := []struct {
 		name  string
@@ -108,8 +108,10 @@ func installCeremonyKeys(keysDir, out string, compiled *circuits.Compiled, progr
 		}
 	case m.TranscriptDigest != "":
 		return "", fmt.Errorf("%w: the manifest names a ceremony transcript (%s) and %s has no %s", ErrCircuitKeys, m.TranscriptDigest, keysDir, transcriptFile)
+	case !withoutTranscript:
+		return "", fmt.Errorf("%w: %s has no %s, so nothing shows that the keys' randomness is unknown; install the ceremony's transcript beside them, or accept keys without one explicitly (Options.WithoutTranscript, --without-transcript)", ErrCircuitKeys, keysDir, transcriptFile)
 	default:
-		progress("no " + transcriptFile + " beside the keys: verifiers cannot check the ceremony themselves")
+		progress("no " + transcriptFile + " beside the keys (accepted explicitly): verifiers cannot check the ceremony themselves")
 	}
 	return m.CircuitID, nil
 }

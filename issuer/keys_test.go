@@ -252,7 +252,11 @@ func TestInitCeremonyKeys(t *testing.T) {
 	own := mustSmallOwnKeys(t)
 	dir := filepath.Join(t.TempDir(), "issuer")
 	var stages []string
-	if err := Init(dir, testPass, Options{Depth: keysTestDepth, CircuitKeys: own, KDF: fastKDF,
+	// Without a transcript the keys need an explicit opt-in.
+	if err := Init(dir, testPass, Options{Depth: keysTestDepth, CircuitKeys: own, KDF: fastKDF}); !errors.Is(err, ErrCircuitKeys) {
+		t.Fatalf("keys without a transcript, not accepted explicitly: %v, want ErrCircuitKeys", err)
+	}
+	if err := Init(dir, testPass, Options{Depth: keysTestDepth, CircuitKeys: own, WithoutTranscript: true, KDF: fastKDF,
 		Progress: func(s string) { stages = append(stages, s) }}); err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,6 @@ func (p *Inspection) verifyTranscript(ctx context.Context, progress func(string)
 	for i, c := range rep.Contributions {
 		hashes[i] = fmt.Sprintf("phase %d #%d %s", c.Phase, c.Index, c.Hash)
 	}
-	return fmt.Sprintf("ceremony transcript verified (transcript digest %s; %d contributions: %s)",
-		rep.TranscriptDigest, len(rep.Contributions), strings.Join(hashes, ", ")), nil
+	return fmt.Sprintf("ceremony transcript verified (transcript digest %s; beacons %s and %s; %d contributions: %s)",
+		rep.TranscriptDigest, rep.Beacon1, rep.Beacon2, len(rep.Contributions), strings.Join(hashes, ", ")), nil
 }

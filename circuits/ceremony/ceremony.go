@@ -104,6 +104,12 @@ type Report struct {
 	Contributions    []Contribution `json:"contributions"`
 	CircuitID        string         `json:"circuit_id"`
 	TranscriptDigest string         `json:"transcript_digest"`
+	// Beacon1 and Beacon2 are the public beacons that sealed the phases,
+	// in hex, so that anyone can compare them with the values announced
+	// (a beacon is only worth something if it was drawn after the last
+	// contribution of its phase, which no file can show).
+	Beacon1 string `json:"beacon_phase1"`
+	Beacon2 string `json:"beacon_phase2"`
 }
 
 // maxContributions bounds each phase (file names have four digits).
@@ -368,8 +374,10 @@ func phase2Step(prev *mpcsetup.Phase2, prevBytes, data []byte, wantLen int) (*mp
 }
 
 // report builds the report of a finalized, checked ceremony.
-func (ch *checked) report(transcript []byte) *Report {
+func (ch *checked) report(rec *record, transcript []byte) *Report {
 	return &Report{
+		Beacon1:          hex.EncodeToString(rec.beacon1),
+		Beacon2:          hex.EncodeToString(rec.beacon2),
 		Valid:            true,
 		Depth:            ch.compiled.Depth,
 		CircuitDigest:    ch.compiled.Digest,

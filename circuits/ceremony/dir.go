@@ -270,7 +270,7 @@ func Verify(dir string, progress func(string)) (*Report, error) {
 	if ch.keys == nil {
 		return nil, fmt.Errorf("%w: phase %d is open; the %d contributions so far verify", ErrIncomplete, st.phase(), len(ch.contributions))
 	}
-	r := ch.report(packTranscript(rec, digest(ch.base2)))
+	r := ch.report(rec, packTranscript(rec, digest(ch.base2)))
 	if r.TranscriptDigest != st.TranscriptDigest {
 		return nil, fmt.Errorf("%w: the ceremony's transcript has digest %s, %s records %s", ErrTranscriptMismatch, r.TranscriptDigest, StateFile, st.TranscriptDigest)
 	}

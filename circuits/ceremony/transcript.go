@@ -160,7 +160,7 @@ func verifyTranscript(data []byte, progress func(string)) (*Report, *checked, er
 	if err != nil {
 		return nil, nil, err
 	}
-	return ch.report(data), ch, nil
+	return ch.report(rec, data), ch, nil
 }
 
 // VerifyKeys checks ceremony keys before an issuer adopts them: keysDir's

@@ -76,6 +76,8 @@ func TestCeremonyProcesses(t *testing.T) {
 		Contributions    []contribution `json:"contributions"`
 		CircuitID        string         `json:"circuit_id"`
 		TranscriptDigest string         `json:"transcript_digest"`
+		Beacon1          string         `json:"beacon_phase1"`
+		Beacon2          string         `json:"beacon_phase2"`
 	}
 	if err := json.Unmarshal(yz(t, 0, "ceremony", "verify", "--dir", cdir), &rep); err != nil {
 		t.Fatal(err)
@@ -85,7 +87,8 @@ func TestCeremonyProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !rep.Valid || rep.Depth != circuits.ProductionDepth || len(rep.Contributions) != 6 ||
-		rep.CircuitID != m.CircuitID || rep.TranscriptDigest != m.TranscriptDigest || m.Setup != circuits.SetupCeremony {
+		rep.CircuitID != m.CircuitID || rep.TranscriptDigest != m.TranscriptDigest || m.Setup != circuits.SetupCeremony ||
+		rep.Beacon1 != "00112233445566778899aabbccddeeff" || rep.Beacon2 != "ffeeddccbbaa99887766554433221100" {
 		t.Fatalf("report %+v, manifest %+v", rep, m)
 	}
 	for i, c := range rep.Contributions {
@@ -122,7 +125,7 @@ func TestCeremonyProcesses(t *testing.T) {
 	for _, c := range published {
 		hashes = append(hashes, c.Hash)
 	}
-	ceremonyFlow(t, yz, keys, hashes)
+	ceremonyFlow(t, yz, keys, append(hashes, rep.Beacon1, rep.Beacon2))
 
 	// A tampered copy of the ceremony is refused. (A phase 1 file: the
 	// refusal then comes before the 30 s of recomputing phase 2's base.)
@@ -207,11 +210,11 @@ func ceremonyFlow(t *testing.T, yz func(t *testing.T, want int, args ...string) 
 	// Without development keys allowed, the verifier pins the circuit
 	// because the published transcript verifies.
 	// It shows every contribution's hash, so that the operator can find
-	// one it trusts.
+	// one it trusts, and both beacons, to compare with the announced ones.
 	pinned := string(yz(t, 0, "verifier", "trust", "--dir", vdir, "--issuer-dir", idir, "--yes"))
 	for _, h := range hashes {
 		if !strings.Contains(pinned, h) {
-			t.Fatalf("verifier trust does not show contribution %s:\n%s", h, pinned)
+			t.Fatalf("verifier trust does not show contribution or beacon %s:\n%s", h, pinned)
 		}
 	}
 	req := file("request.json", yz(t, 0, "verifier", "request", "--dir", vdir, "--issuer-dir", idir,

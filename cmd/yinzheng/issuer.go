@@ -17,7 +17,7 @@ import (
 
 const issuerUsage = `usage: yinzheng issuer <subcommand> [flags]
 
-  init    --dir DIR (--circuit-keys KEYDIR | --development-keys) [--suite gm|intl] [--issuer URL]
+  init    --dir DIR (--circuit-keys KEYDIR [--without-transcript] | --development-keys) [--suite gm|intl] [--issuer URL]
   issue   --dir DIR --subject SUBJECT_JSON --holder HOLDER_REQUEST_JSON   (prints the pending bundle)
   revoke  --dir DIR --serial N[,N…] | --serials FILE
   publish --dir DIR   (one epoch with every change since the last; ` + "`serve issuer`" + ` publishes on a schedule)
@@ -64,6 +64,7 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	suite := fs.String("suite", "gm", "signature suite: gm (SM2) or intl (ES256)")
 	iss := fs.String("issuer", issuer.DefaultIssuer, "issuer identifier (https URL)")
 	ceremonyKeys := fs.String("circuit-keys", "", "directory of the ceremony circuit keys (manifest.json, verifying.key, proving.key, transcript.bin)")
+	noTranscript := fs.Bool("without-transcript", false, "accept --circuit-keys that come without the ceremony's transcript.bin (verifiers must then pin the circuit id given out of band)")
 	devKeys := fs.Bool("development-keys", false, "install development circuit keys (public setup randomness: anyone can forge proofs; tests and demos only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -79,6 +80,8 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return usageError("issuer init: give --circuit-keys KEYDIR (the ceremony's keys) or, for tests and demos only, --development-keys")
 	case *ceremonyKeys != "" && *devKeys:
 		return usageError("issuer init: --circuit-keys and --development-keys exclude each other")
+	case *noTranscript && *ceremonyKeys == "":
+		return usageError("issuer init: --without-transcript goes with --circuit-keys")
 	}
 	// Development keys come from (and are set up once into) the shared cache.
 	keysDir, err := bench.DefaultKeysDir(circuits.ProductionDepth)
@@ -94,6 +97,7 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		Issuer:             *iss,
 		Suite:              jose.Suite(*suite),
 		CircuitKeys:        *ceremonyKeys,
+		WithoutTranscript:  *noTranscript,
 		DevelopmentKeys:    *devKeys,
 		DevelopmentKeysDir: keysDir,
 		Progress: func(stage string) {

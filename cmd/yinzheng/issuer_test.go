@@ -161,6 +161,7 @@ func TestIssuerCLIUsage(t *testing.T) {
 		{[]string{"init", "--dir", "d"}, "--circuit-keys KEYDIR"},
 		{[]string{"init", "--dir", "d"}, "--development-keys"},
 		{[]string{"init", "--dir", "d", "--circuit-keys", "k", "--development-keys"}, "exclude each other"},
+		{[]string{"init", "--dir", "d", "--development-keys", "--without-transcript"}, "goes with --circuit-keys"},
 		{[]string{"issue", "--dir", "d", "--holder", "h"}, "--subject is required"},
 		{[]string{"issue", "--dir", "d", "--subject", "s"}, "--holder is required"},
 		{[]string{"issue", "--dir", "d", "--subject", "-", "--holder", "-"}, "both be stdin"},

@@ -59,6 +59,12 @@ func run() error {
 	var notices []string
 	for _, m := range mods {
 		file, kind := license(m.dir)
+		// Further license files cover parts of a module (the fonts a
+		// plotting library embeds, say), under licenses of their own.
+		for _, extra := range extraLicenses(m.dir, file) {
+			file += ", " + extra.file
+			kind += "; " + extra.kind + " (" + extra.file + ")"
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.path, m.version, kind, file)
 		if n, err := os.ReadFile(filepath.Join(m.dir, "NOTICE")); err == nil {
 			notices = append(notices, fmt.Sprintf("## %s %s\n\n```text\n%s\n```\n", m.path, m.version, strings.TrimSpace(string(n))))
@@ -70,6 +76,22 @@ func run() error {
 	}
 	_, err = os.Stdout.WriteString(b.String())
 	return err
+}
+
+type licenseFile struct{ file, kind string }
+
+// extraLicenses lists the license files of dir beside main (LICENSE-*),
+// classified by their text.
+func extraLicenses(dir, main string) []licenseFile {
+	var out []licenseFile
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() == main || !strings.HasPrefix(strings.ToUpper(e.Name()), "LICENSE-") {
+			continue
+		}
+		out = append(out, licenseFile{e.Name(), classify(filepath.Join(dir, e.Name()))})
+	}
+	return out
 }
 
 // license names a module's license file and classifies it by its text.
@@ -85,26 +107,33 @@ func license(dir string) (file, kind string) {
 	if file == "" {
 		return "(none found)", "unknown"
 	}
-	data, _ := os.ReadFile(filepath.Join(dir, file))
+	return file, classify(filepath.Join(dir, file))
+}
+
+// classify names the license whose text the file holds.
+func classify(path string) string {
+	data, _ := os.ReadFile(path)
 	text := string(data)
 	switch {
+	case strings.Contains(strings.ToUpper(text), "SIL OPEN FONT LICENSE"):
+		return "OFL-1.1"
 	case strings.Contains(text, "Permissive License Stack"):
-		return file, "Apache-2.0 OR MIT"
+		return "Apache-2.0 OR MIT"
 	case strings.Contains(text, "Apache License") && strings.Contains(text, "Version 2.0"):
-		return file, "Apache-2.0"
+		return "Apache-2.0"
 	case strings.Contains(text, "Permission is hereby granted, free of charge"):
-		return file, "MIT"
+		return "MIT"
 	case strings.Contains(text, "Redistribution and use in source and binary forms") && strings.Contains(text, "Neither the name"):
-		return file, "BSD-3-Clause"
+		return "BSD-3-Clause"
 	case strings.Contains(text, "Redistribution and use in source and binary forms"):
-		return file, "BSD-2-Clause"
+		return "BSD-2-Clause"
 	case strings.Contains(text, "ISC License"):
-		return file, "ISC"
-	case strings.Contains(text, "Creative Commons Attribution 4.0 International Public License"):
-		return file, "CC-BY-4.0"
+		return "ISC"
+	case strings.Contains(text, "Creative Commons Attribution 4.0 International"):
+		return "CC-BY-4.0"
 	case strings.Contains(text, "The FreeType License") && strings.Contains(text, "choice of exactly one"):
 		// Dual-licensed; Yinzheng takes the FreeType License, not the GPL.
-		return file, "FTL (chosen over GPL-2.0-or-later)"
+		return "FTL (chosen over GPL-2.0-or-later)"
 	}
-	return file, "unknown (read the file)"
+	return "unknown (read the file)"
 }

@@ -58,7 +58,8 @@ func Unmarshal(data []byte, limit int, v any) error {
 	if !utf8.Valid(data) {
 		return ErrInvalidUTF8
 	}
-	if err := checkMembers(data); err != nil {
+	foldable, err := checkMembers(data)
+	if err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -69,17 +70,68 @@ func Unmarshal(data []byte, limit int, v any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return ErrTrailingData
 	}
-	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer {
+	// A member name can be a case variant of a field's, or fold onto
+	// another member, only if one of them has a letter that case folding
+	// changes: with lower-case ASCII names on both sides (every wire
+	// document) the walk below cannot find anything, so it is skipped.
+	if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer && (foldable || !lowerNames(t.Elem())) {
 		return checkCase(json.RawMessage(data), t.Elem(), 0)
 	}
 	return nil
 }
 
+// foldableName reports whether case folding could map name onto another
+// string: it holds an upper-case ASCII letter or any non-ASCII character
+// (the Kelvin sign folds onto "k", the long s onto "s").
+func foldableName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
+}
+
+var lowerCache sync.Map // reflect.Type → bool
+
+// lowerNames reports whether every member name a struct reachable from t
+// decodes (through fields, elements and map values) has no foldable letter.
+func lowerNames(t reflect.Type) bool {
+	if v, ok := lowerCache.Load(t); ok {
+		return v.(bool)
+	}
+	lowerCache.Store(t, true) // a recursive type sees itself as fine meanwhile
+	ok := lowerNamesOf(t)
+	lowerCache.Store(t, ok)
+	return ok
+}
+
+func lowerNamesOf(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == rawMessageType || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		for name, ft := range fieldsOf(t).exact {
+			if foldableName(name) || !lowerNames(ft) {
+				return false
+			}
+		}
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return lowerNames(t.Elem())
+	}
+	return true
+}
+
 // checkMembers walks the document's tokens: no object names a member twice
-// and no string holds U+FFFD, which is what
-// encoding/json makes of an escaped lone surrogate. A syntax error is left
-// to the decoder, which names it better.
-func checkMembers(data []byte) error {
+// and no string holds U+FFFD, which is what encoding/json makes of an escaped
+// lone surrogate. foldable reports a member name with a letter that case
+// folding changes. A syntax error is left to the decoder, which names it
+// better.
+func checkMembers(data []byte) (foldable bool, err error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	type frame struct {
 		object bool
@@ -90,7 +142,7 @@ func checkMembers(data []byte) error {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil
+			return foldable, nil
 		}
 		top := len(stack) - 1
 		switch t := tok.(type) {
@@ -101,7 +153,7 @@ func checkMembers(data []byte) error {
 					stack[top].key = true
 				}
 				if len(stack) >= maxDepth {
-					return fmt.Errorf("document nested deeper than %d levels", maxDepth)
+					return false, fmt.Errorf("document nested deeper than %d levels", maxDepth)
 				}
 				stack = append(stack, frame{object: t == '{', key: t == '{'})
 			default:
@@ -110,7 +162,7 @@ func checkMembers(data []byte) error {
 			continue
 		case string:
 			if strings.ContainsRune(t, utf8.RuneError) {
-				return ErrInvalidUTF8
+				return false, ErrInvalidUTF8
 			}
 			if top >= 0 && stack[top].object && stack[top].key {
 				f := &stack[top]
@@ -118,9 +170,10 @@ func checkMembers(data []byte) error {
 					f.seen = make(map[string]bool)
 				}
 				if f.seen[t] {
-					return fmt.Errorf("%w: %q", ErrDuplicateMember, t)
+					return false, fmt.Errorf("%w: %q", ErrDuplicateMember, t)
 				}
 				f.seen[t] = true
+				foldable = foldable || foldableName(t)
 				f.key = false
 				continue
 			}

@@ -130,3 +130,36 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// TestCaseVariantIntoLowerCaseType: a type whose member names are all lower
+// case is walked only when the document has a name with a foldable letter;
+// such a name is still refused.
+func TestCaseVariantIntoLowerCaseType(t *testing.T) {
+	var in inner
+	if err := Unmarshal([]byte(`{"proof":"x"}`), 0, &in); err != nil || in.Proof != "x" {
+		t.Fatalf("lower-case document: %v, %+v", err, in)
+	}
+	for _, doc := range []string{`{"Proof":"x"}`, `{"pRoOf":"x"}`, `{"PROOF":"x"}`} {
+		if err := Unmarshal([]byte(doc), 0, &inner{}); !errors.Is(err, ErrCaseVariant) {
+			t.Errorf("%s: %v, want ErrCaseVariant", doc, err)
+		}
+	}
+	if err := Unmarshal([]byte(`[{"proof":"x"},{"Proof":"y"}]`), 0, &[]inner{}); !errors.Is(err, ErrCaseVariant) {
+		t.Errorf("case variant in a slice element: %v", err)
+	}
+}
+
+func BenchmarkUnmarshalLowerCase(b *testing.B) {
+	doc := []byte(`{"name":"a","inner":{"proof":"p"},"list":[{"proof":"q"},{"proof":"r"}]}`)
+	type lower struct {
+		Name  string  `json:"name"`
+		Inner inner   `json:"inner"`
+		List  []inner `json:"list"`
+	}
+	for b.Loop() {
+		var v lower
+		if err := Unmarshal(doc, 0, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -271,7 +271,7 @@ func accumulator(n int, progress func(string)) (*AccumulatorRun, error) {
 	var appendRaw []float64
 	for done := 0; done < n; done += batch {
 		k := min(batch, n-done)
-		leaves := randomLeaves(rng, k)
+		leaves := RandomLeaves(rng, k)
 		t := time.Now()
 		if _, err := s.Append(leaves...); err != nil {
 			return nil, err
@@ -329,7 +329,9 @@ func accumulator(n int, progress func(string)) (*AccumulatorRun, error) {
 	return a, nil
 }
 
-func randomLeaves(rng *mrand.Rand, n int) []fr.Element {
+// RandomLeaves returns n random non-zero leaves drawn from rng, for
+// accumulator benchmarks.
+func RandomLeaves(rng *mrand.Rand, n int) []fr.Element {
 	out := make([]fr.Element, n)
 	var b [32]byte
 	for i := range out {

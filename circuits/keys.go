@@ -22,6 +22,7 @@ import (
 	"github.com/multiformats/go-multibase"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/atomicfile"
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 )
 
@@ -238,31 +239,11 @@ func (k *Keys) Save(dir string) error {
 		name string
 		data []byte
 	}{{provingKeyFile, pk.Bytes()}, {verifyingKeyFile, vk.Bytes()}, {manifestFile, append(manifest, '\n')}} {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), f.data); err != nil {
 			return fmt.Errorf("circuits: save keys: %w", err)
 		}
 	}
 	return nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // LoadOptions say which keys a caller accepts.

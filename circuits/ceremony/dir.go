@@ -18,6 +18,7 @@ import (
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/internal/atomicfile"
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 )
 
@@ -167,7 +168,7 @@ func Contribute(dir string, progress func(string)) (Contribution, error) {
 	if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 		return Contribution{}, fmt.Errorf("%w: %s exists", ErrMalformed, name)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, name), next); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, name), next); err != nil {
 		return Contribution{}, fmt.Errorf("ceremony: %w", err)
 	}
 	return Contribution{Phase: phase, Index: index, Hash: hex.EncodeToString(digest(next))}, nil
@@ -196,7 +197,7 @@ func Next(dir string, beacon []byte, progress func(string)) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, base2Name), ch.base2); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, base2Name), ch.base2); err != nil {
 		return fmt.Errorf("ceremony: %w", err)
 	}
 	st.Phase1Beacon = hex.EncodeToString(beacon)
@@ -235,7 +236,7 @@ func Finalize(dir string, beacon []byte, outDir string, progress func(string)) (
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("ceremony: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(outDir, TranscriptFile), transcript); err != nil {
+	if err := atomicfile.Write(filepath.Join(outDir, TranscriptFile), transcript); err != nil {
 		return nil, fmt.Errorf("ceremony: %w", err)
 	}
 	if err := k.Save(outDir); err != nil {
@@ -349,7 +350,7 @@ func writeState(dir string, st *state) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, StateFile), append(data, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, StateFile), append(data, '\n')); err != nil {
 		return fmt.Errorf("ceremony: %w", err)
 	}
 	return nil
@@ -424,24 +425,4 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrMalformed, path, limit)
 	}
 	return data, nil
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

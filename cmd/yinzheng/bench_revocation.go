@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -12,8 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-
+	"github.com/yinzheng-id/yinzheng/bench"
 	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/revocation"
 )
@@ -87,7 +85,7 @@ func runBenchRevocation(args []string, stdin io.Reader, stdout, stderr io.Writer
 	// Appends, in batches of 10,000.
 	var appendTime time.Duration
 	for n := 0; n < *leaves; n += batch {
-		b := benchLeaves(rng, min(batch, *leaves-n))
+		b := bench.RandomLeaves(rng, min(batch, *leaves-n))
 		start := time.Now()
 		if _, err := s.Append(b...); err != nil {
 			return err
@@ -171,7 +169,7 @@ func runBenchRevocation(args []string, stdin io.Reader, stdout, stderr io.Writer
 	}
 
 	// One batch of issuance in an epoch.
-	if _, err := s.Append(benchLeaves(rng, batch)...); err != nil {
+	if _, err := s.Append(bench.RandomLeaves(rng, batch)...); err != nil {
 		return err
 	}
 	if e, err = s.Publish(key, "https://bench.invalid", time.Now()); err != nil {
@@ -215,22 +213,6 @@ func deltaSize(s *revocation.Store, epoch uint64) (changed, size int, err error)
 		return 0, 0, err
 	}
 	return len(d.Serials), len(bin), nil
-}
-
-// benchLeaves returns n random non-zero leaves.
-func benchLeaves(rng *mrand.Rand, n int) []fr.Element {
-	out := make([]fr.Element, n)
-	var b [32]byte
-	for i := range out {
-		for j := 0; j < 32; j += 8 {
-			binary.LittleEndian.PutUint64(b[j:], rng.Uint64())
-		}
-		out[i].SetBytes(b[:])
-		if out[i].IsZero() {
-			out[i].SetOne()
-		}
-	}
-	return out
 }
 
 // dirSizes sums Badger's LSM tables (and any other file) and its value log.

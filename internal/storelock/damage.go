@@ -132,17 +132,13 @@ func Update(db *badger.DB, fn func(txn *badger.Txn) error) error {
 //
 //   - data files (tables, value logs, memtable logs) without a MANIFEST:
 //     Badger would create an empty MANIFEST and delete every table;
-//
 //   - a MANIFEST that does not replay, or lists a table that is missing;
-//
 //   - a MANIFEST whose last record is cut short while tables it does not
 //     list remain: it lost records, and Badger would delete those tables
 //     (one torn record alone is what a crash during an append leaves, and
 //     the tables it described are rebuilt from the memtable log), or that
 //     lists no table at all while tables remain and no memtable log does;
-//
-//   - a table that fails its checksums (every block and the index).
-//
+//   - a table that fails its checksums (every block and the index);
 //   - a memtable log (.mem) whose replay would stop at damage rather than
 //     at what a crash leaves (see checkMemLog).
 //

@@ -155,7 +155,7 @@ func TestCrashedStoreReads(t *testing.T) {
 	checkIntact(t, got)
 }
 
-// TestDamagedMemLogTail flips one byte at each position of the last 120
+// TestDamagedMemLogTail flips one byte at each position of the last 80
 // bytes of the memtable log (the commit that spent the key, and the one
 // before it). Badger's replay drops a transaction whose entry fails its
 // checksum, and everything after it, without an error: the spent key came
@@ -164,7 +164,7 @@ func TestCrashedStoreReads(t *testing.T) {
 func TestDamagedMemLogTail(t *testing.T) {
 	path, b, end := memEnd(t, crashedStore(t))
 	_ = path
-	for pos := end - 120; pos < end; pos++ {
+	for pos := end - 80; pos < end; pos++ {
 		flip := b[pos] ^ 0x5a
 		if flip == 0 {
 			flip = b[pos] ^ 0xa5 // a byte turned to zero is what a tear leaves

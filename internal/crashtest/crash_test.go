@@ -122,6 +122,9 @@ type suite struct {
 }
 
 func TestCrashSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a few hundred processes")
+	}
 	trials := defaultTrials
 	if v := os.Getenv(trialsEnv); v != "" {
 		n, err := strconv.Atoi(v)

@@ -905,6 +905,8 @@ func (s *suite) startServer() *server {
 	}
 	srv.url = strings.TrimSpace(strings.TrimPrefix(l, prefix))
 	go func() { srv.done <- cmd.Wait() }()
+	// A failed trial stops the test where it is: no service left behind.
+	s.t.Cleanup(func() { cmd.Process.Kill() })
 	return srv
 }
 

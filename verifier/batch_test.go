@@ -170,3 +170,42 @@ func (e *env) rootOf(epoch uint64) fr.Element {
 	}
 	return st.Root
 }
+
+// TestVerifyBatchMixed: a batch of different presentations gets, for
+// each, what Verify would say; the same presentation twice in one batch
+// is accepted once.
+func TestVerifyBatchMixed(t *testing.T) {
+	e := setup(t, nil)
+	zkReq := e.request(e.policy)
+	sdReq := e.request(verifier.Policy{Scope: "platform-a", AgeOver: intp(18), SDJWTClaims: []string{schemas.ClaimAgeOver18}})
+	zk := verifiertest.JSON(t, e.adult.Prove(t, zkReq, e.epoch))
+	sd := verifiertest.JSON(t, e.adult.Present(t, sdReq, nil, "", "", true, base))
+	unknown := verifiertest.JSON(t, &verifier.Presentation{Version: verifier.FormatVersion, Type: verifier.TypeSDJWT,
+		RequestID: "never-made", SDJWT: "x~"})
+	out := e.v.VerifyBatch(e.ctx, []verifier.BatchItem{
+		{Presentation: zk}, {Presentation: zk}, {Presentation: sd}, {Presentation: []byte("{")},
+		{Presentation: unknown}, {Presentation: sd, Expected: zkReq},
+	})
+	for i, o := range out {
+		if o.Err != nil {
+			t.Fatalf("outcome %d: %v", i, o.Err)
+		}
+	}
+	valid := 0
+	for _, i := range []int{0, 1} {
+		if out[i].Result.Valid {
+			valid++
+		} else {
+			wantReason(t, out[i].Result, verifier.ReasonUnknownNonce)
+		}
+	}
+	if valid != 1 {
+		t.Fatalf("the same presentation twice in a batch accepted %d times", valid)
+	}
+	if !out[2].Result.Valid {
+		t.Fatalf("SD-JWT in a batch: %+v", out[2].Result)
+	}
+	wantReason(t, out[3].Result, verifier.ReasonMalformed)
+	wantReason(t, out[4].Result, verifier.ReasonUnknownNonce)
+	wantReason(t, out[5].Result, verifier.ReasonOtherRequest)
+}

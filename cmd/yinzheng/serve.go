@@ -24,6 +24,10 @@ import (
 // admin token (for POST /offers). Unset, offers are disabled.
 const adminTokenEnv = "YINZHENG_ADMIN_TOKEN"
 
+// redisPasswordEnv names the environment variable holding the Redis
+// password of `serve verifier --store redis://…` when the URL has none.
+const redisPasswordEnv = "YINZHENG_REDIS_PASSWORD"
+
 // runServe runs `yinzheng serve issuer|verifier`.
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -122,11 +126,19 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	issuerURL := fs.String("issuer-url", "", "read the issuer's publication from this issuer service (https, or http to a loopback address)")
 	maxRootAge := fs.Duration("max-root-age", verifier.DefaultMaxRootAge, "oldest root statement a proof may use (three of the issuer's epoch intervals)")
 	devKeys := fs.Bool("allow-development-keys", false, "accept development circuit keys (anyone can forge proofs; tests and demos only)")
+	store := fs.String("store", "", "shared store of a fleet of replicas: redis://HOST:PORT/DB or rediss://… (TLS); password in the URL or $"+redisPasswordEnv+" (default: the embedded store in --dir, one process)")
+	maxBatch := fs.Int("max-batch", verifierapi.DefaultMaxBatch, "largest batch of concurrent responses verified together (1: one by one)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if f.dir == "" {
 		return usageError("--dir is required")
+	}
+	if *store != "" && !strings.HasPrefix(*store, "redis://") && !strings.HasPrefix(*store, "rediss://") {
+		return usageError("--store must be a redis:// or rediss:// URL")
+	}
+	if *maxBatch < 1 || *maxBatch > 4096 {
+		return usageError("--max-batch %d outside 1…4096", *maxBatch)
 	}
 	var src publication.Source
 	switch {
@@ -145,7 +157,7 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		return err
 	}
 	v, err := verifier.New(verifier.Options{Dir: f.dir, Source: src, MaxRootAge: *maxRootAge,
-		AllowDevelopmentKeys: *devKeys})
+		AllowDevelopmentKeys: *devKeys, StoreURL: *store, StorePassword: os.Getenv(redisPasswordEnv)})
 	if err != nil {
 		return err
 	}
@@ -159,7 +171,7 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		publicURL = f.tls.scheme() + "://" + ln.Addr().String()
 	}
 	srv := httpserv.New(cfg)
-	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL,
+	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL, MaxBatch: *maxBatch,
 		Logger: srv.Logger(), Metrics: srv.Metrics(), Registerer: srv.Metrics().Registry()}); err != nil {
 		ln.Close()
 		return err

@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -38,9 +37,18 @@ type Server struct {
 	done chan error
 }
 
+// TB is the part of testing.TB that New uses (so that this package, which
+// the benchmark command links too, does not import testing).
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	TempDir() string
+	Cleanup(func())
+}
+
 // New starts a server for tb in a temporary directory and stops it when
 // the test ends; it fails the test if the server cannot start.
-func New(tb testing.TB) *Server {
+func New(tb TB) *Server {
 	tb.Helper()
 	s, err := Start(tb.TempDir())
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/schemas"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // ErrRequest reports a verifier request the wallet will not answer; the
@@ -18,12 +19,6 @@ var ErrRequest = errors.New("holder: request refused")
 
 func requestErr(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrRequest}, a...)...)
-}
-
-// flagNames maps request flag names to circuit flags.
-var flagNames = map[string]uint8{
-	schemas.ClaimGuardianConsent:         circuits.FlagGuardianConsent,
-	schemas.ClaimGuardianAcknowledgement: circuits.FlagGuardianAcknowledgement,
 }
 
 // maxClockSkew is how far a request's "today" may be from the wallet's own
@@ -109,62 +104,22 @@ func checkZK(r *Request, now time.Time) (*zkRequest, error) {
 			return nil, requestErr("age %d outside 0…%d", *a, schemas.MaxAge)
 		}
 	}
-	var z zkRequest
-	z.req, z.today = r, today
-	s := &z.statement
-	if s.Today, err = today.Code(); err != nil {
-		return nil, requestErr("today: %v", err)
+	st, err := wire.Statement(r)
+	if err != nil {
+		return nil, requestErr("%v", err)
 	}
+	// The privacy check, beyond the statement: the window must be the one
+	// the predicates give on this today, or the verifier could narrow it.
 	wantAfter, wantBefore := uint32(0), uint32(schemas.MaxDateCode)
 	if r.Predicates.AgeOver != nil || r.Predicates.AgeUnder != nil {
 		if wantAfter, wantBefore, err = schemas.AgeWindow(today, r.Predicates.AgeOver, r.Predicates.AgeUnder); err != nil {
 			return nil, requestErr("predicates: %v", err)
 		}
 	}
-	if s.BornAfter, err = windowBound("born_after", r.BornAfter, 0); err != nil {
-		return nil, err
-	}
-	if s.BornBefore, err = windowBound("born_before", r.BornBefore, schemas.MaxDateCode); err != nil {
-		return nil, err
-	}
-	if s.BornAfter != wantAfter || s.BornBefore != wantBefore {
+	if st.BornAfter != wantAfter || st.BornBefore != wantBefore {
 		return nil, requestErr("its birth-date window is not the one its predicates %s give (it would reveal more than it says)", r.Predicates)
 	}
-	if r.MinLevel < 0 || r.MinLevel > schemas.MaxLevel {
-		return nil, requestErr("min_level %d outside 0…%d", r.MinLevel, schemas.MaxLevel)
-	}
-	s.MinLevel = uint8(r.MinLevel)
-	for _, f := range r.Flags {
-		bit, ok := flagNames[f]
-		if !ok {
-			return nil, requestErr("unknown flag %q", f)
-		}
-		s.RequiredFlags |= bit
-	}
-	if s.Scope, err = schemas.ScopeElement(r.Scope); err != nil {
-		return nil, requestErr("scope: %v", err)
-	}
-	nonce, _ := nonceBytes(r)
-	if s.Nonce, err = schemas.NonceElement(nonce); err != nil {
-		return nil, requestErr("nonce: %v", err)
-	}
-	return &z, nil
-}
-
-// windowBound reads an optional date; null is the unbounded side.
-func windowBound(name string, v *string, unbounded uint32) (uint32, error) {
-	if v == nil {
-		return unbounded, nil
-	}
-	d, err := schemas.ParseDate(*v)
-	if err != nil {
-		return 0, requestErr("%s: %v", name, err)
-	}
-	c, err := d.Code()
-	if err != nil {
-		return 0, requestErr("%s: %v", name, err)
-	}
-	return c, nil
+	return &zkRequest{req: r, statement: *st, today: today}, nil
 }
 
 // birthReason explains ErrBirthDate in the request's words.

@@ -16,6 +16,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/sdjwt"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // Reasons a presentation is refused. They are stable: clients and tests
@@ -264,58 +265,14 @@ func (v *Verifier) verifyZK(ctx context.Context, iss *issuerState, req *Request,
 }
 
 // statement rebuilds the circuit's public inputs from our recorded request
-// and the verified root.
+// and the verified root, with the one builder the wallet uses too.
 func statement(req *Request, root *revocation.RootStatement) (*circuits.Statement, error) {
-	s := &circuits.Statement{Root: root.Root}
-	today, err := schemas.ParseDate(req.Today)
+	s, err := wire.Statement(req)
 	if err != nil {
 		return nil, err
 	}
-	if s.Today, err = today.Code(); err != nil {
-		return nil, err
-	}
-	if s.BornAfter, err = boundCode(req.BornAfter, 0); err != nil {
-		return nil, err
-	}
-	if s.BornBefore, err = boundCode(req.BornBefore, schemas.MaxDateCode); err != nil {
-		return nil, err
-	}
-	if req.MinLevel < 0 || req.MinLevel > schemas.MaxLevel {
-		return nil, fmt.Errorf("min_level %d", req.MinLevel)
-	}
-	s.MinLevel = uint8(req.MinLevel)
-	for _, f := range req.Flags {
-		switch f {
-		case FlagGuardianConsent:
-			s.RequiredFlags |= circuits.FlagGuardianConsent
-		case FlagGuardianAcknowledgement:
-			s.RequiredFlags |= circuits.FlagGuardianAcknowledgement
-		default:
-			return nil, fmt.Errorf("unknown flag %q", f)
-		}
-	}
-	if s.Scope, err = schemas.ScopeElement(req.Scope); err != nil {
-		return nil, err
-	}
-	nonce, err := base64.RawURLEncoding.Strict().DecodeString(req.Nonce)
-	if err != nil {
-		return nil, err
-	}
-	if s.Nonce, err = schemas.NonceElement(nonce); err != nil {
-		return nil, err
-	}
+	s.Root = root.Root
 	return s, s.Check()
-}
-
-func boundCode(v *string, unbounded uint32) (uint32, error) {
-	if v == nil {
-		return unbounded, nil
-	}
-	d, err := schemas.ParseDate(*v)
-	if err != nil {
-		return 0, err
-	}
-	return d.Code()
 }
 
 // requestPredicates names the request's rules, each with the given value.

@@ -75,6 +75,12 @@ type Result struct {
 	// DevelopmentKeys reports that the circuit keys come from the
 	// development setup: the proof shows nothing, anyone can forge one.
 	DevelopmentKeys bool `json:"development_keys,omitempty"`
+	// RequestID is the id (the state) of the request the result decides,
+	// and ClientID the platform it was made for (VerifyResponse only).
+	RequestID string `json:"request_id,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	// WalletError is the error code a wallet answered with (Decline).
+	WalletError string `json:"wallet_error,omitempty"`
 }
 
 func refuse(reasons ...string) *Result {
@@ -106,6 +112,11 @@ func (v *Verifier) Verify(ctx context.Context, presentation []byte, expected *Re
 	if err != nil {
 		return refuse(ReasonMalformed), nil
 	}
+	return v.verifyPresentation(ctx, p, expected)
+}
+
+// verifyPresentation is Verify of a parsed presentation.
+func (v *Verifier) verifyPresentation(ctx context.Context, p *Presentation, expected *Request) (*Result, error) {
 	if expected != nil && p.RequestID != expected.ID {
 		return refuse(ReasonOtherRequest), nil
 	}

@@ -40,9 +40,6 @@ func checkCommon(r *Request, now time.Time) error {
 	if r.ID == "" {
 		return requestErr("no id")
 	}
-	if r.Issuer == "" {
-		return requestErr("no issuer")
-	}
 	if r.ExpiresAt == "" {
 		return requestErr("no expires_at")
 	}
@@ -82,6 +79,9 @@ func checkZK(r *Request, now time.Time) (*zkRequest, error) {
 	}
 	if r.SDJWT != nil {
 		return nil, requestErr("it asks for an SD-JWT presentation (answer it with holder present)")
+	}
+	if r.Issuer == "" {
+		return nil, requestErr("no issuer")
 	}
 	if r.CircuitID == "" {
 		return nil, requestErr("no circuit_id")
@@ -134,12 +134,12 @@ func (z *zkRequest) birthReason(birth uint32) string {
 	return "the birth date is not in the requested window"
 }
 
-// Reveal describes, in words for the holder, what answering r discloses
-// to the verifier and what it keeps back. Show it before Prove or Present.
-func Reveal(r *Request) string {
+// reveal describes, in words for the holder, what answering r discloses
+// to the platform and what it keeps back (Consent shows it).
+func reveal(r *Request, platform string) string {
 	var b strings.Builder
 	if r.SDJWT != nil {
-		fmt.Fprintf(&b, "The verifier %q asks to SEE these claims in clear, from your credential of %s:\n", r.Audience, r.Issuer)
+		fmt.Fprintf(&b, "The platform %s asks to SEE these claims in clear, from your credential:\n", platform)
 		for _, c := range r.SDJWT.Claims {
 			fmt.Fprintf(&b, "  - %s\n", c)
 		}
@@ -147,7 +147,7 @@ func Reveal(r *Request) string {
 		b.WriteString("Nothing else is disclosed; an unused copy of the SD-JWT is shown, so this showing cannot be linked to an earlier one.\n")
 		return b.String()
 	}
-	fmt.Fprintf(&b, "The verifier of scope %q asks for a zero-knowledge proof about your credential of %s.\n", r.Scope, r.Issuer)
+	fmt.Fprintf(&b, "The platform %s asks for a zero-knowledge proof about your credential of %s.\n", platform, r.Issuer)
 	b.WriteString("It will learn only that:\n")
 	if r.Predicates.AgeOver != nil || r.Predicates.AgeUnder != nil {
 		fmt.Fprintf(&b, "  - you are %s (on %s)\n", r.Predicates, r.Today)
@@ -161,7 +161,7 @@ func Reveal(r *Request) string {
 		fmt.Fprintf(&b, "  - your credential carries the flag %s\n", f)
 	}
 	b.WriteString("  - the credential is valid today and not revoked\n")
-	b.WriteString("  - a pseudonym for this scope: the same each time you answer this verifier, unrelated to the one any other verifier sees\n")
+	b.WriteString("  - a pseudonym for this platform: the same each time you answer " + platform + ", unrelated to the one any other platform sees\n")
 	b.WriteString("It will not learn your name, birth date, 网号, region, document or serial.\n")
 	return b.String()
 }

@@ -75,6 +75,10 @@ const (
 // Yinzheng's profile of it; the message names the rule.
 var ErrRequestObject = errors.New("wire: request object refused")
 
+// ErrResponseURI means a request object's response_uri is not an https
+// URL on the client_id's host; errors wrapping it wrap ErrRequestObject too.
+var ErrResponseURI = errors.New("wire: response_uri is not on the client_id's host")
+
 // ErrVPToken means a vp_token or an authorization response is malformed.
 var ErrVPToken = errors.New("wire: malformed vp_token")
 
@@ -284,10 +288,10 @@ func (ro *RequestObject) Check(now time.Time) error {
 	}
 	u, err := CheckHTTPSURL("response_uri", ro.ResponseURI)
 	if err != nil {
-		return roErr("%v", err)
+		return fmt.Errorf("%w: %w: %v", ErrRequestObject, ErrResponseURI, err)
 	}
 	if u.Hostname() != domain {
-		return roErr("response_uri host %q is not the client_id's %q", u.Hostname(), domain)
+		return fmt.Errorf("%w: %w: response_uri host %q is not the client_id's %q", ErrRequestObject, ErrResponseURI, u.Hostname(), domain)
 	}
 	if ro.Audience != SelfIssuedAudience {
 		return roErr("aud %q, want %q", ro.Audience, SelfIssuedAudience)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 
@@ -144,9 +145,13 @@ func (v *Verifier) VerifyResponse(ctx context.Context, state string, vpToken []b
 			return refuse(ReasonRequestMismatch), nil
 		}
 		if want.SDJWT != nil {
-			// An SD-JWT query names no issuer: the verifier checks the one
-			// it pins, which the record carries.
-			want.Issuer = recorded.Issuer
+			// An SD-JWT query carries the claims, not the issuer or the
+			// rules the verifier decides from them: those are compared
+			// as recorded, what the object carries as it says.
+			claims := want.SDJWT
+			*want = *recorded
+			want.ID, want.Nonce, want.Scope, want.Audience = expected.State, expected.Nonce, expected.ClientID, expected.ClientID
+			want.ExpiresAt, want.SDJWT = time.Unix(expected.Expires, 0).UTC().Format(time.RFC3339), claims
 		}
 	}
 	if len(vpToken) > MaxDocumentSize {

@@ -45,6 +45,7 @@ type serverFlags struct {
 	maxBody              int64
 	logLevel             slog.Level
 	limits               limitFlags
+	tls                  tlsFlags
 }
 
 func (f *serverFlags) register(fs interface {
@@ -62,6 +63,7 @@ func (f *serverFlags) register(fs interface {
 		return err
 	})
 	f.limits.register(fs)
+	f.tls.register(fs)
 }
 
 func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -89,7 +91,11 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	}
 	defer iss.Close()
 	logger := serviceLogger(stderr, f.logLevel)
-	srv := httpserv.New(f.limits.apply(httpserv.Config{Name: "issuer", Logger: logger, MaxBodyBytes: f.maxBody}))
+	cfg, err := f.tls.apply(f.limits.apply(httpserv.Config{Name: "issuer", Logger: logger, MaxBodyBytes: f.maxBody}), f.addr, stderr)
+	if err != nil {
+		return err
+	}
+	srv := httpserv.New(cfg)
 	if _, err := issuerapi.New(srv, issuerapi.FromIssuer(iss), issuerapi.Options{
 		Dir: f.dir, PublicURL: f.publicURL, AdminToken: []byte(os.Getenv(adminTokenEnv)),
 	}); err != nil {
@@ -105,7 +111,7 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		logger.Info("published an epoch", "epoch", e.Epoch, "leaf_count", e.LeafCount)
 	}}
 	go epochs.Run(ctx)
-	return listen(srv, f.addr, stdout)
+	return listen(srv, f.addr, f.tls.scheme(), stdout)
 }
 
 func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -134,6 +140,10 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		}
 		src = publication.HTTPSource(*issuerURL, nil)
 	}
+	cfg, err := f.tls.apply(f.limits.apply(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody}), f.addr, stderr)
+	if err != nil {
+		return err
+	}
 	v, err := verifier.New(verifier.Options{Dir: f.dir, Source: src, MaxRootAge: *maxRootAge,
 		AllowDevelopmentKeys: *devKeys})
 	if err != nil {
@@ -146,23 +156,23 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	}
 	publicURL := f.publicURL
 	if publicURL == "" {
-		publicURL = "http://" + ln.Addr().String()
+		publicURL = f.tls.scheme() + "://" + ln.Addr().String()
 	}
-	srv := httpserv.New(f.limits.apply(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody}))
+	srv := httpserv.New(cfg)
 	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL,
 		Logger: srv.Logger(), Metrics: srv.Metrics(), Registerer: srv.Metrics().Registry()}); err != nil {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "verifier service listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "verifier service listening on %s://%s\n", f.tls.scheme(), ln.Addr())
 	return srv.Serve(context.Background(), ln)
 }
 
 // listen serves srv on addr and prints the bound address on stdout (with
 // port 0 it is the only way to learn it).
-func listen(srv *httpserv.Server, addr string, stdout io.Writer) error {
+func listen(srv *httpserv.Server, addr, scheme string, stdout io.Writer) error {
 	return srv.ListenAndServe(context.Background(), addr, func(a net.Addr) {
-		fmt.Fprintf(stdout, "issuer service listening on http://%s\n", a)
+		fmt.Fprintf(stdout, "issuer service listening on %s://%s\n", scheme, a)
 	})
 }
 

@@ -130,11 +130,6 @@ func loadPlatform(dir, responseURI string, stdin io.Reader, stderr io.Writer) (*
 		Status: p.Status, ResponseURI: responseURI}, nil
 }
 
-// platformPassphraseEnv names the platform key's passphrase, so that a
-// verifier can run with both its platform and other secrets in the
-// environment.
-const platformPassphraseEnv = "YINZHENG_PLATFORM_PASSPHRASE"
-
 // transactionDocument is what `verifier request` prints (and POST
 // /v1/transactions answers).
 type transactionDocument = verifierapi.TransactionDocument

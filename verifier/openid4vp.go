@@ -98,6 +98,9 @@ func (v *Verifier) NewTransaction(ctx context.Context, p Policy, pl *Platform) (
 	if err := pl.check(); err != nil {
 		return nil, err
 	}
+	if v.requestTTL > wire.MaxRequestLifetime {
+		return nil, fmt.Errorf("%w: a request object lives at most %s, the verifier's request TTL is %s", ErrPolicy, wire.MaxRequestLifetime, v.requestTTL)
+	}
 	if p.Scope != "" && p.Scope != pl.ClientID() {
 		return nil, fmt.Errorf("%w: the scope of a platform's request is its client_id %s, not %q", ErrPolicy, pl.ClientID(), p.Scope)
 	}

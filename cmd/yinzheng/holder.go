@@ -49,7 +49,7 @@ bundle or request.`
 // holderFlags are the flags of every holder subcommand; each uses a subset.
 type holderFlags struct {
 	dir, bundle, request, issuerDir, issuerURL, registry *string
-	recover, yes                               *bool
+	recover, yes                                         *bool
 }
 
 // runHolder implements `yinzheng holder …`.

@@ -226,21 +226,21 @@ func TestHolderCLIErrors(t *testing.T) {
 		stdin string
 		want  string
 	}{
-		"no subcommand":     {nil, "", "usage"},
-		"unknown":           {[]string{"frobnicate"}, "", "unknown subcommand"},
-		"no dir":            {[]string{"request"}, "", "--dir is required"},
-		"two sources":       {[]string{"refresh", "--dir", wdir, "--issuer-dir", "x", "--issuer-url", "https://x"}, "", "not both"},
-		"refresh no source": {[]string{"refresh", "--dir", wdir}, "", "--issuer-dir or --issuer-url"},
-		"bad url":           {[]string{"refresh", "--dir", wdir, "--issuer-url", "ftp://x"}, "", "--issuer-url"},
-		"no bundle":         {[]string{"import", "--dir", wdir}, "", "--bundle is required"},
-		"bad bundle":        {[]string{"import", "--dir", wdir, "--bundle", "-"}, `{"version":1,"x":1}`, "unknown field"},
-		"no request":        {[]string{"prove", "--dir", wdir}, "", "--request is required"},
+		"no subcommand":      {nil, "", "usage"},
+		"unknown":            {[]string{"frobnicate"}, "", "unknown subcommand"},
+		"no dir":             {[]string{"request"}, "", "--dir is required"},
+		"two sources":        {[]string{"refresh", "--dir", wdir, "--issuer-dir", "x", "--issuer-url", "https://x"}, "", "not both"},
+		"refresh no source":  {[]string{"refresh", "--dir", wdir}, "", "--issuer-dir or --issuer-url"},
+		"bad url":            {[]string{"refresh", "--dir", wdir, "--issuer-url", "ftp://x"}, "", "--issuer-url"},
+		"no bundle":          {[]string{"import", "--dir", wdir}, "", "--bundle is required"},
+		"bad bundle":         {[]string{"import", "--dir", wdir, "--bundle", "-"}, `{"version":1,"x":1}`, "unknown field"},
+		"no request":         {[]string{"prove", "--dir", wdir}, "", "--request is required"},
 		"plain JSON request": {[]string{"present", "--dir", wdir, "--request", "-"}, `{"version":1}`, "no registrar"},
 		"answer a file":      {[]string{"answer", "--dir", wdir, "--request", "-"}, `x.y.z`, "invocation URL"},
 		"no registry":        {[]string{"trust", "--dir", wdir}, "", "--registry is required"},
-		"stray argument":    {[]string{"list", "--dir", wdir, "extra"}, "", "unexpected argument"},
-		"init twice":        {[]string{"init", "--dir", wdir}, "", "not empty"},
-		"bad phrase":        {[]string{"init", "--dir", filepath.Join(t.TempDir(), "r"), "--recover"}, "0000-1111\n", "recovery phrase"},
+		"stray argument":     {[]string{"list", "--dir", wdir, "extra"}, "", "unexpected argument"},
+		"init twice":         {[]string{"init", "--dir", wdir}, "", "not empty"},
+		"bad phrase":         {[]string{"init", "--dir", filepath.Join(t.TempDir(), "r"), "--recover"}, "0000-1111\n", "recovery phrase"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := holderCLI(t, tc.stdin, tc.args...)

@@ -76,7 +76,7 @@ type world struct {
 const apiToken = "e2e-platform-api-token-0123456789abcdef"
 
 // serve runs srv on a random loopback port until the test ends.
-func serve(t *testing.T, srv *httpserv.Server) string {
+func serve(t testing.TB, srv *httpserv.Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,7 +85,7 @@ func serve(t *testing.T, srv *httpserv.Server) string {
 	return serveOn(t, srv, ln)
 }
 
-func serveOn(t *testing.T, srv *httpserv.Server, ln net.Listener) string {
+func serveOn(t testing.TB, srv *httpserv.Server, ln net.Listener) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -99,7 +99,7 @@ func serveOn(t *testing.T, srv *httpserv.Server, ln net.Listener) string {
 	return "http://" + ln.Addr().String()
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	keys, err := bench.DefaultKeysDir(circuits.ProductionDepth)
 	if err != nil {
@@ -199,7 +199,7 @@ func subject(name, birth string, seq int) []byte {
 	return data
 }
 
-func httpDo(t *testing.T, method, u, auth, ctype string, body []byte) (int, []byte) {
+func httpDo(t testing.TB, method, u, auth, ctype string, body []byte) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, u, bytes.NewReader(body))
 	if err != nil {
@@ -222,7 +222,7 @@ func httpDo(t *testing.T, method, u, auth, ctype string, body []byte) (int, []by
 
 // enrol runs the whole issuance over HTTP for a new wallet and imports the
 // bundle; it returns the wallet and the credential's serial.
-func (w *world) enrol(t *testing.T, name, birth string, seq int) (*holder.Wallet, uint64) {
+func (w *world) enrol(t testing.TB, name, birth string, seq int) (*holder.Wallet, uint64) {
 	t.Helper()
 	ctx := context.Background()
 	status, data := httpDo(t, "POST", w.issuerURL+"/offers", adminToken, "application/json", subject(name, birth, seq))
@@ -272,7 +272,7 @@ func (w *world) enrol(t *testing.T, name, birth string, seq int) (*holder.Wallet
 
 // request has the platform's backend create a transaction under policy and
 // the wallet fetch and authorize its request through the invocation URL.
-func (w *world) request(t *testing.T, policy string) (*holder.AuthorizedRequest, verifierapi.TransactionDocument) {
+func (w *world) request(t testing.TB, policy string) (*holder.AuthorizedRequest, verifierapi.TransactionDocument) {
 	t.Helper()
 	status, data := w.api(t, "POST", verifierapi.TransactionsPath, []byte(policy))
 	if status != http.StatusCreated {
@@ -290,7 +290,7 @@ func (w *world) request(t *testing.T, policy string) (*holder.AuthorizedRequest,
 }
 
 // api calls the platform API with the platform's token.
-func (w *world) api(t *testing.T, method, path string, body []byte) (int, []byte) {
+func (w *world) api(t testing.TB, method, path string, body []byte) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, w.verifierURL+path, bytes.NewReader(body))
 	if err != nil {
@@ -307,7 +307,7 @@ func (w *world) api(t *testing.T, method, path string, body []byte) (int, []byte
 	return resp.StatusCode, data
 }
 
-func (w *world) prove(t *testing.T, wallet *holder.Wallet, a *holder.AuthorizedRequest) []byte {
+func (w *world) prove(t testing.TB, wallet *holder.Wallet, a *holder.AuthorizedRequest) []byte {
 	t.Helper()
 	p, err := wallet.Prove(context.Background(), a, publication.HTTPSource(w.issuerURL, nil), holder.ProveOptions{})
 	if err != nil {
@@ -325,7 +325,7 @@ type result = verifier.Result
 // respond posts vpToken for a with direct_post, as the wallet does, and
 // reads the verdict as the platform's backend does, with the
 // response_code of the redirect.
-func (w *world) respond(t *testing.T, a *holder.AuthorizedRequest, vpToken []byte) result {
+func (w *world) respond(t testing.TB, a *holder.AuthorizedRequest, vpToken []byte) result {
 	t.Helper()
 	redirect, err := holder.PostResponse(context.Background(), w.client, a, vpToken)
 	if err != nil {
@@ -334,7 +334,7 @@ func (w *world) respond(t *testing.T, a *holder.AuthorizedRequest, vpToken []byt
 	return w.verdict(t, a.State(), redirect)
 }
 
-func (w *world) verdict(t *testing.T, id, redirect string) result {
+func (w *world) verdict(t testing.TB, id, redirect string) result {
 	t.Helper()
 	u, err := url.Parse(redirect)
 	if err != nil || u.Query().Get("response_code") == "" {
@@ -593,4 +593,35 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkSameDevice times the same-device flow on loopback, from the
+// invocation to the verdict: the backend creates the transaction, the
+// wallet fetches and verifies the request object over HTTPS, proves
+// (depth-32 Groth16), posts with direct_post, and the backend reads the
+// verdict with the response_code. It reports the median.
+func BenchmarkSameDevice(b *testing.B) {
+	w := newWorld(b)
+	alice, _ := w.enrol(b, "张三", "1990-03-07", 123)
+	if _, err := w.iss.Publish(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := alice.Refresh(context.Background(), publication.HTTPSource(w.issuerURL, nil)); err != nil {
+		b.Fatal(err)
+	}
+	var times []time.Duration
+	var size int
+	for b.Loop() {
+		start := time.Now()
+		a, doc := w.request(b, policy18)
+		res := w.respond(b, a, w.prove(b, alice, a))
+		if !res.Valid {
+			b.Fatalf("verdict %+v", res)
+		}
+		times = append(times, time.Since(start))
+		size = len(doc.RequestObject)
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(size), "request-object-bytes")
 }

@@ -221,14 +221,12 @@ func TestSignedRequestObject(t *testing.T) {
 		}
 
 		// Another key's signature under this certificate.
-		other, otherCert := testCert(t, suite, "platform-a.example")
+		other, _ := testCert(t, suite, "platform-a.example")
 		forged, _ := SignRequestObject(other, [][]byte{cert.Raw}, ro)
 		if _, err := VerifyRequestObject(forged, testNow); !errors.Is(err, ErrRequestSignature) {
 			t.Errorf("%s: signed by another key: %v", suite, err)
 		}
 		// A certificate for another domain, signed correctly.
-		_, bCert := testCert(t, suite, "platform-b.example")
-		_ = otherCert
 		bKey, bCert := testCert(t, suite, "platform-b.example")
 		withA, _ := SignRequestObject(bKey, [][]byte{bCert.Raw}, ro)
 		if _, err := VerifyRequestObject(withA, testNow); !errors.Is(err, ErrClientIDNotCertified) {

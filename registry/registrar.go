@@ -127,11 +127,12 @@ const maxFile = 16 << 20
 // concurrent use within one process; two processes must not change one
 // directory at the same time.
 type Registrar struct {
-	dir  string
-	cfg  config
-	key  *jose.PrivateKey
-	root *smx509.Certificate
-	now  func() time.Time
+	dir   string
+	cfg   config
+	key   *jose.PrivateKey
+	root  *smx509.Certificate
+	roots *Roots // the root alone, for checking what Register hands out
+	now   func() time.Time
 
 	mu sync.Mutex // serialises changes to registrations.json and the status list
 }
@@ -206,7 +207,11 @@ func Init(dir string, suite jose.Suite, passphrase []byte, opts *Options) (r *Re
 	if err := writeFile(filepath.Join(dir, publicDir, RootName), EncodeCertificates(root), 0o644); err != nil {
 		return nil, err
 	}
-	r = &Registrar{dir: dir, cfg: config{Format: configFormat, ID: id, Suite: suite}, key: key, root: root, now: now}
+	roots, err := NewRoots(root)
+	if err != nil {
+		return nil, err
+	}
+	r = &Registrar{dir: dir, cfg: config{Format: configFormat, ID: id, Suite: suite}, key: key, root: root, roots: roots, now: now}
 	if err := r.writeRecords(&records{Format: recordsFormat, Registrations: []record{}}); err != nil {
 		return nil, err
 	}
@@ -253,7 +258,11 @@ func Open(dir string, passphrase []byte) (*Registrar, error) {
 	if err != nil || !pub.Equal(key.Public()) || key.Suite() != cfg.Suite {
 		return nil, fmt.Errorf("registry: %s/%s is not the certificate of the sealed registrar key", publicDir, RootName)
 	}
-	return &Registrar{dir: dir, cfg: cfg, key: key, root: certs[0], now: time.Now}, nil
+	roots, err := NewRoots(certs[0])
+	if err != nil {
+		return nil, fmt.Errorf("registry: %s/%s: %w", publicDir, RootName, err)
+	}
+	return &Registrar{dir: dir, cfg: cfg, key: key, root: certs[0], roots: roots, now: time.Now}, nil
 }
 
 // ID returns the registrar's identifier.
@@ -276,14 +285,7 @@ func (r *Registrar) StatusListPath() string { return filepath.Join(r.dir, public
 func (r *Registrar) StatusURI() string { return r.cfg.ID + "/" + StatusListName }
 
 // Roots returns a Roots holding only this registrar's root.
-func (r *Registrar) Roots() *Roots {
-	roots, err := NewRoots(r.root)
-	if err != nil {
-		// The root was checked when it was created or opened.
-		panic("registry: the registrar's own root is refused: " + err.Error())
-	}
-	return roots
-}
+func (r *Registrar) Roots() *Roots { return r.roots }
 
 // Register certifies a platform: it generates the platform key (of the
 // registrar's suite), issues its access certificate (DNS SAN exactly

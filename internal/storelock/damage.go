@@ -138,11 +138,15 @@ func Update(db *badger.DB, fn func(txn *badger.Txn) error) error {
 //     (one torn record alone is what a crash during an append leaves, and
 //     the tables it described are rebuilt from the memtable log), or that
 //     lists no table at all while tables remain and no memtable log does;
-//   - a table that fails its checksums (every block and the index).
+//   - a table that fails its checksums (every block and the index);
+//   - a memtable log (.mem) whose replay would stop at damage rather than
+//     at what a crash leaves (see checkMemLog).
 //
 // It also removes a zero-length newest value log, which a kill between
 // creating the file and writing its header leaves and which makes Badger's
 // open fail; nothing can refer to it. A zero-length older log is damage.
+// A zero-length memtable log, which a kill leaves the same way, is removed
+// too.
 func checkFiles(opts badger.Options) error {
 	dir := opts.Dir
 	entries, err := os.ReadDir(dir)
@@ -157,7 +161,7 @@ func checkFiles(opts badger.Options) error {
 		data        []string
 		tables      = map[uint64]string{}
 		vlogs       []uint64
-		mems        int
+		mems        []string
 	)
 	for _, e := range entries {
 		name := e.Name()
@@ -176,7 +180,7 @@ func checkFiles(opts badger.Options) error {
 			}
 		case strings.HasSuffix(name, memExt):
 			data = append(data, name)
-			mems++
+			mems = append(mems, name)
 		}
 	}
 	if !hasManifest {
@@ -187,6 +191,11 @@ func checkFiles(opts badger.Options) error {
 	}
 	if err := checkVlogs(dir, vlogs, opts.ReadOnly); err != nil {
 		return err
+	}
+	for _, name := range mems {
+		if err := checkMemLog(dir, name, opts.ReadOnly); err != nil {
+			return err
+		}
 	}
 	f, err := os.Open(filepath.Join(dir, manifestFile))
 	if err != nil {
@@ -212,7 +221,7 @@ func checkFiles(opts badger.Options) error {
 		return damaged(dir, "MANIFEST is cut short (%d of %d bytes replay) and does not list %d tables (%s…)",
 			end, fi.Size(), len(unlisted), tables[unlisted[0]])
 	}
-	if len(m.Tables) == 0 && len(tables) > 0 && mems == 0 {
+	if len(m.Tables) == 0 && len(tables) > 0 && len(mems) == 0 {
 		// Nothing but a MANIFEST cut back to a record boundary (or to its
 		// header) lists no table while tables remain and no memtable log
 		// could rebuild them: Badger would open an empty database.

@@ -277,7 +277,9 @@ type oauthError struct {
 // response is the direct_post endpoint: the wallet posts vp_token and
 // state, or error and state. A decided answer is 200 with the
 // redirect_uri (same-device) whatever the verdict: the verdict goes to the
-// platform's backend, not to whoever posts.
+// platform's backend, not to whoever posts. A transaction already answered
+// (or unknown: never made, expired, or made before a restart, since the
+// transactions are kept in memory) is 400 invalid_request.
 func (s *PlatformService) response(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, wire.MaxDocumentSize+64<<10)
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
@@ -292,6 +294,15 @@ func (s *PlatformService) response(w http.ResponseWriter, r *http.Request) {
 	tx := s.lookup(state)
 	if tx == nil {
 		httpserv.WriteJSON(w, http.StatusBadRequest, oauthError{wire.ErrorInvalidRequest, "unknown state"})
+		return
+	}
+	s.mu.Lock()
+	answered := tx.result != nil
+	s.mu.Unlock()
+	if answered {
+		// A transaction has one answer; a second post (a replay) changes
+		// nothing and is told so.
+		httpserv.WriteJSON(w, http.StatusBadRequest, oauthError{wire.ErrorInvalidRequest, "this transaction was answered already"})
 		return
 	}
 	var (

@@ -156,9 +156,11 @@ func TestPlatformService(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal(body, &v) != nil || v.Status != "complete" || !v.Result.Valid {
 		t.Fatalf("verdict: %d %s", resp.StatusCode, body)
 	}
-	// A second post does not change the verdict.
+	// A second post is refused and does not change the verdict.
 	form.Set("vp_token", `{"bad":["1"]}`)
-	call(t, "POST", srv.URL+ResponsePath, "", "application/x-www-form-urlencoded", form.Encode())
+	if resp, _ := call(t, "POST", srv.URL+ResponsePath, "", "application/x-www-form-urlencoded", form.Encode()); resp.StatusCode != 400 {
+		t.Fatalf("second post: %d", resp.StatusCode)
+	}
 	_, body = call(t, "GET", srv.URL+TransactionsPath+"/"+doc.TransactionID+"?response_code="+rc, testToken, "", "")
 	if json.Unmarshal(body, &v) != nil || !v.Result.Valid {
 		t.Fatalf("verdict changed by a second post: %s", body)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
+	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/registry"
 	"github.com/yinzheng-id/yinzheng/verifier"
@@ -226,9 +227,19 @@ func runVerifierVerify(args []string, stdin io.Reader, stdout, stderr io.Writer)
 	}
 	defer v.Close()
 	// Our own request object: its signature and rules are checked as a
-	// wallet would (at the verifier's clock), and then the transaction
-	// recorded under its state decides.
-	sro, err := wire.VerifyRequestObject(jwt, time.Now())
+	// wallet would have when it was issued (whether it has expired since is
+	// the recorded transaction's to say: "request expired"), and then the
+	// transaction recorded under its state decides.
+	issued := time.Now()
+	if j, err := jose.ParseCompact(jwt); err == nil {
+		var claims struct {
+			IssuedAt int64 `json:"iat"`
+		}
+		if json.Unmarshal(j.Payload, &claims) == nil && claims.IssuedAt > 0 {
+			issued = time.Unix(claims.IssuedAt, 0)
+		}
+	}
+	sro, err := wire.VerifyRequestObject(jwt, issued)
 	if err != nil {
 		return fmt.Errorf("request: %w", err)
 	}

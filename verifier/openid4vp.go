@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -89,12 +90,12 @@ type Transaction struct {
 	RequestObject string
 }
 
-// NewTransaction makes a request for policy under the platform's identity:
+// NewPlatformRequest makes a request for policy under the platform's identity:
 // the scope is the platform's client_id (p.Scope, if set, must be it), the
 // request is recorded for single use like NewRequest's, and it is carried
 // by a request object signed with the platform's key, with the x5c chain
 // and the registration and status token stapled in verifier_info.
-func (v *Verifier) NewTransaction(ctx context.Context, p Policy, pl *Platform) (*Transaction, error) {
+func (v *Verifier) NewPlatformRequest(ctx context.Context, p Policy, pl *Platform) (*Transaction, error) {
 	if err := pl.check(); err != nil {
 		return nil, err
 	}
@@ -135,8 +136,8 @@ func (v *Verifier) VerifyResponse(ctx context.Context, state string, vpToken []b
 	if expected != nil && expected.State != state {
 		return refuse(ReasonOtherRequest), nil
 	}
-	recorded, err := v.recorded(state)
-	if errors.Is(err, errNoRequest) {
+	recorded, _, err := v.recorded(ctx, state)
+	if errors.Is(err, ErrUnknownRequest) {
 		return refuse(ReasonUnknownNonce), nil
 	}
 	if err != nil {
@@ -179,37 +180,41 @@ func (v *Verifier) VerifyResponse(ctx context.Context, state string, vpToken []b
 // the transaction of state: the transaction is consumed and the result is
 // a refusal with ReasonDeclined.
 func (v *Verifier) Decline(ctx context.Context, state, code string) (*Result, error) {
-	recorded, err := v.recorded(state)
-	if errors.Is(err, errNoRequest) {
+	recorded, key, err := v.recorded(ctx, state)
+	if errors.Is(err, ErrUnknownRequest) {
 		return refuse(ReasonUnknownNonce), nil
 	}
 	if err != nil {
-		return nil, err
-	}
-	if _, err := v.store.take(state); errors.Is(err, errNoRequest) {
-		return refuse(ReasonUnknownNonce), nil
-	} else if err != nil {
 		return nil, err
 	}
 	res := named(refuse(ReasonDeclined), recorded)
 	res.WalletError = code
-	return res, nil
-}
-
-// recorded reads the request recorded under id.
-func (v *Verifier) recorded(id string) (*Request, error) {
-	if id == "" || len(id) > 256 {
-		return nil, errNoRequest
-	}
-	doc, err := v.store.get(id)
+	verdict, err := json.Marshal(verdictRecord{Result: res, ResultKey: key})
 	if err != nil {
 		return nil, err
 	}
-	req, err := ParseRequest(doc)
-	if err != nil {
-		return nil, fmt.Errorf("verifier: recorded request %s: %w", id, err)
+	if err := v.store.ConsumeRequest(ctx, state, verdict, v.requestTTL+expiryMargin); errors.Is(err, ErrUnknownRequest) {
+		return refuse(ReasonUnknownNonce), nil
+	} else if err != nil {
+		return nil, err
 	}
-	return req, nil
+	return res, nil
+}
+
+// recorded reads the request recorded under id, and its result key.
+func (v *Verifier) recorded(ctx context.Context, id string) (*Request, []byte, error) {
+	if id == "" || len(id) > maxRequestIDSize {
+		return nil, nil, ErrUnknownRequest
+	}
+	data, err := v.store.GetRequest(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	req, key, err := parseRecord(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("verifier: recorded request %s: %w", id, err)
+	}
+	return req, key, nil
 }
 
 // named adds the request's identity to a result.

@@ -25,7 +25,7 @@ func platformFor(t testing.TB, domain string) *verifier.Platform {
 
 func (e *env) transaction(pl *verifier.Platform, p verifier.Policy) *verifier.Transaction {
 	e.t.Helper()
-	tx, err := e.v.NewTransaction(e.ctx, p, pl)
+	tx, err := e.v.NewPlatformRequest(e.ctx, p, pl)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -65,13 +65,13 @@ func TestTransaction(t *testing.T) {
 		t.Fatal("pseudonym is not the client_id's")
 	}
 	// A scope other than the client_id is refused.
-	if _, err := e.v.NewTransaction(e.ctx, verifier.Policy{Scope: "platform-b"}, pl); !errors.Is(err, verifier.ErrPolicy) {
+	if _, err := e.v.NewPlatformRequest(e.ctx, verifier.Policy{Scope: "platform-b"}, pl); !errors.Is(err, verifier.ErrPolicy) {
 		t.Fatalf("foreign scope: %v", err)
 	}
 	// A response URI off the domain is refused.
 	bad := *pl
 	bad.ResponseURI = "https://platform-b.example/openid4vp/response"
-	if _, err := e.v.NewTransaction(e.ctx, verifier.Policy{}, &bad); !errors.Is(err, verifier.ErrPlatform) {
+	if _, err := e.v.NewPlatformRequest(e.ctx, verifier.Policy{}, &bad); !errors.Is(err, verifier.ErrPlatform) {
 		t.Fatalf("response URI off the domain: %v", err)
 	}
 }
@@ -145,9 +145,9 @@ func TestTransactionSDJWT(t *testing.T) {
 	}
 }
 
-// BenchmarkNewTransaction measures request creation (record, request
+// BenchmarkNewPlatformRequest measures request creation (record, request
 // object, SM2 signature) and reports the request object's size.
-func BenchmarkNewTransaction(b *testing.B) {
+func BenchmarkNewPlatformRequest(b *testing.B) {
 	iss := verifiertest.NewIssuer(b, testDepth, time.Now())
 	iss.Publish(b, time.Now())
 	v, err := verifier.New(verifier.Options{Dir: b.TempDir(), Source: iss.Source(), Trust: iss.Trust(), AllowDevelopmentKeys: true})
@@ -159,7 +159,7 @@ func BenchmarkNewTransaction(b *testing.B) {
 	ctx := context.Background()
 	var size int
 	for b.Loop() {
-		tx, err := v.NewTransaction(ctx, verifier.Policy{AgeOver: intp(18)}, pl)
+		tx, err := v.NewPlatformRequest(ctx, verifier.Policy{AgeOver: intp(18)}, pl)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -269,7 +269,7 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	if err := d.step("platform-a.example asks for name and birth_date in clear, which its registration does not allow", func() (string, error) {
-		tx, err := platformA.v.NewTransaction(ctx, verifier.Policy{SDJWTClaims: []string{"name", "birth_date"}}, platformA.pl)
+		tx, err := platformA.v.NewPlatformRequest(ctx, verifier.Policy{SDJWTClaims: []string{"name", "birth_date"}}, platformA.pl)
 		if err != nil {
 			return "", err
 		}
@@ -308,7 +308,7 @@ func (d *demo) run(ctx context.Context) error {
 			return "", err
 		}
 		defer shop.v.Close()
-		tx, err := shop.v.NewTransaction(ctx, verifier.Policy{SDJWTClaims: []string{"age_over_18"}}, shop.pl)
+		tx, err := shop.v.NewPlatformRequest(ctx, verifier.Policy{SDJWTClaims: []string{"age_over_18"}}, shop.pl)
 		if err != nil {
 			return "", err
 		}
@@ -333,7 +333,7 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 
-	pending, err := platformA.v.NewTransaction(ctx, over18, platformA.pl)
+	pending, err := platformA.v.NewPlatformRequest(ctx, over18, platformA.pl)
 	if err != nil {
 		return err
 	}
@@ -495,7 +495,7 @@ func (d *demo) newVerifier(scope string) (*verifier.Verifier, error) {
 // wallet authorizes it against the pinned registrar and proves, and the
 // platform verifies the vp_token against its recorded transaction.
 func (d *demo) zk(ctx context.Context, p *demoPlatform, who string, policy verifier.Policy) (*verifier.Result, error) {
-	tx, err := p.v.NewTransaction(ctx, policy, p.pl)
+	tx, err := p.v.NewPlatformRequest(ctx, policy, p.pl)
 	if err != nil {
 		return nil, err
 	}

@@ -141,7 +141,7 @@ func TestHolderCLIEndToEnd(t *testing.T) {
 	reg, plA := testPlatform(t, "platform-a.example", registry.Entitlements{Predicates: registry.Predicates()})
 	plB := platformOf(reg.Register(t, "platform-b.example", registry.Entitlements{Claims: []string{"age_over_18"}, LegalBasis: "test basis"}))
 	// Without a pinned registrar the wallet answers nobody.
-	zt, err := v.NewTransaction(ctx, verifier.Policy{AgeOver: &eighteen}, plA)
+	zt, err := v.NewPlatformRequest(ctx, verifier.Policy{AgeOver: &eighteen}, plA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestHolderCLIEndToEnd(t *testing.T) {
 	}
 
 	// An SD-JWT request, answered by present with only the requested claim.
-	st, err := v.NewTransaction(ctx, verifier.Policy{AgeOver: &eighteen, SDJWTClaims: []string{"age_over_18"}}, plB)
+	st, err := v.NewPlatformRequest(ctx, verifier.Policy{AgeOver: &eighteen, SDJWTClaims: []string{"age_over_18"}}, plB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestHolderCLIEndToEnd(t *testing.T) {
 		t.Fatalf("disclosed claims %v", res.Claims)
 	}
 	// platform-a may not see claims in clear: the wallet refuses.
-	over, err := v.NewTransaction(ctx, verifier.Policy{SDJWTClaims: []string{"name"}}, plA)
+	over, err := v.NewPlatformRequest(ctx, verifier.Policy{SDJWTClaims: []string{"name"}}, plA)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,10 @@ import (
 // admin token (for POST /offers). Unset, offers are disabled.
 const adminTokenEnv = "YINZHENG_ADMIN_TOKEN"
 
+// redisPasswordEnv names the environment variable holding the Redis
+// password of `serve verifier --store redis://…` when the URL has none.
+const redisPasswordEnv = "YINZHENG_REDIS_PASSWORD"
+
 // runServe runs `yinzheng serve issuer|verifier`.
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -125,6 +129,8 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	platformDir := fs.String("platform", "", "serve OpenID4VP 1.0 for the registered platform in `PDIR` (yinzheng registry register): /v1/transactions, /openid4vp/request/{id}, /openid4vp/response")
 	tokenFile := fs.String("api-token-file", "", "with --platform: the `FILE` holding the platform backend's API token (at least 32 bytes)")
 	redirectURI := fs.String("redirect-uri", "", "with --platform: where wallets send the user after a same-device answer (`URL`; a response_code is appended)")
+	store := fs.String("store", "", "shared store of a fleet of replicas: redis://HOST:PORT/DB or rediss://… (TLS); password in the URL or $"+redisPasswordEnv+" (default: the embedded store in --dir, one process)")
+	maxBatch := fs.Int("max-batch", verifierapi.DefaultMaxBatch, "largest batch of concurrent responses verified together (1: one by one)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -133,6 +139,12 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	}
 	if (*platformDir == "") != (*tokenFile == "") {
 		return usageError("--platform and --api-token-file go together")
+	}
+	if *store != "" && !strings.HasPrefix(*store, "redis://") && !strings.HasPrefix(*store, "rediss://") {
+		return usageError("--store must be a redis:// or rediss:// URL")
+	}
+	if *maxBatch < 1 || *maxBatch > 4096 {
+		return usageError("--max-batch %d outside 1…4096", *maxBatch)
 	}
 	var src publication.Source
 	switch {
@@ -151,7 +163,7 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		return err
 	}
 	v, err := verifier.New(verifier.Options{Dir: f.dir, Source: src, MaxRootAge: *maxRootAge,
-		AllowDevelopmentKeys: *devKeys})
+		AllowDevelopmentKeys: *devKeys, StoreURL: *store, StorePassword: os.Getenv(redisPasswordEnv)})
 	if err != nil {
 		return err
 	}
@@ -165,7 +177,7 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		publicURL = f.tls.scheme() + "://" + ln.Addr().String()
 	}
 	srv := httpserv.New(cfg)
-	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL,
+	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL, MaxBatch: *maxBatch,
 		Logger: srv.Logger(), Metrics: srv.Metrics(), Registerer: srv.Metrics().Registry()}); err != nil {
 		ln.Close()
 		return err

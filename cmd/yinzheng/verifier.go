@@ -177,7 +177,7 @@ func runVerifierRequest(args []string, stdin io.Reader, stdout, stderr io.Writer
 		return err
 	}
 	defer v.Close()
-	tx, err := v.NewTransaction(context.Background(), p, pl)
+	tx, err := v.NewPlatformRequest(context.Background(), p, pl)
 	if err != nil {
 		return err
 	}

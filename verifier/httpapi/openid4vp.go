@@ -31,6 +31,9 @@ const (
 // Defaults of PlatformOptions.
 const (
 	DefaultQuotaPerMinute = 600
+	// DefaultMaxTransactions bounds the transactions a platform service
+	// keeps in memory.
+	DefaultMaxTransactions = 100000
 	// MinAPITokenLength is the shortest API token accepted (bytes).
 	MinAPITokenLength = 32
 )
@@ -38,7 +41,7 @@ const (
 // TransactionVerifier is what the platform service needs from the verifier
 // library; *verifier.Verifier is one.
 type TransactionVerifier interface {
-	NewTransaction(ctx context.Context, p verifier.Policy, pl *verifier.Platform) (*verifier.Transaction, error)
+	NewPlatformRequest(ctx context.Context, p verifier.Policy, pl *verifier.Platform) (*verifier.Transaction, error)
 	VerifyResponse(ctx context.Context, state string, vpToken []byte, expected *wire.RequestObject) (*verifier.Result, error)
 	Decline(ctx context.Context, state, code string) (*verifier.Result, error)
 }
@@ -88,7 +91,7 @@ type PlatformOptions struct {
 	RedirectURI string
 	// QuotaPerMinute bounds the transactions created per minute (0:
 	// DefaultQuotaPerMinute); MaxPending bounds those kept (0:
-	// DefaultMaxPending).
+	// DefaultMaxTransactions).
 	QuotaPerMinute int
 	MaxPending     int
 	// Now is the clock (tests); nil is time.Now.
@@ -158,7 +161,7 @@ func NewPlatform(mux Mux, v TransactionVerifier, opts PlatformOptions) (*Platfor
 		opts.QuotaPerMinute = DefaultQuotaPerMinute
 	}
 	if opts.MaxPending <= 0 {
-		opts.MaxPending = DefaultMaxPending
+		opts.MaxPending = DefaultMaxTransactions
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -227,7 +230,7 @@ func (s *PlatformService) create(w http.ResponseWriter, r *http.Request) {
 		httpserv.WriteError(w, status, msg)
 		return
 	}
-	tx, err := s.v.NewTransaction(r.Context(), verifier.Policy{Scope: doc.Scope, AgeOver: doc.AgeOver,
+	tx, err := s.v.NewPlatformRequest(r.Context(), verifier.Policy{Scope: doc.Scope, AgeOver: doc.AgeOver,
 		AgeUnder: doc.AgeUnder, MinLevel: doc.MinLevel, GuardianConsent: doc.GuardianConsent,
 		SDJWTClaims: doc.SDJWT}, s.opts.Platform)
 	if err != nil {

@@ -23,7 +23,7 @@ type fakeTransactions struct {
 	declined []string
 }
 
-func (f *fakeTransactions) NewTransaction(_ context.Context, p verifier.Policy, pl *verifier.Platform) (*verifier.Transaction, error) {
+func (f *fakeTransactions) NewPlatformRequest(_ context.Context, p verifier.Policy, pl *verifier.Platform) (*verifier.Transaction, error) {
 	f.n++
 	id := "tx" + string(rune('a'+f.n))
 	exp := time.Now().Add(5 * time.Minute)

@@ -7,6 +7,7 @@ require (
 	github.com/consensys/gnark-crypto v0.21.0
 	github.com/emmansun/gmsm v0.44.0
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	gonum.org/v1/plot v0.17.0
 )
 

@@ -17,6 +17,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/sdjwt"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // Reasons a presentation is refused. They are stable: clients and tests
@@ -75,6 +76,12 @@ type Result struct {
 	// DevelopmentKeys reports that the circuit keys come from the
 	// development setup: the proof shows nothing, anyone can forge one.
 	DevelopmentKeys bool `json:"development_keys,omitempty"`
+	// RequestID is the id (the state) of the request the result decides,
+	// and ClientID the platform it was made for (VerifyResponse only).
+	RequestID string `json:"request_id,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	// WalletError is the error code a wallet answered with (Decline).
+	WalletError string `json:"wallet_error,omitempty"`
 }
 
 func refuse(reasons ...string) *Result {
@@ -192,6 +199,11 @@ func (v *Verifier) prepare(ctx context.Context, presentation []byte, expected *R
 	if err != nil {
 		return &step{res: refuse(ReasonMalformed)}
 	}
+	return v.prepareParsed(ctx, p, expected)
+}
+
+// prepareParsed is prepare of a parsed presentation.
+func (v *Verifier) prepareParsed(ctx context.Context, p *Presentation, expected *Request) *step {
 	if expected != nil && p.RequestID != expected.ID {
 		return &step{res: refuse(ReasonOtherRequest)}
 	}
@@ -413,58 +425,14 @@ func (v *Verifier) verifyZK(ctx context.Context, iss *issuerState, req *Request,
 }
 
 // statement rebuilds the circuit's public inputs from our recorded request
-// and the verified root.
+// and the verified root, with the one builder the wallet uses too.
 func statement(req *Request, root *revocation.RootStatement) (*circuits.Statement, error) {
-	s := &circuits.Statement{Root: root.Root}
-	today, err := schemas.ParseDate(req.Today)
+	s, err := wire.Statement(req)
 	if err != nil {
 		return nil, err
 	}
-	if s.Today, err = today.Code(); err != nil {
-		return nil, err
-	}
-	if s.BornAfter, err = boundCode(req.BornAfter, 0); err != nil {
-		return nil, err
-	}
-	if s.BornBefore, err = boundCode(req.BornBefore, schemas.MaxDateCode); err != nil {
-		return nil, err
-	}
-	if req.MinLevel < 0 || req.MinLevel > schemas.MaxLevel {
-		return nil, fmt.Errorf("min_level %d", req.MinLevel)
-	}
-	s.MinLevel = uint8(req.MinLevel)
-	for _, f := range req.Flags {
-		switch f {
-		case FlagGuardianConsent:
-			s.RequiredFlags |= circuits.FlagGuardianConsent
-		case FlagGuardianAcknowledgement:
-			s.RequiredFlags |= circuits.FlagGuardianAcknowledgement
-		default:
-			return nil, fmt.Errorf("unknown flag %q", f)
-		}
-	}
-	if s.Scope, err = schemas.ScopeElement(req.Scope); err != nil {
-		return nil, err
-	}
-	nonce, err := base64.RawURLEncoding.Strict().DecodeString(req.Nonce)
-	if err != nil {
-		return nil, err
-	}
-	if s.Nonce, err = schemas.NonceElement(nonce); err != nil {
-		return nil, err
-	}
+	s.Root = root.Root
 	return s, s.Check()
-}
-
-func boundCode(v *string, unbounded uint32) (uint32, error) {
-	if v == nil {
-		return unbounded, nil
-	}
-	d, err := schemas.ParseDate(*v)
-	if err != nil {
-		return 0, err
-	}
-	return d.Code()
 }
 
 // requestPredicates names the request's rules, each with the given value.
@@ -664,4 +632,12 @@ func claimPredicates(req *Request, claims map[string]any) (map[string]bool, erro
 		}
 	}
 	return out, nil
+}
+
+// verifyPresentation is Verify of a parsed presentation.
+func (v *Verifier) verifyPresentation(ctx context.Context, p *Presentation, expected *Request) (*Result, error) {
+	s := v.prepareParsed(ctx, p, expected)
+	v.checkProofs([]*step{s})
+	v.consume(ctx, s)
+	return s.res, s.err
 }

@@ -126,6 +126,9 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	issuerURL := fs.String("issuer-url", "", "read the issuer's publication from this issuer service (https, or http to a loopback address)")
 	maxRootAge := fs.Duration("max-root-age", verifier.DefaultMaxRootAge, "oldest root statement a proof may use (three of the issuer's epoch intervals)")
 	devKeys := fs.Bool("allow-development-keys", false, "accept development circuit keys (anyone can forge proofs; tests and demos only)")
+	platformDir := fs.String("platform", "", "serve OpenID4VP 1.0 for the registered platform in `PDIR` (yinzheng registry register): /v1/transactions, /openid4vp/request/{id}, /openid4vp/response")
+	tokenFile := fs.String("api-token-file", "", "with --platform: the `FILE` holding the platform backend's API token (at least 32 bytes)")
+	redirectURI := fs.String("redirect-uri", "", "with --platform: where wallets send the user after a same-device answer (`URL`; a response_code is appended)")
 	store := fs.String("store", "", "shared store of a fleet of replicas: redis://HOST:PORT/DB or rediss://… (TLS); password in the URL or $"+redisPasswordEnv+" (default: the embedded store in --dir, one process)")
 	maxBatch := fs.Int("max-batch", verifierapi.DefaultMaxBatch, "largest batch of concurrent responses verified together (1: one by one)")
 	if err := parseFlags(fs, args); err != nil {
@@ -133,6 +136,9 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	}
 	if f.dir == "" {
 		return usageError("--dir is required")
+	}
+	if (*platformDir == "") != (*tokenFile == "") {
+		return usageError("--platform and --api-token-file go together")
 	}
 	if *store != "" && !strings.HasPrefix(*store, "redis://") && !strings.HasPrefix(*store, "rediss://") {
 		return usageError("--store must be a redis:// or rediss:// URL")
@@ -176,6 +182,12 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		ln.Close()
 		return err
 	}
+	if *platformDir != "" {
+		if err := servePlatform(srv, v, *platformDir, *tokenFile, publicURL, *redirectURI, stdin, stderr); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "verifier service listening on %s://%s\n", f.tls.scheme(), ln.Addr())
 	return srv.Serve(context.Background(), ln)
 }
@@ -192,4 +204,20 @@ func listen(srv *httpserv.Server, addr, scheme string, stdout io.Writer) error {
 // carries only the listening line.
 func serviceLogger(stderr io.Writer, level slog.Level) *slog.Logger {
 	return httpserv.NewLogger(stderr, level)
+}
+
+// servePlatform mounts the OpenID4VP platform service for the platform in
+// dir, authenticated by the token in tokenFile.
+func servePlatform(srv *httpserv.Server, v *verifier.Verifier, dir, tokenFile, publicURL, redirectURI string, stdin io.Reader, stderr io.Writer) error {
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return fmt.Errorf("--api-token-file: %w", err)
+	}
+	pl, err := loadPlatform(dir, strings.TrimRight(publicURL, "/")+verifierapi.ResponsePath, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	_, err = verifierapi.NewPlatform(srv, v, verifierapi.PlatformOptions{Platform: pl, APIToken: strings.TrimSpace(string(token)),
+		PublicURL: publicURL, RedirectURI: redirectURI, Logger: srv.Logger(), Metrics: srv.Metrics()})
+	return err
 }

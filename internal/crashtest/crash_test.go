@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,11 +32,11 @@ const (
 	// operation.
 	defaultTrials = 12
 	pass          = "crash suite passphrase"
-	scope         = "platform-a"
 	// reasonUsed is the verifier's reason for a nonce already taken
 	// (verifier.ReasonUnknownNonce; the suite reads the service's answers
 	// as a client does, so it does not import the verifier).
 	reasonUsed = "nonce unknown or already used"
+	apiToken   = "crash-suite-platform-api-token-0123456789"
 )
 
 // operations are the six operations the trials are spread over.
@@ -85,10 +87,13 @@ type bundleRec struct {
 // presRec is a presentation and, for the CLI verifier, its request.
 type presRec struct {
 	request, presentation string // files
-	body                  []byte
+	body                  []byte // the vp_token
+	state                 string // the transaction (service presentations)
 }
 
 type suite struct {
+	platform, tokenFile, port string
+
 	t    *testing.T
 	seed uint64
 	rng  *rand.Rand
@@ -348,6 +353,7 @@ func (s *suite) subject() string {
 }
 
 func (s *suite) setup() {
+	var reg string
 	s.env = append(os.Environ(), "YINZHENG_PASSPHRASE="+pass)
 	s.iss = filepath.Join(s.root, "issuer")
 	s.must("issuer", "init", "--dir", s.iss, "--development-keys")
@@ -380,11 +386,28 @@ func (s *suite) setup() {
 	for _, v := range []string{s.vHTTP, s.vCLI} {
 		s.must("verifier", "trust", "--dir", v, "--issuer-dir", s.iss, "--allow-development-keys", "--yes")
 	}
+	// The platform the requests are made under, registered with a
+	// registrar every wallet pins; the service serves it on a fixed
+	// loopback port (its public URL names the port, and it restarts there).
+	reg, s.platform = filepath.Join(s.root, "registrar"), filepath.Join(s.root, "platform")
+	rootCert := strings.TrimSpace(string(s.must("registry", "init", "--dir", reg).stdout))
+	s.must("registry", "register", "--dir", reg, "--platform", "localhost", "--out", s.platform,
+		"--predicates", "age_over", "--claims", "age_over_18", "--legal-basis", "crash suite")
+	for _, w := range s.wallets {
+		s.must("holder", "trust", "--dir", w, "--registry", rootCert)
+	}
+	s.tokenFile = s.file("api-token", []byte(apiToken))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.port = strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
+	ln.Close()
 	s.srv = s.startServer()
 	// Calibrate the service (one post) and the CLI verifier.
 	p := s.httpPresentation(false)
 	start := time.Now()
-	if st, res := s.post(p.body); st != http.StatusOK || !res.Valid {
+	if st, res := s.post(p); st != http.StatusOK || !res.Valid {
 		s.t.Fatalf("setup: presentation refused: %d %+v", st, res)
 	}
 	s.calibrated["post"] = time.Since(start)
@@ -718,7 +741,7 @@ func (s *suite) trialVerifyService() {
 	go func() {
 		defer close(done)
 		for i, p := range ps {
-			st, res, err := s.tryPost(p.body)
+			st, res, err := s.tryPost(p)
 			if err != nil {
 				return // the service is gone
 			}
@@ -735,7 +758,7 @@ func (s *suite) trialVerifyService() {
 	<-done
 	s.srv = s.startServer()
 	for i, p := range ps {
-		st, res := s.post(p.body)
+		st, res := s.post(p)
 		now := st == http.StatusOK && res.Valid
 		switch {
 		case now && accepted[i]:
@@ -747,7 +770,7 @@ func (s *suite) trialVerifyService() {
 		}
 	}
 	for _, p := range s.accepted {
-		if st, res := s.post(p.body); st == http.StatusOK || res.Valid {
+		if st, res := s.post(p); st == http.StatusOK || res.Valid {
 			s.violate(vAcceptTwice, "an accepted presentation was accepted again (%d %+v)", st, res)
 		}
 	}
@@ -797,40 +820,49 @@ func (s *suite) answer(req string, sdjwt bool) []byte {
 // cliPresentation makes a request with `verifier request` and answers it.
 func (s *suite) cliPresentation(sdjwt bool) presRec {
 	s.t.Helper()
-	args := []string{"verifier", "request", "--dir", s.vCLI, "--issuer-dir", s.iss, "--allow-development-keys", "--scope", scope}
+	args := []string{"verifier", "request", "--dir", s.vCLI, "--issuer-dir", s.iss, "--allow-development-keys", "--platform", s.platform}
 	if sdjwt {
 		args = append(args, "--sd-jwt", "age_over_18")
 	} else {
 		args = append(args, "--age-over", "18")
 	}
 	s.seq++
-	req := s.file(fmt.Sprintf("request-%d.json", s.seq), s.must(args...).stdout)
+	var tx struct {
+		RequestObject string `json:"request_object"`
+	}
+	if err := json.Unmarshal(s.must(args...).stdout, &tx); err != nil {
+		s.t.Fatal(err)
+	}
+	req := s.file(fmt.Sprintf("request-%d.jwt", s.seq), []byte(tx.RequestObject))
 	pres := s.answer(req, sdjwt)
 	return presRec{request: req, presentation: s.file(fmt.Sprintf("presentation-%d.json", s.seq), pres), body: pres}
 }
 
-// httpPresentation asks the service for a request and answers it.
+// httpPresentation has the platform create a transaction and answers it.
 func (s *suite) httpPresentation(sdjwt bool) presRec {
 	s.t.Helper()
-	policy := `{"scope":"` + scope + `","age_over":18}`
+	policy := `{"age_over":18}`
 	if sdjwt {
-		policy = `{"scope":"` + scope + `","sd_jwt":["age_over_18"]}`
+		policy = `{"sd_jwt":["age_over_18"]}`
 	}
-	resp, err := http.Post(s.srv.url+"/requests", "application/json", strings.NewReader(policy))
+	req, _ := http.NewRequest("POST", s.srv.url+"/v1/transactions", strings.NewReader(policy))
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err := client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	var env struct {
-		Request json.RawMessage `json:"request"`
+	var tx struct {
+		TransactionID string `json:"transaction_id"`
+		RequestObject string `json:"request_object"`
 	}
-	err = json.NewDecoder(resp.Body).Decode(&env)
+	err = json.NewDecoder(resp.Body).Decode(&tx)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusCreated {
-		s.t.Fatalf("POST /requests: %d %v", resp.StatusCode, err)
+		s.t.Fatalf("POST /v1/transactions: %d %v", resp.StatusCode, err)
 	}
 	s.seq++
-	req := s.file(fmt.Sprintf("request-%d.json", s.seq), env.Request)
-	return presRec{request: req, body: s.answer(req, sdjwt)}
+	file := s.file(fmt.Sprintf("request-%d.jwt", s.seq), []byte(tx.RequestObject))
+	return presRec{request: file, body: s.answer(file, sdjwt), state: tx.TransactionID}
 }
 
 type verdict struct {
@@ -840,22 +872,50 @@ type verdict struct {
 
 var client = &http.Client{Timeout: time.Minute}
 
-func (s *suite) tryPost(body []byte) (int, verdict, error) {
-	resp, err := client.Post(s.srv.url+"/response", "application/json", bytes.NewReader(body))
+// tryPost posts p's vp_token with direct_post and, when the service takes
+// it (200), reads the verdict as the platform's backend does; a refused
+// post (a transaction answered already, or unknown after a restart) is
+// its status with a refusal.
+func (s *suite) tryPost(p presRec) (int, verdict, error) {
+	form := url.Values{"vp_token": {string(p.body)}, "state": {p.state}}
+	resp, err := client.PostForm(s.srv.url+"/openid4vp/response", form)
 	if err != nil {
 		return 0, verdict{}, err
 	}
 	defer resp.Body.Close()
-	var v verdict
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		return resp.StatusCode, v, err
+	var ans struct {
+		RedirectURI string `json:"redirect_uri"`
+		Error       string `json:"error_description"`
 	}
-	return resp.StatusCode, v, nil
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
+		return resp.StatusCode, verdict{}, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, verdict{Reasons: []string{ans.Error}}, nil
+	}
+	u, err := url.Parse(ans.RedirectURI)
+	if err != nil {
+		return resp.StatusCode, verdict{}, err
+	}
+	req, _ := http.NewRequest("GET", s.srv.url+"/v1/transactions/"+p.state+"?response_code="+url.QueryEscape(u.Query().Get("response_code")), nil)
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	vresp, err := client.Do(req)
+	if err != nil {
+		return 0, verdict{}, err
+	}
+	defer vresp.Body.Close()
+	var doc struct {
+		Result verdict `json:"result"`
+	}
+	if err := json.NewDecoder(vresp.Body).Decode(&doc); err != nil || vresp.StatusCode != http.StatusOK {
+		return vresp.StatusCode, verdict{}, fmt.Errorf("verdict: %d %v", vresp.StatusCode, err)
+	}
+	return resp.StatusCode, doc.Result, nil
 }
 
-func (s *suite) post(body []byte) (int, verdict) {
+func (s *suite) post(p presRec) (int, verdict) {
 	s.t.Helper()
-	st, v, err := s.tryPost(body)
+	st, v, err := s.tryPost(p)
 	if err != nil {
 		s.t.Fatalf("POST /response: %v", err)
 	}
@@ -874,7 +934,9 @@ type server struct {
 func (s *suite) startServer() *server {
 	s.t.Helper()
 	cmd := exec.Command(s.bin, "serve", "verifier", "--dir", s.vHTTP, "--issuer-dir", s.iss,
-		"--allow-development-keys", "--addr", "127.0.0.1:0", "--rate", "0")
+		"--allow-development-keys", "--addr", "127.0.0.1:"+s.port, "--rate", "0",
+		"--platform", s.platform, "--api-token-file", s.tokenFile,
+		"--public-url", "http://localhost:"+s.port, "--redirect-uri", "http://localhost:"+s.port+"/done")
 	cmd.Env = s.env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -936,7 +998,7 @@ func (s *suite) final() {
 		s.refreshAndCheck(w)
 	}
 	for _, p := range s.accepted {
-		if st, res := s.post(p.body); st == http.StatusOK || res.Valid {
+		if st, res := s.post(p); st == http.StatusOK || res.Valid {
 			s.violate(vAcceptTwice, "an accepted presentation was accepted again at the end (%d %+v)", st, res)
 		}
 	}
@@ -948,7 +1010,7 @@ func (s *suite) final() {
 	// Wallet 0 crossed every epoch in the verify trials; a fresh proof
 	// from it still verifies.
 	s.must("holder", "refresh", "--dir", s.wallets[0], "--issuer-dir", s.iss)
-	if st, res := s.post(s.httpPresentation(false).body); st != http.StatusOK || !res.Valid {
+	if st, res := s.post(s.httpPresentation(false)); st != http.StatusOK || !res.Valid {
 		s.violate(vHole, "a fresh proof after all the trials was refused: %d %+v", st, res)
 	}
 	s.srv.stop()

@@ -16,6 +16,12 @@
 // (verifier.VerifyBatch): while one batch is being verified the next
 // gathers, so a lone response waits for nothing.
 //
+// NewPlatform is the OpenID4VP 1.0 service of one registered platform:
+// transactions created and verdicts read over an authenticated API, signed
+// request objects served at request_uri, direct_post answered 200 with a
+// response_code (see docs/verifier.md). New's routes above carry no platform
+// identity, and wallets refuse their requests.
+//
 // The service registers its routes on any mux with HandleFunc (an
 // *http.ServeMux, or the server of `yinzheng serve`), so a program outside
 // this module can run it.

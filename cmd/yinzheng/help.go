@@ -43,6 +43,7 @@ var subcommandTable = map[string][]subcommand{
 	},
 	"issuer": {
 		{"init", "create an issuer directory (keys, 网号 secret, accumulator, circuit keys)"},
+		{"enrol", "create a credential offer (link and tx_code) on the running issuer service"},
 		{"issue", "enrol a subject and issue a bundle to a holder request"},
 		{"revoke", "revoke a credential by serial"},
 		{"publish", "sign and publish the current epoch's root and delta"},
@@ -51,6 +52,7 @@ var subcommandTable = map[string][]subcommand{
 	"holder": {
 		{"init", "create a wallet (--recover: restore it from a recovery phrase)"},
 		{"request", "print a holder request for an issuer"},
+		{"receive", "obtain a credential over OpenID4VCI 1.0 from an offer link"},
 		{"list", "list the wallet's credentials"},
 		{"import", "check a bundle against the issuer's publication and store it"},
 		{"refresh", "bring every credential's witness up to the latest signed root"},

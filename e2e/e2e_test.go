@@ -26,6 +26,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/internal/seal"
 	"github.com/yinzheng-id/yinzheng/issuer"
 	issuerapi "github.com/yinzheng-id/yinzheng/issuer/httpapi"
+	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/openid4vci"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/verifier"
@@ -93,13 +94,18 @@ func serveOn(t *testing.T, srv *httpserv.Server, ln net.Listener) string {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldSuite(t, jose.SuiteGM)
+}
+
+func newWorldSuite(t *testing.T, suite jose.Suite) *world {
+	t.Helper()
 	keys, err := bench.DefaultKeysDir(circuits.ProductionDepth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	start := time.Now()
-	if err := issuer.Init(dir, pass, issuer.Options{DevelopmentKeys: true, DevelopmentKeysDir: keys,
+	if err := issuer.Init(dir, pass, issuer.Options{Suite: suite, DevelopmentKeys: true, DevelopmentKeysDir: keys,
 		KDF: seal.Params{Time: 1, Memory: 64, Threads: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -477,4 +483,38 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEndToEndIntl: under the intl suite everything a holder signs is
+// ES256 too: the OpenID4VCI proofs, the SD-JWT copies' cnf keys and so the
+// Key Binding JWT an ES256-only verifier checks; issue, present and verify
+// (both forms) run end to end.
+func TestEndToEndIntl(t *testing.T) {
+	w := newWorldSuite(t, jose.SuiteIntl)
+	wallet, _ := w.enrol(t, "王五", "1980-01-15", 789)
+	if _, err := w.iss.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wallet.Refresh(context.Background(), publication.HTTPSource(w.issuerURL, nil)); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := w.request(t, `{"scope":"platform-a","sd_jwt":["age_over_18"]}`)
+	p, err := wallet.Present(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(p.SDJWT, "~")
+	kb, err := jose.ParseCompact(parts[len(parts)-1])
+	if err != nil || kb.Header["alg"] != jose.AlgES256 {
+		t.Fatalf("Key Binding JWT alg %v (%v), want ES256", kb.Header["alg"], err)
+	}
+	iss, err := jose.ParseCompact(parts[0])
+	if err != nil || iss.Header["alg"] != jose.AlgES256 {
+		t.Fatalf("issuer-signed JWT alg %v (%v), want ES256", iss.Header["alg"], err)
+	}
+	data, _ := holder.MarshalPresentation(p)
+	if status, res := w.respond(t, data); status != 200 || !res.Valid {
+		t.Fatalf("intl SD-JWT presentation: %d %+v", status, res)
+	}
+	w.mustVerify(t, wallet)
 }

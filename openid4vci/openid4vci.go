@@ -73,7 +73,7 @@ const (
 )
 
 // HolderCommitmentMember is the credential request extension that carries
-// the holder commitment (a decimal BN254 field element) in the request for
+// the holder commitment (a BN254 field element, 0x and 64 hex digits) in the request for
 // ConfigSDJWT, and the cryptographic binding method of ConfigZK.
 const HolderCommitmentMember = "yinzheng_holder_commitment"
 

@@ -133,3 +133,15 @@ func TestIssuerCommandsReachRunningService(t *testing.T) {
 		t.Fatalf("publish with a wrong token: %d %s", code, stderr)
 	}
 }
+
+// TestBenchIssuance: the benchmark runs the whole flow and prints its figure.
+func TestBenchIssuance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sets up or copies the depth-32 circuit keys")
+	}
+	code, out, errOut := runCLI(t, "", "bench", "issuance", "--n", "3", "--concurrency", "2", "--json")
+	var r IssuanceReport
+	if code != 0 || json.Unmarshal([]byte(out), &r) != nil || r.Issuances != 3 || r.PerSecond <= 0 || r.Copies != 8 {
+		t.Fatalf("bench issuance: %d %s %s", code, out, errOut)
+	}
+}

@@ -440,7 +440,10 @@ func (s *Service) issueCredential(r *http.Request, tok string, body []byte) (*op
 }
 
 func (s *Service) issueSDJWT(r *http.Request, key [32]byte, g *grant, req *openid4vci.CredentialRequest) (*openid4vci.CredentialResponse, *credentialError) {
-	if g.issued {
+	s.mu.Lock()
+	used := g.issued || g.busy
+	s.mu.Unlock()
+	if used {
 		return nil, credErr(401, openid4vci.ErrorInvalidToken, "this access token has already issued its SD-JWT copies")
 	}
 	if req.Proofs == nil || len(req.Proofs.JWT) == 0 {

@@ -485,3 +485,30 @@ func TestPendingBounded(t *testing.T) {
 		t.Fatalf("after the sweep: %d offers, %d documents, %d tokens, want 1, 1, 1", len(s.offers), len(s.docs), len(s.tokens))
 	}
 }
+
+// TestOneIssuancePerToken: requests racing on one token issue once.
+func TestOneIssuancePerToken(t *testing.T) {
+	f := newFixture(t)
+	access := f.accessToken(t)
+	const n = 6
+	reqs := make([]openid4vci.CredentialRequest, n)
+	for i := range reqs {
+		reqs[i] = sdRequest(proofs(t, keys(t, 1), issuerID, f.cNonce(t), time.Now()))
+	}
+	statuses := make(chan int, n)
+	for i := range n {
+		go func() {
+			status, _, _ := f.credentialCall(t, access, reqs[i])
+			statuses <- status
+		}()
+	}
+	ok := 0
+	for range n {
+		if <-statuses == 200 {
+			ok++
+		}
+	}
+	if ok != 1 || len(f.fake.issued) != 1 {
+		t.Fatalf("%d requests succeeded and %d issuances ran on one token, want 1 and 1", ok, len(f.fake.issued))
+	}
+}

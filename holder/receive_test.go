@@ -79,8 +79,10 @@ func TestReceiveRefusals(t *testing.T) {
 		"plain http token endpoint elsewhere": {edit: func(o *openid4vci.CredentialOffer, m *openid4vci.CredentialIssuerMetadata, as *openid4vci.AuthorizationServerMetadata) {
 			as.TokenEndpoint = "http://token.example/token"
 		}},
-		"tx_code needed, none given": {edit: func(*openid4vci.CredentialOffer, *openid4vci.CredentialIssuerMetadata, *openid4vci.AuthorizationServerMetadata) {}, noTx: true},
-		"issuer refuses the code":    {edit: func(*openid4vci.CredentialOffer, *openid4vci.CredentialIssuerMetadata, *openid4vci.AuthorizationServerMetadata) {}, wantToken: true},
+		"tx_code needed, none given": {edit: func(*openid4vci.CredentialOffer, *openid4vci.CredentialIssuerMetadata, *openid4vci.AuthorizationServerMetadata) {
+		}, noTx: true},
+		"issuer refuses the code": {edit: func(*openid4vci.CredentialOffer, *openid4vci.CredentialIssuerMetadata, *openid4vci.AuthorizationServerMetadata) {
+		}, wantToken: true},
 	} {
 		base, tokenCalls := fakeVCI(t, c.edit)
 		opts := ReceiveOptions{IssuerURL: base, TxCode: tx}

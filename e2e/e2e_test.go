@@ -32,6 +32,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/issuer"
 	issuerapi "github.com/yinzheng-id/yinzheng/issuer/httpapi"
 	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/openid4vci"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/registry"
 	"github.com/yinzheng-id/yinzheng/registry/registrytest"
@@ -78,13 +79,19 @@ const apiToken = "e2e-platform-api-token-0123456789abcdef"
 // serve runs srv on a random loopback port until the test ends.
 func serve(t testing.TB, srv *httpserv.Server) string {
 	t.Helper()
+	return serveOn(t, srv, listen(t))
+}
+
+func listen(t testing.TB) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveOn(t, srv, ln)
+	return ln
 }
 
+// serveOn runs srv on ln until the test ends.
 func serveOn(t testing.TB, srv *httpserv.Server, ln net.Listener) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -101,13 +108,18 @@ func serveOn(t testing.TB, srv *httpserv.Server, ln net.Listener) string {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
+	return newWorldSuite(t, jose.SuiteGM)
+}
+
+func newWorldSuite(t testing.TB, suite jose.Suite) *world {
+	t.Helper()
 	keys, err := bench.DefaultKeysDir(circuits.ProductionDepth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	start := time.Now()
-	if err := issuer.Init(dir, pass, issuer.Options{DevelopmentKeys: true, DevelopmentKeysDir: keys,
+	if err := issuer.Init(dir, pass, issuer.Options{Suite: suite, DevelopmentKeys: true, DevelopmentKeysDir: keys,
 		KDF: seal.Params{Time: 1, Memory: 64, Threads: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +135,13 @@ func newWorld(t testing.TB) *world {
 	// service on each verification: no per-client rate limit (its own
 	// tests are in internal/httpserv).
 	isrv := httpserv.New(httpserv.Config{Name: "issuer", Rate: -1})
+	iln := listen(t)
 	if _, err := issuerapi.New(isrv, issuerapi.FromIssuer(iss), issuerapi.Options{Dir: dir,
-		AdminToken: []byte(adminToken)}); err != nil {
+		PublicURL: "http://" + iln.Addr().String(), AdminToken: []byte(adminToken)}); err != nil {
+		iln.Close()
 		t.Fatal(err)
 	}
-	w.issuerURL = serve(t, isrv)
+	w.issuerURL = serveOn(t, isrv, iln)
 
 	// The verifier pins the issuer as `yinzheng verifier trust` would.
 	vsrc := publication.HTTPSource(w.issuerURL, nil)
@@ -220,54 +234,33 @@ func httpDo(t testing.TB, method, u, auth, ctype string, body []byte) (int, []by
 	return resp.StatusCode, data
 }
 
-// enrol runs the whole issuance over HTTP for a new wallet and imports the
-// bundle; it returns the wallet and the credential's serial.
+// enrol enrols a person through the admin API and runs the wallet side of
+// OpenID4VCI 1.0 (holder.Receive) from the offer link, with the tx_code;
+// it returns the wallet and the credential's serial.
 func (w *world) enrol(t testing.TB, name, birth string, seq int) (*holder.Wallet, uint64) {
 	t.Helper()
-	ctx := context.Background()
-	status, data := httpDo(t, "POST", w.issuerURL+"/offers", adminToken, "application/json", subject(name, birth, seq))
+	status, data := httpDo(t, "POST", w.issuerURL+"/admin/offers", adminToken, "application/json", subject(name, birth, seq))
 	if status != http.StatusCreated {
 		t.Fatalf("offer: %d %s", status, data)
 	}
-	var offer issuerapi.CredentialOffer
-	if err := json.Unmarshal(data, &offer); err != nil {
+	var e issuerapi.Enrolment
+	if err := json.Unmarshal(data, &e); err != nil {
 		t.Fatal(err)
 	}
-	code := offer.Grants[issuerapi.PreAuthorizedGrant].(map[string]any)["pre-authorized_code"].(string)
-	form := url.Values{"grant_type": {issuerapi.PreAuthorizedGrant}, "pre-authorized_code": {code}}
-	status, data = httpDo(t, "POST", w.issuerURL+"/token", "", "application/x-www-form-urlencoded", []byte(form.Encode()))
-	if status != 200 {
-		t.Fatalf("token: %d %s", status, data)
-	}
-	var tok issuerapi.TokenResponse
-	json.Unmarshal(data, &tok)
-
 	wallet, _, err := holder.Init(t.TempDir(), pass, holder.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { wallet.Close() })
-	hr, err := wallet.Request()
+	info, err := wallet.Receive(context.Background(), e.OfferLink, holder.ReceiveOptions{IssuerURL: w.issuerURL,
+		TxCode: func(*openid4vci.TxCode) (string, error) { return e.TxCode, nil }})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("receive: %v", err)
 	}
-	body, _ := json.Marshal(hr)
-	body = append([]byte(`{"format":"dc+sd-jwt",`), body[1:]...)
-	status, data = httpDo(t, "POST", w.issuerURL+"/credential", tok.AccessToken, "application/json", body)
-	if status != 200 {
-		t.Fatalf("credential: %d %s", status, data)
+	if !info.Pending || info.CopiesLeft != holder.SDJWTCopies {
+		t.Fatalf("received %+v: want a pending credential with %d copies (the credential endpoint publishes no epoch)", info, holder.SDJWTCopies)
 	}
-	bundle, err := holder.ParseBundle(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bundle.Pending || bundle.RootStatement != "" {
-		t.Fatalf("the credential endpoint published an epoch for one issuance (pending %v)", bundle.Pending)
-	}
-	if _, err := wallet.Import(ctx, bundle, publication.HTTPSource(w.issuerURL, nil)); err != nil {
-		t.Fatalf("import: %v", err)
-	}
-	return wallet, bundle.Serial
+	return wallet, info.Serial
 }
 
 // request has the platform's backend create a transaction under policy and
@@ -624,4 +617,41 @@ func BenchmarkSameDevice(b *testing.B) {
 	slices.Sort(times)
 	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
 	b.ReportMetric(float64(size), "request-object-bytes")
+}
+
+// TestEndToEndIntl: under the intl suite everything a holder signs is
+// ES256 too: the OpenID4VCI proofs, the SD-JWT copies' cnf keys and so the
+// Key Binding JWT an ES256-only verifier checks; issue, present and verify
+// (both forms) run end to end.
+func TestEndToEndIntl(t *testing.T) {
+	w := newWorldSuite(t, jose.SuiteIntl)
+	wallet, _ := w.enrol(t, "王五", "1980-01-15", 789)
+	if _, err := w.iss.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wallet.Refresh(context.Background(), publication.HTTPSource(w.issuerURL, nil)); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := w.request(t, `{"sd_jwt":["age_over_18"]}`)
+	p, err := wallet.Present(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(p.SDJWT, "~")
+	kb, err := jose.ParseCompact(parts[len(parts)-1])
+	if err != nil || kb.Header["alg"] != jose.AlgES256 {
+		t.Fatalf("Key Binding JWT alg %v (%v), want ES256", kb.Header["alg"], err)
+	}
+	iss, err := jose.ParseCompact(parts[0])
+	if err != nil || iss.Header["alg"] != jose.AlgES256 {
+		t.Fatalf("issuer-signed JWT alg %v (%v), want ES256", iss.Header["alg"], err)
+	}
+	tok, err := holder.VPToken(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := w.respond(t, a, tok); !res.Valid {
+		t.Fatalf("intl SD-JWT presentation: %+v", res)
+	}
+	w.mustVerify(t, wallet)
 }

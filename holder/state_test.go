@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
 )
@@ -23,7 +24,7 @@ func importBatch(t *testing.T, iss *fakeIssuer, w *Wallet, n int) {
 		bundles := make([]*Bundle, 0, k)
 		for range k {
 			w.mu.Lock()
-			req, err := w.requestLocked()
+			req, _, err := w.requestLocked(jose.SuiteGM, SDJWTCopies)
 			w.mu.Unlock()
 			if err != nil {
 				t.Fatal(err)

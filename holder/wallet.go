@@ -317,50 +317,71 @@ func (w *Wallet) Close() error {
 	return nil
 }
 
-// Request generates SDJWTCopies fresh SD-JWT holder keys, remembers them
-// until the bundle arrives, and returns the holder request for an issuer.
-func (w *Wallet) Request() (*HolderRequest, error) {
+// Request generates SDJWTCopies fresh SD-JWT holder keys (SM2, the gm
+// suite), remembers them until the bundle arrives, and returns the holder
+// request for an issuer. RequestFor chooses the suite.
+func (w *Wallet) Request() (*HolderRequest, error) { return w.RequestFor(jose.SuiteGM) }
+
+// RequestFor is Request with holder keys of the given suite: an issuer of
+// the intl suite binds ES256 keys, so that the Key Binding JWTs of its
+// SD-JWT VCs are ES256 too, which any ES256 verifier can check.
+func (w *Wallet) RequestFor(suite jose.Suite) (*HolderRequest, error) {
+	req, _, err := w.newRequest(suite, SDJWTCopies)
+	return req, err
+}
+
+// newRequest adds a pending request of n keys and saves the wallet; it
+// returns the private keys too, for the proofs of possession of OpenID4VCI.
+func (w *Wallet) newRequest(suite jose.Suite, n int) (*HolderRequest, []*jose.PrivateKey, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.st == nil {
-		return nil, errClosed
+		return nil, nil, errClosed
 	}
-	req, err := w.requestLocked()
+	req, keys, err := w.requestLocked(suite, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := w.save(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return req, nil
+	return req, keys, nil
 }
 
 // requestLocked adds a pending request to the state in memory; the caller
 // holds w.mu and saves.
-func (w *Wallet) requestLocked() (*HolderRequest, error) {
+func (w *Wallet) requestLocked(suite jose.Suite, n int) (*HolderRequest, []*jose.PrivateKey, error) {
+	if suite != jose.SuiteGM && suite != jose.SuiteIntl {
+		return nil, nil, fmt.Errorf("holder: unknown suite %q (gm or intl)", suite)
+	}
+	if n < 1 || n > SDJWTCopies {
+		return nil, nil, fmt.Errorf("holder: %d SD-JWT keys, want 1 to %d", n, SDJWTCopies)
+	}
 	p := &pending{Created: w.now().UTC()}
 	req := &HolderRequest{Version: FormatVersion, HolderCommitment: zkhash.FormatElement(w.HolderCommitment())}
-	for range SDJWTCopies {
-		k, err := jose.GenerateKey(jose.SuiteGM, nil)
+	keys := make([]*jose.PrivateKey, 0, n)
+	for range n {
+		k, err := jose.GenerateKey(suite, nil)
 		if err != nil {
-			return nil, fmt.Errorf("holder: generate an SD-JWT key: %w", err)
+			return nil, nil, fmt.Errorf("holder: generate an SD-JWT key: %w", err)
 		}
 		priv, err := k.MarshalJSON()
 		if err != nil {
-			return nil, fmt.Errorf("holder: %w", err)
+			return nil, nil, fmt.Errorf("holder: %w", err)
 		}
 		pub, err := k.Public().MarshalJSON()
 		if err != nil {
-			return nil, fmt.Errorf("holder: %w", err)
+			return nil, nil, fmt.Errorf("holder: %w", err)
 		}
 		p.Keys = append(p.Keys, priv)
 		req.SDJWTKeys = append(req.SDJWTKeys, pub)
+		keys = append(keys, k)
 	}
 	w.st.Pending = append(w.st.Pending, p)
 	if len(w.st.Pending) > maxPending {
 		w.st.Pending = w.st.Pending[len(w.st.Pending)-maxPending:]
 	}
-	return req, nil
+	return req, keys, nil
 }
 
 var errClosed = errors.New("holder: the wallet is closed")

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/jose"
@@ -30,8 +32,12 @@ type Verifier struct {
 	// RequireKeyBinding refuses presentations without a Key Binding JWT.
 	RequireKeyBinding bool
 	// Types lists the accepted "typ" values of the issuer-signed JWT;
-	// nil means only dc+sd-jwt.
+	// nil means only dc+sd-jwt (the SD-JWT VC profile). RFC 9901 itself
+	// does not require a "typ": set AnyType to accept any, or none.
 	Types []string
+	// AnyType accepts an issuer-signed JWT whatever its "typ" header, or
+	// without one, as a generic RFC 9901 SD-JWT; Types is then ignored.
+	AnyType bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Skew is the clock skew tolerated on exp, nbf and iat; 0 means DefaultSkew.
@@ -82,12 +88,8 @@ func (v *Verifier) VerifySDJWT(sd *SDJWT) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	types := v.Types
-	if types == nil {
-		types = []string{TypeSDJWTVC}
-	}
-	if typ, _ := header["typ"].(string); !slices.Contains(types, typ) {
-		return nil, fmt.Errorf("%w: %q", ErrType, header["typ"])
+	if err := v.checkType(header); err != nil {
+		return nil, err
 	}
 	payload, newHash, root, err := applyDisclosures(rawPayload, sd.Disclosures, v.Hashes)
 	if err != nil {
@@ -221,8 +223,8 @@ func (v *Verifier) verifyKeyBinding(sd *SDJWT, holder *jose.PublicKey, sdHash st
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrKBSignature, err)
 	}
-	if typ, _ := header["typ"].(string); typ != TypeKeyBinding {
-		return fmt.Errorf("%w: %q", ErrKBType, header["typ"])
+	if typ, ok := header["typ"].(string); !ok || typ != TypeKeyBinding {
+		return fmt.Errorf("%w: %s, want %q", ErrKBType, describeType(header), TypeKeyBinding)
 	}
 	pv, err := decodeJSON(raw)
 	if err != nil {
@@ -254,4 +256,41 @@ func (v *Verifier) verifyKeyBinding(sd *SDJWT, holder *jose.PublicKey, sdHash st
 		return ErrKBSDHash
 	}
 	return nil
+}
+
+// checkType applies Types (or AnyType) to the issuer-signed JWT's header.
+func (v *Verifier) checkType(header map[string]any) error {
+	if v.AnyType {
+		return nil
+	}
+	types := v.Types
+	if types == nil {
+		types = []string{TypeSDJWTVC}
+	}
+	if typ, ok := header["typ"].(string); ok && slices.Contains(types, typ) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s, want %s", ErrType, describeType(header), strings.Join(quoteAll(types), " or "))
+}
+
+// describeType names a header's "typ" for an error message: its value, or
+// that it is missing or not a string (never a formatting verb of nil).
+func describeType(header map[string]any) string {
+	raw, ok := header["typ"]
+	if !ok {
+		return "no typ header"
+	}
+	typ, ok := raw.(string)
+	if !ok {
+		return "a typ header that is not a string"
+	}
+	return fmt.Sprintf("typ %q", typ)
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
 }

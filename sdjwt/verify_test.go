@@ -311,3 +311,33 @@ func TestParseSerializations(t *testing.T) {
 		t.Errorf("general JSON %s", gen)
 	}
 }
+
+// TestVerifyGenericSDJWTWithoutTyp: RFC 9901 does not require a "typ"
+// header. An SD-JWT signed as another library would (plain jose.Sign, no
+// typ) is refused by the VC-profile default, naming the missing header in
+// words (never "%!q(<nil>)"), and accepted with AnyType.
+func TestVerifyGenericSDJWTWithoutTyp(t *testing.T) {
+	f := newFixture(t, jose.SuiteIntl)
+	given, givenDigest := disc(`["2GLC42sKQveCfGfryNRN9w","given_name","John"]`)
+	raw, _ := marshalJSON(map[string]any{"iss": "https://other.example", "_sd": []any{givenDigest}, "_sd_alg": "sha-256"})
+	jwt, err := jose.Sign(f.issuer, nil, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := &SDJWT{JWT: jwt, Disclosures: []string{given}}
+
+	_, err = (&Verifier{IssuerKey: f.issuer.Public(), Now: clock}).VerifySDJWT(sd)
+	if !errors.Is(err, ErrType) || strings.Contains(err.Error(), "%!") || !strings.Contains(err.Error(), "no typ header") {
+		t.Fatalf("profile verifier on a typ-less SD-JWT: %v, want ErrType naming the missing header", err)
+	}
+	res, err := (&Verifier{IssuerKey: f.issuer.Public(), Now: clock, AnyType: true}).VerifySDJWT(sd)
+	if err != nil || res.Claims["given_name"] != "John" {
+		t.Fatalf("AnyType: %v %v", res, err)
+	}
+	// A non-string typ is described, not formatted with a verb.
+	jwt, _ = jose.Sign(f.issuer, map[string]any{"typ": 7}, raw)
+	_, err = (&Verifier{IssuerKey: f.issuer.Public(), Now: clock}).VerifySDJWT(&SDJWT{JWT: jwt, Disclosures: []string{given}})
+	if !errors.Is(err, ErrType) || strings.Contains(err.Error(), "%!") {
+		t.Fatalf("numeric typ: %v", err)
+	}
+}

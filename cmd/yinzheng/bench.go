@@ -17,6 +17,7 @@ func benchmarks() map[string]func(args []string, stdin io.Reader, stdout, stderr
 		"verifier":   runBenchVerifier,
 		"suite":      runBenchSuite,
 		"compare":    runBenchCompare,
+		"issuance":   runBenchIssuance,
 	}
 }
 
@@ -24,7 +25,7 @@ func benchmarks() map[string]func(args []string, stdin io.Reader, stdout, stderr
 func runBench(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	all := benchmarks()
 	if len(args) == 0 {
-		return usageError("usage: yinzheng bench circuit|revocation|verifier|suite|compare [flags]")
+		return usageError("usage: yinzheng bench circuit|revocation|verifier|issuance|suite|compare [flags]")
 	}
 	run, ok := all[args[0]]
 	if !ok {

@@ -38,11 +38,13 @@ var subcommandTable = map[string][]subcommand{
 		{"circuit", "time witness, proof and verification of the presentation circuit"},
 		{"revocation", "time appends, revocations, path reads and publication"},
 		{"verifier", "in-process verifications per second, one by one and batched"},
+		{"issuance", "issuances per second through the OpenID4VCI HTTP flow of a loopback issuer service"},
 		{"suite", "the standard sweeps: results.json, results.csv, plots and report.md (--quick, --out DIR)"},
 		{"compare", "compare two results.json; exit 1 when a figure regressed beyond its noise band"},
 	},
 	"issuer": {
 		{"init", "create an issuer directory (keys, 网号 secret, accumulator, circuit keys)"},
+		{"enrol", "create a credential offer (link and tx_code) on the running issuer service"},
 		{"issue", "enrol a subject and issue a bundle to a holder request"},
 		{"revoke", "revoke a credential by serial"},
 		{"publish", "sign and publish the current epoch's root and delta"},
@@ -51,6 +53,7 @@ var subcommandTable = map[string][]subcommand{
 	"holder": {
 		{"init", "create a wallet (--recover: restore it from a recovery phrase)"},
 		{"request", "print a holder request for an issuer"},
+		{"receive", "obtain a credential over OpenID4VCI 1.0 from an offer link"},
 		{"list", "list the wallet's credentials"},
 		{"import", "check a bundle against the issuer's publication and store it"},
 		{"refresh", "bring every credential's witness up to the latest signed root"},

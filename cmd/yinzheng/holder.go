@@ -12,6 +12,8 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/holder"
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
+	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/openid4vci"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/registry"
 	"github.com/yinzheng-id/yinzheng/wire"
@@ -21,8 +23,14 @@ const holderUsage = `usage:
   yinzheng holder init --dir W [--recover]
         create a wallet; prints the recovery phrase on stderr (--recover: read a
         recovery phrase from stdin and restore its holder secret instead)
-  yinzheng holder request --dir W
-        print a holder request (holder commitment and fresh SD-JWT keys) for an issuer
+  yinzheng holder request --dir W [--suite gm|intl]
+        print a holder request (holder commitment and fresh SD-JWT keys of the issuer's
+        suite: SM2 for gm, ES256 for intl) for an issuer
+  yinzheng holder receive --dir W --offer LINK [--issuer-url URL] [--tx-code CODE]
+        run the wallet side of OpenID4VCI 1.0 from an offer link
+        (openid-credential-offer://… or its credential_offer_uri): token with the
+        tx_code (prompted for when not given), nonce, proofs of possession, the SD-JWT
+        copies and the ZK credential, checked and imported
   yinzheng holder import --dir W --bundle BUNDLE_JSON [--issuer-dir DIR | --issuer-url URL]
         check a bundle against the issuer's publication and store it (a pending
         bundle, issued between two epochs, proves after the next refresh)
@@ -49,6 +57,7 @@ bundle or request.`
 // holderFlags are the flags of every holder subcommand; each uses a subset.
 type holderFlags struct {
 	dir, bundle, request, issuerDir, issuerURL, registry *string
+	suite, offer, txCode                                 *string
 	recover, yes                                         *bool
 }
 
@@ -67,7 +76,13 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch sub {
 	case "init":
 		f.recover = fs.Bool("recover", false, "restore the holder secret from a recovery phrase read from stdin")
-	case "request", "list":
+	case "request":
+		f.suite = fs.String("suite", "gm", "suite of the SD-JWT holder keys, the issuer's: gm (SM2) or intl (ES256)")
+	case "list":
+	case "receive":
+		f.offer = fs.String("offer", "", "credential offer link (openid-credential-offer://?credential_offer_uri=…) or offer URI")
+		f.issuerURL = fs.String("issuer-url", "", "base URL the issuer service is reached at, when not its identifier")
+		f.txCode = fs.String("tx-code", "", "transaction code the issuer's operator gave you (prompted for when the offer needs one)")
 	case "import":
 		f.bundle = fs.String("bundle", "", "bundle JSON file, or - for stdin")
 		source()
@@ -91,7 +106,7 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *f.dir == "" {
 		return usageError("--dir is required")
 	}
-	if f.issuerDir != nil && *f.issuerDir != "" && *f.issuerURL != "" {
+	if f.issuerDir != nil && *f.issuerDir != "" && f.issuerURL != nil && *f.issuerURL != "" {
 		return usageError("give --issuer-dir or --issuer-url, not both")
 	}
 	ctx := context.Background()
@@ -99,12 +114,41 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "init":
 		return holderInit(f, stdin, stdout, stderr)
 	case "request":
+		suite := jose.Suite(*f.suite)
+		if suite != jose.SuiteGM && suite != jose.SuiteIntl {
+			return usageError("--suite must be gm or intl, not %q", *f.suite)
+		}
 		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
-			req, err := w.Request()
+			req, err := w.RequestFor(suite)
 			if err != nil {
 				return err
 			}
 			return writeJSON(stdout, req)
+		})
+	case "receive":
+		if *f.offer == "" {
+			return usageError("--offer is required")
+		}
+		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
+			opts := holder.ReceiveOptions{IssuerURL: *f.issuerURL, TxCode: func(tc *openid4vci.TxCode) (string, error) {
+				if *f.txCode != "" {
+					return *f.txCode, nil
+				}
+				if tc.Description != "" {
+					fmt.Fprintf(stderr, "%s\n", tc.Description)
+				}
+				fmt.Fprintf(stderr, "transaction code (%d characters): ", tc.Length)
+				return readLineByte(stdin)
+			}}
+			info, err := w.Receive(ctx, *f.offer, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "received serial %d from %s over OpenID4VCI (%d single-use SD-JWT copies)\n", info.Serial, info.Issuer, info.CopiesLeft)
+			if info.Pending {
+				fmt.Fprintf(stderr, "pending: run `holder refresh` after the issuer publishes epoch %d, then it can prove\n", info.Epoch)
+			}
+			return writeJSON(stdout, info)
 		})
 	case "list":
 		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,16 +13,22 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
 	"github.com/yinzheng-id/yinzheng/issuer"
+	issuerapi "github.com/yinzheng-id/yinzheng/issuer/httpapi"
 	"github.com/yinzheng-id/yinzheng/jose"
 )
 
 const issuerUsage = `usage: yinzheng issuer <subcommand> [flags]
 
   init    --dir DIR (--circuit-keys KEYDIR [--without-transcript] | --development-keys) [--suite gm|intl] [--issuer URL]
+  enrol   --server URL [--admin-token FILE] --subject SUBJECT_JSON   (prints the offer link and the tx_code)
   issue   --dir DIR --subject SUBJECT_JSON --holder HOLDER_REQUEST_JSON   (prints the pending bundle)
   revoke  --dir DIR --serial N[,N…] | --serials FILE
   publish --dir DIR   (one epoch with every change since the last; ` + "`serve issuer`" + ` publishes on a schedule)
   delete  --dir DIR --wanghao ID
+
+issue, revoke, publish and delete take --server URL [--admin-token FILE] instead
+of (or beside) --dir to go through a running ` + "`serve issuer`" + `, which holds the directory:
+the admin token is DIR/private/admin-token, written by init.
 
 init installs ceremony circuit keys (--circuit-keys: checked against this circuit
 and depth, refused if they are development keys, the transcript verified when
@@ -41,6 +48,8 @@ func runIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "init":
 		return issuerInit(args[1:], stdin, stdout, stderr)
+	case "enrol":
+		return issuerEnrol(args[1:], stdin, stdout, stderr)
 	case "issue":
 		return issuerIssue(args[1:], stdin, stdout, stderr)
 	case "revoke":
@@ -107,6 +116,9 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := writeAdminToken(adminTokenPath(*dir)); err != nil {
+		return err
+	}
 	i, err := issuer.Open(*dir, pass)
 	if err != nil {
 		return err
@@ -125,7 +137,8 @@ func openIssuer(dir string, stdin io.Reader, stderr io.Writer) (*issuer.Issuer, 
 	if err != nil {
 		return nil, err
 	}
-	return issuer.Open(dir, pass)
+	i, err := issuer.Open(dir, pass)
+	return i, serviceHoldsDir(dir, err)
 }
 
 func issuerIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -133,18 +146,44 @@ func issuerIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	dir := fs.String("dir", "", "issuer directory")
 	subjectFile := fs.String("subject", "", "enrolment record (subject JSON), - for stdin")
 	holderFile := fs.String("holder", "", "holder request JSON (from `holder request`), - for stdin")
+	var rf remoteFlags
+	rf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	rc, err := rf.client(*dir)
+	if err != nil {
+		return err
+	}
 	switch {
-	case *dir == "":
-		return usageError("issuer issue: --dir is required")
+	case *dir == "" && rc == nil:
+		return usageError("issuer issue: --dir is required (or --server URL)")
 	case *subjectFile == "":
 		return usageError("issuer issue: --subject is required")
 	case *holderFile == "":
 		return usageError("issuer issue: --holder is required")
 	case *subjectFile == "-" && *holderFile == "-":
 		return usageError("issuer issue: --subject and --holder cannot both be stdin")
+	}
+	if rc != nil {
+		subject, err := readInput(*subjectFile, stdin)
+		if err != nil {
+			return fmt.Errorf("subject: %w", err)
+		}
+		holderReq, err := readInput(*holderFile, stdin)
+		if err != nil {
+			return fmt.Errorf("holder request: %w", err)
+		}
+		body, err := json.Marshal(map[string]json.RawMessage{"subject": subject, "holder_request": holderReq})
+		if err != nil {
+			return fmt.Errorf("subject or holder request: %w", err)
+		}
+		var b json.RawMessage
+		if err := rc.call("/admin/issue", body, &b); err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", b)
+		return err
 	}
 	// The passphrase comes first: when it is prompted for, it is the first
 	// line of stdin and a "-" document follows it.
@@ -181,12 +220,18 @@ func issuerRevoke(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	dir := fs.String("dir", "", "issuer directory")
 	serialList := fs.String("serial", "", "serial(s) of the credentials to revoke: N or N,N,…")
 	serialsFile := fs.String("serials", "", "file of serials to revoke, one per line (- for stdin, after the passphrase)")
+	var rf remoteFlags
+	rf.register(fs)
 	err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if *dir == "" {
-		return usageError("issuer revoke: --dir is required")
+	rc, err := rf.client(*dir)
+	if err != nil {
+		return err
+	}
+	if *dir == "" && rc == nil {
+		return usageError("issuer revoke: --dir is required (or --server URL)")
 	}
 	if *serialList == "" && *serialsFile == "" {
 		return usageError("issuer revoke: --serial N is required (or --serial N,N,… or --serials FILE)")
@@ -197,11 +242,13 @@ func issuerRevoke(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	i, err := openIssuer(*dir, stdin, stderr)
-	if err != nil {
-		return err
+	var i *issuer.Issuer
+	if rc == nil {
+		if i, err = openIssuer(*dir, stdin, stderr); err != nil {
+			return err
+		}
+		defer i.Close()
 	}
-	defer i.Close()
 	if *serialsFile != "" {
 		data, err := readInput(*serialsFile, stdin)
 		if err != nil {
@@ -214,7 +261,13 @@ func issuerRevoke(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		serials = append(serials, more...)
 	}
 	// One call: the status list is signed once for all of them.
-	if err := i.Revoke(serials...); err != nil {
+	if rc != nil {
+		body, _ := json.Marshal(map[string]any{"serials": serials})
+		var res json.RawMessage
+		if err := rc.call("/admin/revoke", body, &res); err != nil {
+			return err
+		}
+	} else if err := i.Revoke(serials...); err != nil {
 		return err
 	}
 	if len(serials) == 1 {
@@ -241,11 +294,24 @@ func parseSerials(fields []string) ([]uint64, error) {
 func issuerPublish(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("issuer publish", stderr)
 	dir := fs.String("dir", "", "issuer directory")
+	var rf remoteFlags
+	rf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	rc, err := rf.client(*dir)
+	if err != nil {
+		return err
+	}
+	if rc != nil {
+		var res map[string]any
+		if err := rc.call("/admin/publish", []byte("{}"), &res); err != nil {
+			return err
+		}
+		return writeJSON(stdout, res)
+	}
 	if *dir == "" {
-		return usageError("issuer publish: --dir is required")
+		return usageError("issuer publish: --dir is required (or --server URL)")
 	}
 	i, err := openIssuer(*dir, stdin, stderr)
 	if err != nil {
@@ -263,14 +329,29 @@ func issuerDelete(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	fs := newFlagSet("issuer delete", stderr)
 	dir := fs.String("dir", "", "issuer directory")
 	wanghao := fs.String("wanghao", "", "网号 of the person whose data to delete")
+	var rf remoteFlags
+	rf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *dir == "" {
-		return usageError("issuer delete: --dir is required")
+	rc, err := rf.client(*dir)
+	if err != nil {
+		return err
+	}
+	if *dir == "" && rc == nil {
+		return usageError("issuer delete: --dir is required (or --server URL)")
 	}
 	if *wanghao == "" {
 		return usageError("issuer delete: --wanghao is required")
+	}
+	if rc != nil {
+		body, _ := json.Marshal(map[string]string{"wanghao": *wanghao})
+		var res issuer.DeleteResult
+		if err := rc.call("/admin/delete", body, &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "deleted the person's record and revoked serials %v in the status list; the accumulator drops them in epoch %d\n", res.Revoked, res.NextEpoch)
+		return writeJSON(stdout, res)
 	}
 	i, err := openIssuer(*dir, stdin, stderr)
 	if err != nil {
@@ -283,4 +364,36 @@ func issuerDelete(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stderr, "deleted the person's record and revoked serials %v in the status list; the accumulator drops them in epoch %d, at the next `issuer publish`\n", res.Revoked, res.NextEpoch)
 	return writeJSON(stdout, res)
+}
+
+func issuerEnrol(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("issuer enrol", stderr)
+	dir := fs.String("dir", "", "issuer directory (for its private/admin-token)")
+	subjectFile := fs.String("subject", "", "enrolment record (subject JSON), - for stdin")
+	var rf remoteFlags
+	rf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rc, err := rf.client(*dir)
+	if err != nil {
+		return err
+	}
+	switch {
+	case rc == nil:
+		return usageError("issuer enrol: --server URL is required (offers live in the running service)")
+	case *subjectFile == "":
+		return usageError("issuer enrol: --subject is required")
+	}
+	subject, err := readInput(*subjectFile, stdin)
+	if err != nil {
+		return fmt.Errorf("subject: %w", err)
+	}
+	var e issuerapi.Enrolment
+	if err := rc.call("/admin/offers", subject, &e); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "offer for the person's wallet (valid %ds):\n  %s\ntransaction code to give them in person or by another channel, never with the link: %s\n",
+		e.ExpiresIn, e.OfferLink, e.TxCode)
+	return writeJSON(stdout, e)
 }

@@ -163,6 +163,7 @@ func runSDJWTVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 	aud := fs.String("aud", "", "expected Key Binding JWT audience")
 	nonce := fs.String("nonce", "", "expected Key Binding JWT nonce")
 	requireKB := fs.Bool("require-kb", false, "refuse presentations without a Key Binding JWT")
+	typ := fs.String("typ", "", "require this typ of the issuer-signed JWT (dc+sd-jwt for the SD-JWT VC profile); default: any RFC 9901 SD-JWT, with or without typ")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -185,6 +186,11 @@ func runSDJWTVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 		return fmt.Errorf("--presentation: %w", err)
 	}
 	v := &sdjwt.Verifier{IssuerKey: key, Audience: *aud, Nonce: *nonce, RequireKeyBinding: *requireKB}
+	if *typ == "" {
+		v.AnyType = true
+	} else {
+		v.Types = []string{*typ}
+	}
 	res, err := v.Verify(bytes.TrimSpace(raw))
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -134,5 +136,33 @@ func TestSDJWTCommandUsage(t *testing.T) {
 	code, _, errOut := runCLI(t, "", "sdjwt", "issue", "--key", `{"kty":"EC"}`, "--claims", "{}", "--sd", "[]")
 	if code != 1 || !strings.Contains(errOut, "--key") {
 		t.Errorf("bad key: %d %q", code, errOut)
+	}
+}
+
+// TestSDJWTVerifyGenericWithoutTyp: `sdjwt verify` takes an RFC 9901
+// SD-JWT built as another library would (no typ header); --typ dc+sd-jwt
+// requires the VC profile and refuses it with a message in words.
+func TestSDJWTVerifyGenericWithoutTyp(t *testing.T) {
+	dir := t.TempDir()
+	iss, _ := jose.GenerateKey(jose.SuiteIntl, rand.Reader)
+	pub, _ := iss.Public().MarshalJSON()
+	disclosure := base64.RawURLEncoding.EncodeToString([]byte(`["lklxF5jMYlGTPUovMNIvCA","given_name","Erika"]`))
+	sum := sha256.Sum256([]byte(disclosure))
+	payload, _ := json.Marshal(map[string]any{"iss": "https://other.example", "_sd_alg": "sha-256",
+		"_sd": []string{base64.RawURLEncoding.EncodeToString(sum[:])}, "family_name": "Mustermann"})
+	jwt, err := jose.Sign(iss, nil, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	presFile := filepath.Join(dir, "generic.sdjwt")
+	os.WriteFile(presFile, []byte(jwt+"~"+disclosure+"~\n"), 0o600)
+
+	code, out, errOut := runCLI(t, "", "sdjwt", "verify", "--issuer-key", string(pub), "--presentation", presFile)
+	if code != 0 || !strings.Contains(out, `"given_name": "Erika"`) {
+		t.Fatalf("generic SD-JWT: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, "", "sdjwt", "verify", "--issuer-key", string(pub), "--presentation", presFile, "--typ", "dc+sd-jwt")
+	if code != 1 || !strings.Contains(errOut, "no typ header") || strings.Contains(errOut, "%!") {
+		t.Fatalf("--typ dc+sd-jwt on a typ-less SD-JWT: %d %q", code, errOut)
 	}
 }

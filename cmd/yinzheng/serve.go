@@ -20,8 +20,10 @@ import (
 	verifierapi "github.com/yinzheng-id/yinzheng/verifier/httpapi"
 )
 
-// adminTokenEnv names the environment variable holding the issuer service's
-// admin token (for POST /offers). Unset, offers are disabled.
+// adminTokenEnv names the environment variable that may hold the issuer
+// service's admin token (for the admin API, POST /admin/…) when no token
+// file is given and DIR/private/admin-token does not exist. With none, the
+// admin API is disabled.
 const adminTokenEnv = "YINZHENG_ADMIN_TOKEN"
 
 // redisPasswordEnv names the environment variable holding the Redis
@@ -74,16 +76,31 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	fs := newFlagSet("serve issuer", stderr)
 	var f serverFlags
 	f.register(fs, "issuer directory (from `yinzheng issuer init`)")
-	interval := fs.Duration("epoch-interval", publication.DefaultEpochInterval, "publish one epoch per interval: the changes of the interval, or a heartbeat")
+	interval := fs.Duration("epoch-interval", publication.DefaultEpochInterval, "publish one epoch per interval: the changes of the interval, or a heartbeat (which also re-signs the status list)")
+	tokenFile := fs.String("admin-token", "", "file holding the admin API's bearer token (default: DIR/private/admin-token, written by issuer init; else $"+adminTokenEnv+")")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if f.dir == "" {
 		return usageError("--dir is required")
 	}
+	var err error
 	if *interval < time.Second || *interval > 12*time.Hour {
 		// The status list lives 24 h: two epochs a day at least.
 		return usageError("--epoch-interval must be between 1s and 12h, not %v", *interval)
+	}
+	adminToken := []byte(os.Getenv(adminTokenEnv))
+	switch path := *tokenFile; {
+	case path != "":
+		if adminToken, err = readAdminToken(path); err != nil {
+			return err
+		}
+	default:
+		if _, statErr := os.Stat(adminTokenPath(f.dir)); statErr == nil {
+			if adminToken, err = readAdminToken(adminTokenPath(f.dir)); err != nil {
+				return err
+			}
+		}
 	}
 	pass, err := passphrase.Get("issuer passphrase: ", stdin, stderr, false)
 	if err != nil {
@@ -101,7 +118,7 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	}
 	srv := httpserv.New(cfg)
 	if _, err := issuerapi.New(srv, issuerapi.FromIssuer(iss), issuerapi.Options{
-		Dir: f.dir, PublicURL: f.publicURL, AdminToken: []byte(os.Getenv(adminTokenEnv)),
+		Dir: f.dir, PublicURL: f.publicURL, AdminToken: adminToken,
 	}); err != nil {
 		return err
 	}

@@ -70,12 +70,17 @@ type result struct {
 func (r result) acked() bool { return r.exitErr == nil && !r.killed }
 
 func (r result) String() string {
-	return fmt.Sprintf("%s: err %v, killed %v\nstdout: %.400s\nstderr: %.800s", strings.Join(r.args, " "), r.exitErr, r.killed, r.stdout, r.stderr)
+	stderr := r.stderr
+	if len(stderr) > 1500 {
+		stderr = stderr[len(stderr)-1500:] // the error is last
+	}
+	return fmt.Sprintf("%s: err %v, killed %v\nstdout: %.400s\nstderr: %s", strings.Join(r.args, " "), r.exitErr, r.killed, r.stdout, stderr)
 }
 
 // bundleRec is a bundle some acknowledged `issuer issue` delivered.
 type bundleRec struct {
 	serial   uint64
+	epoch    uint64 // the latest acknowledged epoch when it was delivered
 	wallet   string
 	file     string
 	imported bool
@@ -112,7 +117,9 @@ type suite struct {
 	latest   uint64 // latest epoch an acknowledged publish reported
 	// walletEpoch: the epoch an acknowledged refresh brought a serial to.
 	walletEpoch map[uint64]uint64
-	sdLeft      int // unused SD-JWT copies in wallets[0]
+	// refreshed: the latest epoch when each wallet last refreshed.
+	refreshed map[string]uint64
+	sdLeft    int // unused SD-JWT copies in wallets[0]
 
 	vHTTP, vCLI string
 	srv         *server
@@ -152,7 +159,7 @@ func TestCrashSuite(t *testing.T) {
 	start := time.Now()
 	s := &suite{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		root: t.TempDir(), serials: map[uint64]bool{}, roots: map[uint64][]byte{},
-		ackRoots: map[uint64]string{}, walletEpoch: map[uint64]uint64{},
+		ackRoots: map[uint64]string{}, walletEpoch: map[uint64]uint64{}, refreshed: map[string]uint64{},
 		calibrated: map[string]time.Duration{}, trials: map[string]int{}, killed: map[string]int{},
 		violations: map[string][]string{}}
 	defer s.summary(start)
@@ -168,6 +175,7 @@ func TestCrashSuite(t *testing.T) {
 	for i, op := range plan {
 		s.trials[op]++
 		began := time.Now()
+		s.keepWithinDeltas()
 		switch op {
 		case "issue":
 			s.trialIssue()
@@ -188,6 +196,29 @@ func TestCrashSuite(t *testing.T) {
 		}
 	}
 	s.final()
+}
+
+// deltaWindow is how far behind a credential may fall before the suite
+// brings it forward: a wallet more than 64 epochs behind needs a bucket,
+// which an issuer directory does not publish (the service serves them),
+// and the trials publish far more often than an issuer would.
+const deltaWindow = 40
+
+// keepWithinDeltas imports the bundles and refreshes the wallets that
+// would otherwise fall out of the delta window (uncapped: not a trial).
+func (s *suite) keepWithinDeltas() {
+	s.t.Helper()
+	for _, b := range s.bundles {
+		if !b.imported && b.epoch+deltaWindow < s.latest {
+			s.importBundle(b, -1)
+		}
+	}
+	for _, w := range s.wallets {
+		if s.refreshed[w]+deltaWindow < s.latest {
+			s.must("holder", "refresh", "--dir", w, "--issuer-dir", s.iss)
+			s.refreshed[w] = s.latest
+		}
+	}
 }
 
 // violate records a broken promise; the test fails at the end of the trial.
@@ -445,7 +476,7 @@ func (s *suite) issueTo(w string, kill time.Duration) *bundleRec {
 		s.violate(vSerialTwice, "serial %d delivered again", *doc.Serial)
 	}
 	s.serials[*doc.Serial] = true
-	b := &bundleRec{serial: *doc.Serial, wallet: w, file: s.file(fmt.Sprintf("bundle-%d.json", *doc.Serial), r.stdout)}
+	b := &bundleRec{serial: *doc.Serial, epoch: s.latest, wallet: w, file: s.file(fmt.Sprintf("bundle-%d.json", *doc.Serial), r.stdout)}
 	s.bundles = append(s.bundles, b)
 	return b
 }
@@ -633,6 +664,7 @@ func (s *suite) refreshAndCheck(w string) {
 		s.violate(vHole, "holder refresh after reopen: %v", r)
 		return
 	}
+	s.refreshed[w] = s.latest
 	for serial, c := range s.list(w) {
 		b := s.bundleOf(serial)
 		switch {
@@ -1010,6 +1042,12 @@ func (s *suite) final() {
 	// Wallet 0 crossed every epoch in the verify trials; a fresh proof
 	// from it still verifies.
 	s.must("holder", "refresh", "--dir", s.wallets[0], "--issuer-dir", s.iss)
+	// A restart (graceful this time) also drops the service's cached
+	// publication, older than the epochs published since it started: a
+	// request it made from that cache would be answered under a root
+	// already superseded.
+	s.srv.stop()
+	s.srv = s.startServer()
 	if st, res := s.post(s.httpPresentation(false)); st != http.StatusOK || !res.Valid {
 		s.violate(vHole, "a fresh proof after all the trials was refused: %d %+v", st, res)
 	}

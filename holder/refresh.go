@@ -18,8 +18,10 @@ const (
 	// MaxDeltas is the most epochs the wallet catches up on one delta at a
 	// time; further behind, it fetches a bucket instead.
 	MaxDeltas = 64
-	// BucketK sizes the bucket fallback, in tree levels: the issuer learns
-	// that the holder is one of 4^BucketK = 256 credentials.
+	// BucketK sizes the bucket fallback, in tree levels: the wallet asks
+	// for the bucket by its number (revocation.BucketIndex), so the issuer
+	// learns that the holder is one of the 4^BucketK = 256 serials of that
+	// bucket (fewer in the last, partly issued bucket).
 	BucketK = 4
 )
 
@@ -191,7 +193,7 @@ func decodeDelta(data []byte) (*revocation.Delta, error) {
 // fetchBucketPath rebuilds the path from the bucket around serial; the
 // bucket must be of the latest signed root.
 func fetchBucketPath(ctx context.Context, src publication.Source, serial uint64, latest *revocation.RootStatement) (*revocation.Path, error) {
-	data, err := src.Get(ctx, publication.BucketName(serial, BucketK), publication.MaxBucketSize)
+	data, err := src.Get(ctx, publication.BucketName(BucketK, revocation.BucketIndex(serial, BucketK)), publication.MaxBucketSize)
 	if err != nil {
 		return nil, err
 	}

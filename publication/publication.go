@@ -93,11 +93,14 @@ func DeltaName(epoch uint64) string {
 	return "deltas/" + strconv.FormatUint(epoch, 10) + ".json"
 }
 
-// BucketName returns the name of the bucket of k levels (4^k leaves) that
-// holds serial.
-// Buckets are computed on request, so only an HTTP publisher serves them.
-func BucketName(serial uint64, k int) string {
-	return "buckets/" + strconv.FormatUint(serial, 10) + "/" + strconv.Itoa(k)
+// BucketName returns the name of bucket number index of k levels (4^k
+// leaves): the bucket of the serials index×4^k … (index+1)×4^k − 1
+// (revocation.BucketIndex). The name carries the bucket, never a serial, so
+// the publisher, a CDN or an access log learns only that the holder is one
+// of 4^k. Buckets are computed on request, so only an HTTP publisher serves
+// them.
+func BucketName(k int, index uint64) string {
+	return "buckets/" + strconv.Itoa(k) + "/" + strconv.FormatUint(index, 10)
 }
 
 // CheckName refuses a name that could leave the publication: empty, absolute,

@@ -86,14 +86,26 @@ func (s *Store) StatusBits() ([]byte, error) {
 }
 
 // StatusListToken returns the signed statuslist+jwt for uri (its "sub",
-// the URI credentials carry in their status claim), valid from now.
+// the URI credentials carry in their status claim), valid from now, over
+// the accumulator's own status bits (index = serial).
 func (s *Store) StatusListToken(key *jose.PrivateKey, issuer, uri string, now time.Time) (string, error) {
-	if uri == "" {
-		return "", errors.New("revocation: a status list token needs its URI")
-	}
 	bits, err := s.StatusBits()
 	if err != nil {
 		return "", err
+	}
+	return SignStatusList(key, issuer, uri, bits, now)
+}
+
+// SignStatusList returns the signed statuslist+jwt for uri over bits (bit i
+// at byte i/8, least significant bit first; 1 is revoked), valid from now.
+// An issuer whose credentials carry status indices of their own, not their
+// serials, keeps those bits itself and signs them here.
+func SignStatusList(key *jose.PrivateKey, issuer, uri string, bits []byte, now time.Time) (string, error) {
+	if uri == "" {
+		return "", errors.New("revocation: a status list token needs its URI")
+	}
+	if len(bits) > maxStatusListBytes {
+		return "", errors.New("revocation: status list larger than 2^32 entries")
 	}
 	var z bytes.Buffer
 	zw, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
@@ -180,7 +192,8 @@ func ParseStatusListToken(token string, key *jose.PublicKey, uri string, now tim
 // Len returns the number of entries the list covers (a multiple of 8).
 func (l *StatusList) Len() uint64 { return uint64(len(l.bits)) * 8 }
 
-// Status returns the status of index (a credential's serial).
+// Status returns the status of index (the status_list.idx a credential
+// carries).
 func (l *StatusList) Status(index uint64) (Status, error) {
 	if index >= l.Len() {
 		return Valid, fmt.Errorf("revocation: index %d beyond the status list of %d entries", index, l.Len())

@@ -50,10 +50,10 @@ func (l libIssuer) Issue(ctx context.Context, subject, holderRequest []byte) ([]
 	return json.Marshal(b)
 }
 
-func (l libIssuer) Bucket(serial uint64, k int) ([]byte, error) {
-	data, err := l.iss.Bucket(serial, k)
+func (l libIssuer) Bucket(index uint64, k int) ([]byte, error) {
+	data, err := l.iss.Bucket(index, k)
 	if errors.Is(err, revocation.ErrUnknownSerial) {
-		return nil, fmt.Errorf("%w: serial %d was never issued", ErrInvalidInput, serial)
+		return nil, fmt.Errorf("%w: bucket %d of 4^%d holds no serial issued", ErrInvalidInput, index, k)
 	}
 	if errors.Is(err, issuer.ErrUnpublished) {
 		return nil, httpserv.Errorf(http.StatusServiceUnavailable, "the accumulator has unpublished changes; retry after the next publication")

@@ -50,9 +50,10 @@ type Issuer interface {
 	// Issue enrols subject for the holder that sent holderRequest (the
 	// HolderRequest JSON) and returns the bundle JSON.
 	Issue(ctx context.Context, subject, holderRequest []byte) ([]byte, error)
-	// Bucket returns the binary bucket (revocation.Bucket.MarshalBinary) of
-	// k levels (4^k leaves) that holds serial.
-	Bucket(serial uint64, k int) ([]byte, error)
+	// Bucket returns the binary bucket (revocation.Bucket.MarshalBinary)
+	// number index of k levels (4^k leaves; revocation.BucketIndex). A
+	// request names the bucket, never a serial.
+	Bucket(index uint64, k int) ([]byte, error)
 }
 
 // Errors that an [Issuer] wraps when the caller, not the issuer, is at
@@ -162,7 +163,7 @@ func New(srv *httpserv.Server, iss Issuer, opts Options) (*Service, error) {
 	srv.HandleFunc("GET /statuslist.jwt", s.file(publication.StatusListName, cacheStatus))
 	srv.HandleFunc("GET /roots/{name}", s.root)
 	srv.HandleFunc("GET /deltas/{name}", s.delta)
-	srv.HandleFunc("GET /buckets/{serial}/{k}", s.bucket)
+	srv.HandleFunc("GET /buckets/{k}/{index}", s.bucket)
 	srv.HandleFunc("GET /circuit/{name}", s.circuit)
 	return s, nil
 }
@@ -282,9 +283,9 @@ func (s *Service) circuit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) bucket(w http.ResponseWriter, r *http.Request) {
-	serial, ok := parseCanonical(r.PathValue("serial"))
+	index, ok := parseCanonical(r.PathValue("index"))
 	if !ok {
-		httpserv.WriteError(w, http.StatusBadRequest, "bucket serial must be a decimal number")
+		httpserv.WriteError(w, http.StatusBadRequest, "bucket index must be a decimal number")
 		return
 	}
 	k64, ok := parseCanonical(r.PathValue("k"))
@@ -292,7 +293,7 @@ func (s *Service) bucket(w http.ResponseWriter, r *http.Request) {
 		httpserv.WriteError(w, http.StatusBadRequest, fmt.Sprintf("bucket levels k must be a number from 0 to %d", revocation.MaxBucketLevels))
 		return
 	}
-	data, err := s.iss.Bucket(serial, int(k64))
+	data, err := s.iss.Bucket(index, int(k64))
 	if err != nil {
 		s.fail(w, err)
 		return

@@ -422,18 +422,26 @@ func TestEndToEnd(t *testing.T) {
 		if _, err := w.iss.Publish(); err != nil {
 			t.Fatal(err)
 		}
-		// The SD-JWT form: the verifier reads the status list.
-		r, _ := w.request(t, `{"scope":"platform-a","sd_jwt":["age_over_18"]}`)
-		p, err := bob.Present(r)
-		if err != nil {
-			t.Fatal(err)
+		// The SD-JWT form: the verifier reads the status list. Each copy
+		// has a status index of its own; revoking the serial revoked them
+		// all, so every copy left is refused.
+		left := bob.Credentials()[0].CopiesLeft
+		if left == 0 {
+			t.Fatal("bob has no SD-JWT copy left to show")
 		}
-		data, _ := holder.MarshalPresentation(p)
-		status, res := w.respond(t, data)
-		wantRejected(t, "revoked sd-jwt", status, res, 422, verifier.ReasonRevoked)
+		for range left {
+			r, _ := w.request(t, `{"scope":"platform-a","sd_jwt":["age_over_18"]}`)
+			p, err := bob.Present(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := holder.MarshalPresentation(p)
+			status, res := w.respond(t, data)
+			wantRejected(t, "revoked sd-jwt", status, res, 422, verifier.ReasonRevoked)
+		}
 		// The ZK form: the accumulator no longer holds bob's leaf, so no
 		// proof under the latest root exists; the wallet says so.
-		r, _ = w.request(t, policy18)
+		r, _ := w.request(t, policy18)
 		if _, err := bob.Prove(context.Background(), r, publication.HTTPSource(w.issuerURL, nil), holder.ProveOptions{}); err == nil {
 			t.Fatal("a revoked credential still proves under the latest root")
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -66,6 +67,7 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	ceremonyKeys := fs.String("circuit-keys", "", "directory of the ceremony circuit keys (manifest.json, verifying.key, proving.key, transcript.bin)")
 	noTranscript := fs.Bool("without-transcript", false, "accept --circuit-keys that come without the ceremony's transcript.bin (verifiers must then pin the circuit id given out of band)")
 	devKeys := fs.Bool("development-keys", false, "install development circuit keys (public setup randomness: anyone can forge proofs; tests and demos only)")
+	statusEntries := fs.Uint64("status-list-entries", issuer.DefaultStatusListEntries, "size of the SD-JWT copies' status list, fixed for the directory's life: every copy ever signed takes an entry (credentials × copies), a multiple of 8")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -100,6 +102,7 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		WithoutTranscript:  *noTranscript,
 		DevelopmentKeys:    *devKeys,
 		DevelopmentKeysDir: keysDir,
+		StatusListEntries:  *statusEntries,
 		Progress: func(stage string) {
 			fmt.Fprintf(stderr, "[%6.1fs] circuit keys: %s\n", time.Since(start).Seconds(), stage)
 		},
@@ -133,6 +136,7 @@ func issuerIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	dir := fs.String("dir", "", "issuer directory")
 	subjectFile := fs.String("subject", "", "enrolment record (subject JSON), - for stdin")
 	holderFile := fs.String("holder", "", "holder request JSON (from `holder request`), - for stdin")
+	replaceDevice := fs.Bool("replace-device", false, "the person lost the device and the recovery phrase: accept a holder commitment other than the one on record (the earlier credential is revoked; logged as replace-device)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -168,7 +172,10 @@ func issuerIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	b, err := i.Issue(subject, req)
+	b, err := i.IssueWithOptions(subject, req, issuer.IssueOptions{ReplaceDevice: *replaceDevice})
+	if errors.Is(err, issuer.ErrDeviceChanged) {
+		return fmt.Errorf("%w\n(a person has one live credential: a restored wallet keeps its commitment; if the person lost the device and the recovery phrase, confirm with --replace-device)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -15,9 +15,13 @@ import (
 
 // Witness refresh parameters.
 const (
-	// MaxDeltas is the most epochs the wallet catches up on one delta at a
-	// time; further behind, it fetches a bucket instead.
-	MaxDeltas = 64
+	// MaxDeltas is the most delta files (epoch deltas and span deltas,
+	// revocation.SpanLevels) the wallet fetches to catch up; further behind,
+	// it fetches a bucket instead. With spans of 2^12, 2^6 and 2^3 epochs a
+	// wallet needs fewer than 140 files plus one per 2^12 epochs: at one
+	// epoch a minute, 256 files reach back about a year
+	// (TestRefreshFallbackSimulation).
+	MaxDeltas = 256
 	// BucketK sizes the bucket fallback, in tree levels: the wallet asks
 	// for the bucket by its number (revocation.BucketIndex), so the issuer
 	// learns that the holder is one of the 4^BucketK = 256 serials of that
@@ -107,11 +111,7 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *cred
 		return r, err
 	}
 	var deltaErr error
-	if behind := latest.Epoch - first + 1; behind <= MaxDeltas {
-		path, r.Deltas, deltaErr = applyDeltas(ctx, src, path, first, latest)
-	} else {
-		deltaErr = fmt.Errorf("%d epochs behind (more than %d)", behind, MaxDeltas)
-	}
+	path, r.Deltas, deltaErr = applyDeltas(ctx, src, path, first, latest)
 	if deltaErr != nil {
 		bpath, err := fetchBucketPath(ctx, src, c.Serial, latest)
 		if err != nil {
@@ -146,10 +146,22 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *cred
 	return r, nil
 }
 
-// applyDeltas applies the deltas of epochs first … latest.Epoch in turn.
+// applyDeltas brings p from epoch first-1 (or from inside epoch first, for
+// a pending path) to latest.Epoch: by the largest published span that holds
+// the next epoch and ends by the latest (revocation.SpanLevels), else by the
+// next epoch's delta, in at most MaxDeltas files.
 func applyDeltas(ctx context.Context, src publication.Source, p *revocation.Path, first uint64, latest *revocation.RootStatement) (*revocation.Path, int, error) {
 	n := 0
+	unusable := map[string]bool{} // spans tried and passed over
 	for e := first; e <= latest.Epoch; e++ {
+		if n >= MaxDeltas {
+			return nil, n, fmt.Errorf("more than %d delta files behind", MaxDeltas)
+		}
+		if q, end, ok := applySpan(ctx, src, p, e, latest.Epoch, unusable); ok {
+			p, e = q, end
+			n++
+			continue
+		}
 		data, err := src.Get(ctx, publication.DeltaName(e), publication.MaxDeltaSize)
 		if err != nil {
 			return nil, n, fmt.Errorf("delta of epoch %d: %w", e, err)
@@ -167,6 +179,64 @@ func applyDeltas(ctx context.Context, src publication.Source, p *revocation.Path
 		n++
 	}
 	return p, n, nil
+}
+
+// applySpan applies the largest span that holds epoch and ends by latest,
+// and returns its last epoch. A span that is missing, malformed or does not
+// bring the path to its root is passed over: the finer files decide.
+func applySpan(ctx context.Context, src publication.Source, p *revocation.Path, epoch, latest uint64, unusable map[string]bool) (*revocation.Path, uint64, bool) {
+	for _, level := range revocation.SpanLevels {
+		i := revocation.SpanIndex(epoch, level)
+		end := revocation.SpanEnd(i, level)
+		name := publication.SpanName(level, i)
+		if end > latest || end == epoch || unusable[name] {
+			continue // not published yet, no better than the epoch's delta, or tried
+		}
+		q, err := fetchSpan(ctx, src, name, p, end)
+		if err != nil {
+			unusable[name] = true
+			continue
+		}
+		return q, end, true
+	}
+	return nil, 0, false
+}
+
+// fetchSpan fetches the span called name, which ends at epoch end, and
+// applies it to p.
+func fetchSpan(ctx context.Context, src publication.Source, name string, p *revocation.Path, end uint64) (*revocation.Path, error) {
+	data, err := src.Get(ctx, name, publication.MaxDeltaSize)
+	if err != nil {
+		return nil, err
+	}
+	d, err := decodeDelta(data)
+	if err != nil {
+		return nil, err
+	}
+	if d.Epoch != end {
+		return nil, fmt.Errorf("the span %s ends at epoch %d, not %d", name, d.Epoch, end)
+	}
+	return revocation.UpdatePath(p, d)
+}
+
+// deltaPlan returns the files applyDeltas fetches to go from epoch first-1
+// (or from inside epoch first) to latest when the issuer has published
+// every span: the largest span that holds the next epoch and ends by latest,
+// else the next epoch's delta. The refresh simulation counts them.
+func deltaPlan(first, latest uint64) []string {
+	var out []string
+	for e := first; e <= latest; e++ {
+		name := publication.DeltaName(e)
+		for _, level := range revocation.SpanLevels {
+			i := revocation.SpanIndex(e, level)
+			if end := revocation.SpanEnd(i, level); end <= latest && end != e {
+				name, e = publication.SpanName(level, i), end
+				break
+			}
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // decodeDelta reads a published delta: revocation's binary encoding, or its

@@ -1119,6 +1119,9 @@ func (iss *Issuer) publishLocked() (*revocation.Epoch, error) {
 	if err := writePublicFile(iss.dir, publication.DeltaName(e.Epoch), delta); err != nil {
 		return nil, err
 	}
+	if err := iss.writeSpansLocked(e.Epoch); err != nil {
+		return nil, err
+	}
 	if err := iss.writeStatusList(now); err != nil {
 		return nil, err
 	}
@@ -1126,6 +1129,40 @@ func (iss *Issuer) publishLocked() (*revocation.Epoch, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// writeSpansLocked writes the span deltas that end at epoch
+// (revocation.SpanLevels): the merge of the last 2^L deltas, so that a
+// wallet far behind catches up in a few files instead of falling back to a
+// bucket. A span lost to a crash is not rewritten: wallets then use the
+// finer spans or the epoch deltas. The caller holds iss.mu.
+func (iss *Issuer) writeSpansLocked(epoch uint64) error {
+	for _, level := range revocation.SpanLevels {
+		size := uint64(1) << uint(level)
+		if epoch%size != 0 {
+			continue
+		}
+		ds := make([]*revocation.Delta, 0, size)
+		for e := epoch - size + 1; e <= epoch; e++ {
+			d, err := iss.acc.Delta(e)
+			if err != nil {
+				return fmt.Errorf("issuer: delta of epoch %d for a span: %w", e, err)
+			}
+			ds = append(ds, d)
+		}
+		m, err := revocation.MergeDeltas(ds)
+		if err != nil {
+			return fmt.Errorf("issuer: %w", err)
+		}
+		data, err := m.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		if err := writePublicFile(iss.dir, publication.SpanName(level, revocation.SpanIndex(epoch, level)), data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // nextEpochLocked is the epoch the next Publish signs. The caller holds iss.mu.

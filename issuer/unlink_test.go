@@ -431,3 +431,47 @@ func TestRecordKeysTornSlot(t *testing.T) {
 		t.Fatalf("file of %d bytes", fi.Size())
 	}
 }
+
+// TestPublishWritesSpans: the publication that ends a span of 2^3 epochs
+// writes the span's merged delta, which brings a path of the span's start to
+// its end; no span is written before its end.
+func TestPublishWritesSpans(t *testing.T) {
+	iss, _ := newTestIssuer(t, jose.SuiteGM)
+	b, err := iss.Issue(adultSubject(), newHolder(t, 1).req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		e, err := iss.Publish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Epoch == 7 {
+			if _, err := iss.PublicFile(publication.SpanName(3, 0)); !errors.Is(err, publication.ErrNotFound) {
+				t.Fatalf("span written before its end: %v", err)
+			}
+		}
+		if e.Epoch == 8 {
+			break
+		}
+	}
+	data, err := iss.PublicFile(publication.SpanName(3, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d revocation.Delta
+	if err := d.UnmarshalBinary(data); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := iss.acc.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Epoch != 8 || !d.Root.Equal(&latest) {
+		t.Fatalf("span ends at epoch %d", d.Epoch)
+	}
+	p, err := revocation.UpdatePath(bundlePath(t, b), &d)
+	if err != nil || !p.Root.Equal(&latest) {
+		t.Fatalf("the span does not bring the pending path to the latest root: %v", err)
+	}
+}

@@ -93,6 +93,14 @@ func DeltaName(epoch uint64) string {
 	return "deltas/" + strconv.FormatUint(epoch, 10) + ".json"
 }
 
+// SpanName returns the name of span delta index of level L: the merge of
+// the deltas of epochs index·2^L + 1 … (index+1)·2^L
+// (revocation.MergeDeltas, revocation.SpanIndex), in the binary form of a
+// delta. Its size is bounded by MaxDeltaSize.
+func SpanName(level int, index uint64) string {
+	return "deltas/span/" + strconv.Itoa(level) + "/" + strconv.FormatUint(index, 10) + ".json"
+}
+
 // BucketName returns the name of bucket number index of k levels (4^k
 // leaves): the bucket of the serials index×4^k … (index+1)×4^k − 1
 // (revocation.BucketIndex). The name carries the bucket, never a serial, so

@@ -32,6 +32,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,6 +164,7 @@ func New(srv *httpserv.Server, iss Issuer, opts Options) (*Service, error) {
 	srv.HandleFunc("GET /statuslist.jwt", s.file(publication.StatusListName, cacheStatus))
 	srv.HandleFunc("GET /roots/{name}", s.root)
 	srv.HandleFunc("GET /deltas/{name}", s.delta)
+	srv.HandleFunc("GET /deltas/span/{level}/{name}", s.span)
 	srv.HandleFunc("GET /buckets/{k}/{index}", s.bucket)
 	srv.HandleFunc("GET /circuit/{name}", s.circuit)
 	return s, nil
@@ -270,6 +272,16 @@ func (s *Service) delta(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveFile(w, r, publication.DeltaName(epoch), cacheImmutable)
+}
+
+func (s *Service) span(w http.ResponseWriter, r *http.Request) {
+	level, ok := parseCanonical(r.PathValue("level"))
+	index, ok2 := epochFile(r.PathValue("name"), ".json")
+	if !ok || !ok2 || !slices.Contains(revocation.SpanLevels, int(level)) {
+		httpserv.WriteError(w, http.StatusNotFound, "span deltas are /deltas/span/<level>/<index>.json")
+		return
+	}
+	s.serveFile(w, r, publication.SpanName(int(level), index), cacheImmutable)
 }
 
 func (s *Service) circuit(w http.ResponseWriter, r *http.Request) {

@@ -107,8 +107,11 @@ func SignStatusList(key *jose.PrivateKey, issuer, uri string, bits []byte, now t
 	if len(bits) > maxStatusListBytes {
 		return "", errors.New("revocation: status list larger than 2^32 entries")
 	}
+	// The default level, not the best: on a list of 8×10^6 entries with
+	// 1% set at random it is 25 times faster (0.1 s, not 2.7) for a token
+	// 11% larger, and the list is signed again at every revocation.
 	var z bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	zw, err := zlib.NewWriterLevel(&z, zlib.DefaultCompression)
 	if err != nil {
 		return "", err
 	}

@@ -78,7 +78,7 @@ func (w *Wallet) Refresh(ctx context.Context, src publication.Source) ([]Refresh
 }
 
 // refreshOne updates one credential to the latest root. The caller holds w.mu.
-func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *credential, latest *revocation.RootStatement, latestJWS string) (RefreshReport, error) {
+func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, info *issuerInfo, c *credential, latest *revocation.RootStatement, latestJWS string) (RefreshReport, error) {
 	cur := c.current()
 	// first is the first epoch whose delta the path needs: a verified path
 	// is at the end of its epoch, a pending one inside its epoch.
@@ -111,13 +111,14 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *cred
 		return r, err
 	}
 	var deltaErr error
-	path, r.Deltas, deltaErr = applyDeltas(ctx, src, path, first, latest)
+	var grace []*pathRec
+	path, grace, r.Deltas, deltaErr = catchUp(ctx, src, info, path, first, latest)
 	if deltaErr != nil {
 		bpath, err := fetchBucketPath(ctx, src, c.Serial, latest)
 		if err != nil {
 			return r, fmt.Errorf("cannot refresh from deltas (%v) nor from a bucket (%v)", deltaErr, err)
 		}
-		path, r.UsedBucket = bpath, true
+		path, r.UsedBucket, grace = bpath, true, nil
 		r.Note = fmt.Sprintf("deltas unusable (%v); used the bucket of 4^%d leaves", deltaErr, BucketK)
 	}
 	if !path.Root.Equal(&latest.Root) {
@@ -138,12 +139,51 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *cred
 	if cur.Pending {
 		c.Paths = nil // the unsigned path is not one to prove under
 	}
+	c.Paths = append(c.Paths, grace...)
 	c.Paths = append(c.Paths, fromPath(path, latest.Epoch, latestJWS))
 	if len(c.Paths) > pathHistory {
 		c.Paths = c.Paths[len(c.Paths)-pathHistory:]
 	}
 	r.ToEpoch, r.Pending = latest.Epoch, false
 	return r, nil
+}
+
+// catchUp brings p from epoch first-1 (or from inside epoch first) to
+// latest, and returns on the way the paths of the publication.EpochGrace
+// epochs before latest that p had not reached yet: Prove answers under the
+// latest or one of those, so after any refresh by deltas the wallet holds a
+// path for each of them, whatever its refresh history.
+func catchUp(ctx context.Context, src publication.Source, info *issuerInfo, p *revocation.Path, first uint64, latest *revocation.RootStatement) (*revocation.Path, []*pathRec, int, error) {
+	var grace []*pathRec
+	n := 0
+	for e := latest.Epoch - min(publication.EpochGrace, latest.Epoch); e < latest.Epoch; e++ {
+		if e < first || e == 0 {
+			continue // the path is past it already (the wallet keeps that path)
+		}
+		jws, err := src.Get(ctx, publication.RootName(e), limitSmall)
+		if err != nil {
+			return nil, nil, n, fmt.Errorf("root of epoch %d: %w", e, err)
+		}
+		st, err := verifyStatement(info, string(jws))
+		if err != nil {
+			return nil, nil, n, fmt.Errorf("root of epoch %d: %w", e, err)
+		}
+		if st.Epoch != e {
+			return nil, nil, n, fmt.Errorf("the file of epoch %d holds the root of epoch %d", e, st.Epoch)
+		}
+		q, k, err := applyDeltas(ctx, src, p, first, st)
+		n += k
+		if err != nil {
+			return nil, nil, n, err
+		}
+		if !q.Root.Equal(&st.Root) {
+			return nil, nil, n, fmt.Errorf("the refreshed path does not lead to the signed root of epoch %d", e)
+		}
+		p, first = q, e+1
+		grace = append(grace, fromPath(p, e, string(jws)))
+	}
+	q, k, err := applyDeltas(ctx, src, p, first, latest)
+	return q, grace, n + k, err
 }
 
 // applyDeltas brings p from epoch first-1 (or from inside epoch first, for

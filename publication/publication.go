@@ -45,6 +45,16 @@ const (
 // fresh. Verifiers derive their default maximum root age from it.
 const DefaultEpochInterval = 10 * time.Minute
 
+// EpochGrace is how many epochs before the issuer's latest a zero-knowledge
+// presentation may still be made under: the latest and the EpochGrace
+// before it, never older. A wallet refreshes to the latest before proving
+// and answers under the newest of these the request names (it always holds
+// a path for each of them), so a verifier that varies a request's epochs
+// learns nothing about the wallet; a verifier puts no older epoch in a
+// request. One epoch covers a request made just before a publication and
+// answered just after.
+const EpochGrace = 1
+
 // Size limits a reader should pass to Source.Get. They are generous bounds
 // against a hostile or broken publisher, not the expected sizes.
 const (

@@ -59,11 +59,8 @@ func (w *Wallet) Prove(ctx context.Context, r *Request, src publication.Source, 
 	if err != nil {
 		return nil, err
 	}
-	if src == nil {
-		return nil, errors.New("holder: proving needs the issuer's publication (the wallet refreshes to the latest root first, and loads the circuit keys); give an issuer source")
-	}
 	cred, err := w.credentialFor(r.Issuer, false)
-	if errors.Is(err, ErrPending) {
+	if errors.Is(err, ErrPending) && src != nil {
 		// The issuer may have published the epoch since: complete the
 		// pending path with the deltas every holder downloads, then choose.
 		if rerr := w.refreshIssuer(ctx, src, r.Issuer); rerr != nil {
@@ -73,6 +70,9 @@ func (w *Wallet) Prove(ctx context.Context, r *Request, src publication.Source, 
 	}
 	if err != nil {
 		return nil, err
+	}
+	if src == nil {
+		return nil, errors.New("holder: proving needs the issuer's publication (the wallet refreshes to the latest root first, and loads the circuit keys); give an issuer source")
 	}
 	// Always to the latest: what the wallet answers under must not depend
 	// on when it was last refreshed.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -112,7 +114,11 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, info *i
 	}
 	var deltaErr error
 	var grace []*pathRec
-	path, grace, r.Deltas, deltaErr = catchUp(ctx, src, info, path, first, latest)
+	if n := len(deltaFiles(refreshPlan(first, latest.Epoch))); n > MaxDeltas {
+		deltaErr = fmt.Errorf("%d delta files behind even with every span (more than %d)", n, MaxDeltas)
+	} else {
+		path, grace, r.Deltas, deltaErr = catchUp(ctx, src, info, path, first, latest)
+	}
 	if deltaErr != nil {
 		bpath, err := fetchBucketPath(ctx, src, c.Serial, latest)
 		if err != nil {
@@ -171,7 +177,7 @@ func catchUp(ctx context.Context, src publication.Source, info *issuerInfo, p *r
 		if st.Epoch != e {
 			return nil, nil, n, fmt.Errorf("the file of epoch %d holds the root of epoch %d", e, st.Epoch)
 		}
-		q, k, err := applyDeltas(ctx, src, p, first, st)
+		q, k, err := applyDeltas(ctx, src, p, first, st, MaxDeltas-n)
 		n += k
 		if err != nil {
 			return nil, nil, n, err
@@ -182,19 +188,19 @@ func catchUp(ctx context.Context, src publication.Source, info *issuerInfo, p *r
 		p, first = q, e+1
 		grace = append(grace, fromPath(p, e, string(jws)))
 	}
-	q, k, err := applyDeltas(ctx, src, p, first, latest)
+	q, k, err := applyDeltas(ctx, src, p, first, latest, MaxDeltas-n)
 	return q, grace, n + k, err
 }
 
 // applyDeltas brings p from epoch first-1 (or from inside epoch first, for
 // a pending path) to latest.Epoch: by the largest published span that holds
 // the next epoch and ends by the latest (revocation.SpanLevels), else by the
-// next epoch's delta, in at most MaxDeltas files.
-func applyDeltas(ctx context.Context, src publication.Source, p *revocation.Path, first uint64, latest *revocation.RootStatement) (*revocation.Path, int, error) {
+// next epoch's delta, in at most budget files.
+func applyDeltas(ctx context.Context, src publication.Source, p *revocation.Path, first uint64, latest *revocation.RootStatement, budget int) (*revocation.Path, int, error) {
 	n := 0
 	unusable := map[string]bool{} // spans tried and passed over
 	for e := first; e <= latest.Epoch; e++ {
-		if n >= MaxDeltas {
+		if n >= budget {
 			return nil, n, fmt.Errorf("more than %d delta files behind", MaxDeltas)
 		}
 		if q, end, ok := applySpan(ctx, src, p, e, latest.Epoch, unusable); ok {
@@ -259,10 +265,34 @@ func fetchSpan(ctx context.Context, src publication.Source, name string, p *revo
 	return revocation.UpdatePath(p, d)
 }
 
+// refreshPlan returns the files catchUp fetches to go from epoch first-1
+// (or from inside epoch first) to latest when the issuer has published
+// every span: the root statements of the grace epochs it passes, and the
+// deltas by deltaPlan to each grace epoch in turn, then to latest. The
+// refresh simulation counts them.
+func refreshPlan(first, latest uint64) []string {
+	var out []string
+	for e := latest - min(publication.EpochGrace, latest); e < latest; e++ {
+		if e < first || e == 0 {
+			continue
+		}
+		out = append(out, publication.RootName(e))
+		out = append(out, deltaPlan(first, e)...)
+		first = e + 1
+	}
+	return append(out, deltaPlan(first, latest)...)
+}
+
+// deltaFiles drops the root statements from a refresh plan: MaxDeltas
+// counts delta files.
+func deltaFiles(plan []string) []string {
+	return slices.DeleteFunc(plan, func(n string) bool { return strings.HasPrefix(n, "roots/") })
+}
+
 // deltaPlan returns the files applyDeltas fetches to go from epoch first-1
 // (or from inside epoch first) to latest when the issuer has published
 // every span: the largest span that holds the next epoch and ends by latest,
-// else the next epoch's delta. The refresh simulation counts them.
+// else the next epoch's delta.
 func deltaPlan(first, latest uint64) []string {
 	var out []string
 	for e := first; e <= latest; e++ {

@@ -68,7 +68,7 @@ func TestRefreshFallbackSimulation(t *testing.T) {
 		if gap > 64 {
 			oldFallbacks++ // epoch deltas only, at most 64 (before spans)
 		}
-		plan := deltaPlan(latest-gap+1, latest)
+		plan := deltaFiles(refreshPlan(latest-gap+1, latest))
 		if len(plan) > MaxDeltas {
 			fallbacks++
 			continue
@@ -91,7 +91,7 @@ func TestRefreshFallbackSimulation(t *testing.T) {
 	if fallbacks*1000 > wallets {
 		t.Fatalf("%d of %d refreshes fell back to a bucket", fallbacks, wallets)
 	}
-	if n := len(deltaPlan(1, 365*simEpochsPerDay)); n > MaxDeltas {
+	if n := len(deltaFiles(refreshPlan(1, 365*simEpochsPerDay))); n > MaxDeltas {
 		t.Fatalf("a year behind needs %d files, more than %d", n, MaxDeltas)
 	}
 	t.Logf("without span deltas (epoch deltas only, at most 64): %d fell back (%.1f%%)", oldFallbacks, 100*float64(oldFallbacks)/wallets)
@@ -133,7 +133,7 @@ func TestApplyDeltasFollowsThePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := append([]string{publication.LatestRootName}, deltaPlan(start, 200)...)
+	want := append([]string{publication.LatestRootName}, refreshPlan(start, 200)...)
 	got := slices.DeleteFunc(slices.Clone(rec.names), func(n string) bool { return n == publication.IssuerName })
 	if fmt.Sprint(got) != fmt.Sprint(want) || reps[0].UsedBucket || reps[0].ToEpoch != 200 {
 		t.Fatalf("fetched %v, want %v (report %+v)", got, want, reps[0])

@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.7.0
 FUZZTIME  ?= 50000x
 BIN       := bin/yinzheng
 
-.PHONY: all build test test-short fuzz-short demo bench bench-full lint vet fmt-check staticcheck clean
+.PHONY: all build test test-short fuzz-short crash demo bench bench-full lint vet fmt-check staticcheck clean
 
 all: build
 
@@ -28,6 +28,13 @@ fuzz-short:
 		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	done
+
+## crash: the kill -9 crash suite of docs/durability.md, 200 trials (a few
+## minutes); `make test` runs a short version. Replay a failure with the
+## seed it prints: YINZHENG_CRASH_SEED=N make crash.
+CRASH_TRIALS ?= 200
+crash:
+	YINZHENG_CRASH_TRIALS=$(CRASH_TRIALS) $(GO) test -count=1 -v -timeout 60m -run '^TestCrashSuite$$' ./internal/crashtest/
 
 ## demo: the main job end to end on embedded defaults, in a temporary directory.
 demo: build

@@ -96,10 +96,13 @@ func (s *Store) StatusListToken(key *jose.PrivateKey, issuer, uri string, now ti
 	return SignStatusList(key, issuer, uri, bits, now)
 }
 
-// SignStatusList returns the signed statuslist+jwt for uri over bits (bit i
-// at byte i/8, least significant bit first; 1 is revoked), valid from now.
-// An issuer whose credentials carry status indices of their own, not their
-// serials, keeps those bits itself and signs them here.
+// SignStatusList returns a statuslist+jwt of one bit per entry (bit i is
+// byte i/8, least significant bit first; 1 means revoked) for uri, signed
+// by key, issued at now, with exp StatusListLifetime later and ttl
+// StatusListTTL. The accumulator's list (Store.StatusListToken) and the
+// registrar's list of platform registrations are both written by it, so
+// that ParseStatusListToken reads either. The issuer signs with it the list of its
+// SD-JWT copies' own status indices, which it keeps itself.
 func SignStatusList(key *jose.PrivateKey, issuer, uri string, bits []byte, now time.Time) (string, error) {
 	if uri == "" {
 		return "", errors.New("revocation: a status list token needs its URI")

@@ -62,6 +62,12 @@ var subcommandTable = map[string][]subcommand{
 		{"request", "create a presentation request"},
 		{"verify", "check a presentation against its request"},
 	},
+	"registry": {
+		{"init", "create a registrar directory (key, root certificate); prints the root's path"},
+		{"register", "certify a platform: key, access certificate, registration (and --tls)"},
+		{"revoke", "revoke a platform's registrations"},
+		{"status", "re-sign the registration status list platforms staple"},
+	},
 	"serve": {
 		{"issuer", "run the issuer HTTP service"},
 		{"verifier", "run the verifier HTTP service"},

@@ -42,6 +42,11 @@ func (l libIssuer) Issue(ctx context.Context, subject, holderRequest []byte) ([]
 	}
 	b, err := l.iss.Issue(s, req)
 	if err != nil {
+		if errors.Is(err, issuer.ErrDeviceChanged) {
+			// Another device for a person on record is the operator's
+			// decision (issuer issue --replace-device), not the wallet's.
+			return nil, httpserv.Errorf(http.StatusConflict, "%v", err)
+		}
 		if errors.Is(err, issuer.ErrSubject) {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
 		}

@@ -63,6 +63,9 @@ type fakeIssuer struct {
 	dir   string
 	key   *jose.PrivateKey
 	store *revocation.Store
+	// nextIdx is the next status index: each copy has its own, as the
+	// issuer's random draws give.
+	nextIdx uint64
 }
 
 func newIssuer(t testing.TB) *fakeIssuer {
@@ -178,6 +181,7 @@ func (iss *fakeIssuer) source() publication.Source {
 type bucketSource struct {
 	iss     *fakeIssuer
 	buckets int
+	names   []string        // the bucket names asked for
 	missing map[string]bool // names to pretend are not published
 }
 
@@ -185,11 +189,12 @@ func (b *bucketSource) Get(ctx context.Context, name string, limit int64) ([]byt
 	if b.missing[name] {
 		return nil, fmt.Errorf("%w: %s", publication.ErrNotFound, name)
 	}
-	var serial uint64
+	var index uint64
 	var k int
-	if _, err := fmt.Sscanf(name, "buckets/%d/%d", &serial, &k); err == nil {
+	if _, err := fmt.Sscanf(name, "buckets/%d/%d", &k, &index); err == nil {
 		b.buckets++
-		bk, err := b.iss.store.Bucket(serial, k)
+		b.names = append(b.names, name)
+		bk, err := b.iss.store.Bucket(index<<(2*k), k)
 		if err != nil {
 			return nil, err
 		}
@@ -215,12 +220,13 @@ var (
 // issueOpts alter one aspect of issuance, to build bundles that break
 // exactly one check.
 type issueOpts struct {
-	sdKey      *jose.PrivateKey // signs the SD-JWTs instead of the issuer key
-	sdName     string           // name claim in the SD-JWTs
-	sdIssuer   string           // iss of the SD-JWTs
-	statusIdx  *uint64          // status index instead of the serial
-	cnfKeys    []*jose.PublicKey
-	commitment *fr.Element // holder commitment instead of the request's
+	sdKey       *jose.PrivateKey // signs the SD-JWTs instead of the issuer key
+	sdName      string           // name claim in the SD-JWTs
+	sdIssuer    string           // iss of the SD-JWTs
+	noStatusIdx bool             // a status entry without idx
+	statusIdx   *uint64          // one status index for every copy (copies that would link)
+	cnfKeys     []*jose.PublicKey
+	commitment  *fr.Element // holder commitment instead of the request's
 	// pending issues as a batching issuer does: no epoch is published, the
 	// bundle's path is under the current tree of the next epoch.
 	pending bool
@@ -343,7 +349,8 @@ func (iss *fakeIssuer) sdjwt(a *schemas.Attributes, serial uint64, holderKey *jo
 			disclosable = append(disclosable, sdjwt.ClaimPath{s.Name})
 		}
 	}
-	idx := serial
+	idx := 1000 + iss.nextIdx
+	iss.nextIdx++
 	if o.statusIdx != nil {
 		idx = *o.statusIdx
 	}
@@ -354,9 +361,13 @@ func (iss *fakeIssuer) sdjwt(a *schemas.Attributes, serial uint64, holderKey *jo
 	if o.sdIssuer != "" {
 		issuer = o.sdIssuer
 	}
+	entry := map[string]any{"idx": idx, "uri": testIssuer + "/statuslist.jwt"}
+	if o.noStatusIdx {
+		delete(entry, "idx")
+	}
 	sd, err := sdjwt.Issue(key, claims, sdjwt.IssueOptions{
 		Disclosable: disclosable, Decoys: 2, HolderKey: holderKey, Issuer: issuer, VCT: schemas.VCT,
-		Status:   map[string]any{"status_list": map[string]any{"idx": idx, "uri": testIssuer + "/statuslist.jwt"}},
+		Status:   map[string]any{"status_list": entry},
 		IssuedAt: testNow, Expiry: testNow.AddDate(1, 0, 0),
 	})
 	if err != nil {

@@ -319,6 +319,7 @@ func (w *Wallet) checkCopies(b *Bundle, info *issuerInfo, attrs *schemas.Attribu
 	var pend *pending
 	var pendKeys []*jose.PrivateKey
 	used := map[int]bool{}
+	indices := map[uint64]int{}
 	copies := make([]*sdCopy, 0, len(b.SDJWT))
 	for i, compact := range b.SDJWT {
 		if err := checkCanonicalCopy(compact); err != nil {
@@ -353,9 +354,14 @@ func (w *Wallet) checkCopies(b *Bundle, info *issuerInfo, attrs *schemas.Attribu
 			return nil, nil, bundleErr("sd_jwt[%d]: its cnf key is already bound to another copy (copies would link)", i)
 		}
 		used[k] = true
-		if err := checkClaims(res.Claims, b, attrs); err != nil {
+		idx, err := checkClaims(res.Claims, b, attrs)
+		if err != nil {
 			return nil, nil, bundleErr("sd_jwt[%d]: %v", i, err)
 		}
+		if j, dup := indices[idx]; dup {
+			return nil, nil, bundleErr("sd_jwt[%d] has the status index of sd_jwt[%d] (copies would link)", i, j)
+		}
+		indices[idx] = i
 		copies = append(copies, &sdCopy{SDJWT: compact, Key: pend.Keys[k]})
 	}
 	return pend, copies, nil
@@ -418,17 +424,18 @@ func removePending(list []*pending, p *pending) []*pending {
 var ageClaims = []string{schemas.ClaimAgeOver14, schemas.ClaimAgeOver18, schemas.ClaimAgeOver60}
 
 // checkClaims compares the processed (fully disclosed) claims of a copy with
-// the bundle.
-func checkClaims(claims map[string]any, b *Bundle, attrs *schemas.Attributes) error {
+// the bundle and returns the copy's status index.
+func checkClaims(claims map[string]any, b *Bundle, attrs *schemas.Attributes) (uint64, error) {
 	if iss, _ := claims["iss"].(string); iss != b.Issuer {
-		return fmt.Errorf("iss %q, the bundle is from %q", claims["iss"], b.Issuer)
+		return 0, fmt.Errorf("iss %q, the bundle is from %q", claims["iss"], b.Issuer)
 	}
-	if err := checkStatusIndex(claims["status"], b.Serial); err != nil {
-		return err
+	idx, err := statusIndex(claims["status"])
+	if err != nil {
+		return 0, err
 	}
 	iat, err := numericDate(claims["iat"])
 	if err != nil {
-		return fmt.Errorf("iat: %v", err)
+		return 0, fmt.Errorf("iat: %v", err)
 	}
 	personal := map[string]any{}
 	for k, v := range claims {
@@ -439,19 +446,21 @@ func checkClaims(claims map[string]any, b *Bundle, attrs *schemas.Attributes) er
 		}
 	}
 	if err := schemas.ValidateClaims(claims); err != nil {
-		return fmt.Errorf("claims: %v", err)
+		return 0, fmt.Errorf("claims: %v", err)
 	}
-	issued := schemas.DateOf(iat.UTC())
+	// iat is the start of the day of issuance in China time (the issuer
+	// coarsens it so that it says nothing per credential).
+	issued := schemas.DateOf(iat.In(schemas.ChinaTime))
 	want, err := schemas.ClaimsFromAttributes(attrs, issued)
 	if err != nil {
-		return fmt.Errorf("the attributes were not valid on the day of issuance %s: %v", issued, err)
+		return 0, fmt.Errorf("the attributes were not valid on the day of issuance %s: %v", issued, err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(want)) { // sorted: a bad bundle always names the same claim
 		if isAgeClaim(name) {
 			continue
 		}
 		if err := sameJSON(name, personal[name], want[name]); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	for _, name := range ageClaims {
@@ -460,10 +469,10 @@ func checkClaims(claims map[string]any, b *Bundle, attrs *schemas.Attributes) er
 			continue
 		}
 		if !ageClaimFits(name, got, attrs.BirthDate, iat) {
-			return fmt.Errorf("claim %s does not follow from the birth date on the day of issuance", name)
+			return 0, fmt.Errorf("claim %s does not follow from the birth date on the day of issuance", name)
 		}
 	}
-	return nil
+	return idx, nil
 }
 
 func isAgeClaim(name string) bool {
@@ -498,18 +507,17 @@ func sameJSON(name string, got, want any) error {
 	return nil
 }
 
-// checkStatusIndex checks status.status_list.idx == serial.
-func checkStatusIndex(v any, serial uint64) error {
+// statusIndex reads status.status_list.idx. Each copy has an index of its
+// own, drawn at random by the issuer (not the serial): checkCopies refuses
+// two copies with one index.
+func statusIndex(v any) (uint64, error) {
 	st, _ := v.(map[string]any)
 	sl, _ := st["status_list"].(map[string]any)
 	idx, err := uintClaim(sl["idx"])
 	if err != nil {
-		return fmt.Errorf("status.status_list.idx: %v", err)
+		return 0, fmt.Errorf("status.status_list.idx: %v", err)
 	}
-	if idx != serial {
-		return fmt.Errorf("status.status_list.idx is %d, the bundle's serial %d (the two forms would disagree on revocation)", idx, serial)
-	}
-	return nil
+	return idx, nil
 }
 
 func uintClaim(v any) (uint64, error) {

@@ -116,7 +116,8 @@ func TestImportRejects(t *testing.T) {
 		{name: "sd-jwt none", edit: func(b *Bundle, _ *Wallet) { b.SDJWT = nil }, want: "no SD-JWT copies"},
 		{name: "sd-jwt claims differ", opts: issueOpts{sdName: "赵六"}, want: "claim name"},
 		{name: "sd-jwt issuer", opts: issueOpts{sdIssuer: "https://evil.example"}, want: "iss \"https://evil.example\""},
-		{name: "sd-jwt status index", opts: issueOpts{statusIdx: new(uint64)}, want: "status.status_list.idx"},
+		{name: "sd-jwt status index shared", opts: issueOpts{statusIdx: new(uint64)}, want: "has the status index of sd_jwt[0] (copies would link)"},
+		{name: "sd-jwt status index missing", opts: issueOpts{noStatusIdx: true}, want: "status.status_list.idx"},
 		{name: "sd-jwt tampered", edit: func(b *Bundle, _ *Wallet) {
 			parts := strings.SplitN(b.SDJWT[2], ".", 3)
 			parts[1] = parts[1][:len(parts[1])-2] + "AA"

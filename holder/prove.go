@@ -9,13 +9,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
 )
+
+// ErrEpochs means the request names neither the issuer's latest epoch nor
+// one of the publication.EpochGrace before it: the wallet answers under no
+// other root, whatever paths it holds (an older root would tell the
+// verifier when the wallet was last refreshed). The verifier should make a
+// new request.
+var ErrEpochs = errors.New("holder: the request accepts neither the issuer's latest epoch nor the grace before it")
 
 // ProveOptions adjust Prove.
 type ProveOptions struct {
@@ -27,9 +33,11 @@ type ProveOptions struct {
 // Prove answers a platform's zero-knowledge request (verified by Authorize:
 // the pseudonym scope is its authenticated client_id) with a proof from a
 // credential of the request's issuer. It checks the request first (see Reveal: the caller
-// shows the holder what will be revealed before calling Prove), picks the
-// newest epoch the request accepts that the wallet has a path for,
-// refreshing from src when the request accepts a newer one, checks
+// shows the holder what will be revealed before calling Prove), refreshes
+// the credential to the issuer's latest signed root from src, and answers
+// under the newest epoch the request names among the latest and the
+// publication.EpochGrace before it (ErrEpochs if none; a failed refresh is
+// an error, never an answer under an older root). It then checks
 // natively that the credential satisfies the request (so a refusal names
 // its reason, such as "the holder is not 18 or older"), loads the circuit
 // keys the issuer publishes (cached in the wallet) and proves.
@@ -73,24 +81,17 @@ func (w *Wallet) prove(ctx context.Context, r *Request, src publication.Source, 
 	if err != nil {
 		return nil, err
 	}
-	// A request that accepts a newer root than the wallet's path is
-	// answered under that root: refresh first. If the refresh fails, an
-	// older accepted root the wallet holds still does.
-	if newest := slices.Max(r.Epochs); newest > cred.current().Epoch && src != nil {
-		if err := w.refreshFor(ctx, src, cred, warn); err != nil {
-			if errors.Is(err, ErrRevoked) || pathFor(cred, r) == nil {
-				return nil, err
-			}
-			warn(fmt.Sprintf("could not refresh the witness (%v); answering under an older root the request accepts", err))
-		}
+	if src == nil {
+		return nil, errors.New("holder: proving needs the issuer's publication (the wallet refreshes to the latest root first, and loads the circuit keys); give an issuer source")
+	}
+	// Always to the latest: what the wallet answers under must not depend
+	// on when it was last refreshed.
+	if err := w.refreshFor(ctx, src, cred, warn); err != nil {
+		return nil, err
 	}
 	rec := pathFor(cred, r)
 	if rec == nil {
-		held := make([]uint64, 0, len(cred.Paths))
-		for _, p := range cred.Paths {
-			held = append(held, p.Epoch)
-		}
-		return nil, fmt.Errorf("holder: the request accepts epochs %v, the wallet has paths for epochs %v (refresh, or ask the verifier for a newer request)", r.Epochs, held)
+		return nil, fmt.Errorf("%w (it accepts epochs %v, the issuer's latest is %d)", ErrEpochs, r.Epochs, cred.current().Epoch)
 	}
 
 	zc, birth, err := w.zkCredential(cred, rec)
@@ -104,9 +105,6 @@ func (w *Wallet) prove(ctx context.Context, r *Request, src publication.Source, 
 		return nil, explain(err, z, birth)
 	}
 
-	if src == nil {
-		return nil, errors.New("holder: proving needs the issuer's circuit keys; give an issuer source")
-	}
 	info, err := w.issuerFor(ctx, src, cred.Issuer)
 	if err != nil {
 		return nil, err
@@ -205,9 +203,18 @@ func (w *Wallet) credentialFor(issuer string, allowPending bool) (*credential, e
 	return nil, fmt.Errorf("holder: the wallet holds no credential of %s", issuer)
 }
 
-// pathFor returns the path under the newest epoch r accepts, or nil.
+// pathFor returns the path under the newest epoch r accepts among the
+// credential's latest (refreshed) epoch and the publication.EpochGrace
+// before it, or nil. No other epoch is ever chosen.
 func pathFor(c *credential, r *Request) *pathRec {
+	cur := c.current()
+	if cur == nil || cur.Pending {
+		return nil
+	}
 	for _, e := range acceptedEpochs(r) {
+		if e > cur.Epoch || e+publication.EpochGrace < cur.Epoch {
+			continue
+		}
 		for _, p := range c.Paths {
 			if p.Epoch == e {
 				return p
@@ -264,7 +271,7 @@ func (w *Wallet) refreshIssuerLocked(ctx context.Context, src publication.Source
 		if c.Issuer != info.meta.Issuer {
 			continue
 		}
-		r, err := w.refreshOne(ctx, src, c, latest, latestJWS)
+		r, err := w.refreshOne(ctx, src, info, c, latest, latestJWS)
 		if err != nil {
 			return reports, fmt.Errorf("holder: serial %d: %w", c.Serial, err)
 		}

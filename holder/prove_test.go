@@ -206,7 +206,7 @@ func TestProveChecksTheRequest(t *testing.T) {
 		{"bad nonce", func(r *Request) { r.Nonce = "***" }, "nonce is not base64url"},
 		{"empty scope", func(r *Request) { r.Scope = "" }, "scope"},
 		{"version", func(r *Request) { r.Version = 3 }, "version 3"},
-		{"unknown epoch", func(r *Request) { r.Epochs = []uint64{ep - 1} }, "has paths for epochs"},
+		{"unknown epoch", func(r *Request) { r.Epochs = []uint64{ep - 1} }, "accepts neither the issuer's latest epoch"},
 		{"another issuer", func(r *Request) { r.Issuer = "https://other.example" }, "no credential of https://other.example"},
 		{"another circuit", func(r *Request) { r.CircuitID = "zAnotherCircuit" }, "issuer publishes circuit"},
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
@@ -15,11 +17,17 @@ import (
 
 // Witness refresh parameters.
 const (
-	// MaxDeltas is the most epochs the wallet catches up on one delta at a
-	// time; further behind, it fetches a bucket instead.
-	MaxDeltas = 64
-	// BucketK sizes the bucket fallback, in tree levels: the issuer learns
-	// that the holder is one of 4^BucketK = 256 credentials.
+	// MaxDeltas is the most delta files (epoch deltas and span deltas,
+	// revocation.SpanLevels) the wallet fetches to catch up; further behind,
+	// it fetches a bucket instead. With spans of 2^12, 2^6 and 2^3 epochs a
+	// wallet needs fewer than 140 files plus one per 2^12 epochs: at one
+	// epoch a minute, 256 files reach back about a year
+	// (TestRefreshFallbackSimulation).
+	MaxDeltas = 256
+	// BucketK sizes the bucket fallback, in tree levels: the wallet asks
+	// for the bucket by its number (revocation.BucketIndex), so the issuer
+	// learns that the holder is one of the 4^BucketK = 256 serials of that
+	// bucket (fewer in the last, partly issued bucket).
 	BucketK = 4
 )
 
@@ -72,7 +80,7 @@ func (w *Wallet) Refresh(ctx context.Context, src publication.Source) ([]Refresh
 }
 
 // refreshOne updates one credential to the latest root. The caller holds w.mu.
-func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *credential, latest *revocation.RootStatement, latestJWS string) (RefreshReport, error) {
+func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, info *issuerInfo, c *credential, latest *revocation.RootStatement, latestJWS string) (RefreshReport, error) {
 	cur := c.current()
 	// first is the first epoch whose delta the path needs: a verified path
 	// is at the end of its epoch, a pending one inside its epoch.
@@ -105,17 +113,18 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *cred
 		return r, err
 	}
 	var deltaErr error
-	if behind := latest.Epoch - first + 1; behind <= MaxDeltas {
-		path, r.Deltas, deltaErr = applyDeltas(ctx, src, path, first, latest)
+	var grace []*pathRec
+	if n := len(deltaFiles(refreshPlan(first, latest.Epoch))); n > MaxDeltas {
+		deltaErr = fmt.Errorf("%d delta files behind even with every span (more than %d)", n, MaxDeltas)
 	} else {
-		deltaErr = fmt.Errorf("%d epochs behind (more than %d)", behind, MaxDeltas)
+		path, grace, r.Deltas, deltaErr = catchUp(ctx, src, info, path, first, latest)
 	}
 	if deltaErr != nil {
 		bpath, err := fetchBucketPath(ctx, src, c.Serial, latest)
 		if err != nil {
 			return r, fmt.Errorf("cannot refresh from deltas (%v) nor from a bucket (%v)", deltaErr, err)
 		}
-		path, r.UsedBucket = bpath, true
+		path, r.UsedBucket, grace = bpath, true, nil
 		r.Note = fmt.Sprintf("deltas unusable (%v); used the bucket of 4^%d leaves", deltaErr, BucketK)
 	}
 	if !path.Root.Equal(&latest.Root) {
@@ -136,6 +145,7 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *cred
 	if cur.Pending {
 		c.Paths = nil // the unsigned path is not one to prove under
 	}
+	c.Paths = append(c.Paths, grace...)
 	c.Paths = append(c.Paths, fromPath(path, latest.Epoch, latestJWS))
 	if len(c.Paths) > pathHistory {
 		c.Paths = c.Paths[len(c.Paths)-pathHistory:]
@@ -144,10 +154,60 @@ func (w *Wallet) refreshOne(ctx context.Context, src publication.Source, c *cred
 	return r, nil
 }
 
-// applyDeltas applies the deltas of epochs first … latest.Epoch in turn.
-func applyDeltas(ctx context.Context, src publication.Source, p *revocation.Path, first uint64, latest *revocation.RootStatement) (*revocation.Path, int, error) {
+// catchUp brings p from epoch first-1 (or from inside epoch first) to
+// latest, and returns on the way the paths of the publication.EpochGrace
+// epochs before latest that p had not reached yet: Prove answers under the
+// latest or one of those, so after any refresh by deltas the wallet holds a
+// path for each of them, whatever its refresh history.
+func catchUp(ctx context.Context, src publication.Source, info *issuerInfo, p *revocation.Path, first uint64, latest *revocation.RootStatement) (*revocation.Path, []*pathRec, int, error) {
+	var grace []*pathRec
 	n := 0
+	for e := latest.Epoch - min(publication.EpochGrace, latest.Epoch); e < latest.Epoch; e++ {
+		if e < first || e == 0 {
+			continue // the path is past it already (the wallet keeps that path)
+		}
+		jws, err := src.Get(ctx, publication.RootName(e), limitSmall)
+		if err != nil {
+			return nil, nil, n, fmt.Errorf("root of epoch %d: %w", e, err)
+		}
+		st, err := verifyStatement(info, string(jws))
+		if err != nil {
+			return nil, nil, n, fmt.Errorf("root of epoch %d: %w", e, err)
+		}
+		if st.Epoch != e {
+			return nil, nil, n, fmt.Errorf("the file of epoch %d holds the root of epoch %d", e, st.Epoch)
+		}
+		q, k, err := applyDeltas(ctx, src, p, first, st, MaxDeltas-n)
+		n += k
+		if err != nil {
+			return nil, nil, n, err
+		}
+		if !q.Root.Equal(&st.Root) {
+			return nil, nil, n, fmt.Errorf("the refreshed path does not lead to the signed root of epoch %d", e)
+		}
+		p, first = q, e+1
+		grace = append(grace, fromPath(p, e, string(jws)))
+	}
+	q, k, err := applyDeltas(ctx, src, p, first, latest, MaxDeltas-n)
+	return q, grace, n + k, err
+}
+
+// applyDeltas brings p from epoch first-1 (or from inside epoch first, for
+// a pending path) to latest.Epoch: by the largest published span that holds
+// the next epoch and ends by the latest (revocation.SpanLevels), else by the
+// next epoch's delta, in at most budget files.
+func applyDeltas(ctx context.Context, src publication.Source, p *revocation.Path, first uint64, latest *revocation.RootStatement, budget int) (*revocation.Path, int, error) {
+	n := 0
+	unusable := map[string]bool{} // spans tried and passed over
 	for e := first; e <= latest.Epoch; e++ {
+		if n >= budget {
+			return nil, n, fmt.Errorf("more than %d delta files behind", MaxDeltas)
+		}
+		if q, end, ok := applySpan(ctx, src, p, e, latest.Epoch, unusable); ok {
+			p, e = q, end
+			n++
+			continue
+		}
 		data, err := src.Get(ctx, publication.DeltaName(e), publication.MaxDeltaSize)
 		if err != nil {
 			return nil, n, fmt.Errorf("delta of epoch %d: %w", e, err)
@@ -165,6 +225,88 @@ func applyDeltas(ctx context.Context, src publication.Source, p *revocation.Path
 		n++
 	}
 	return p, n, nil
+}
+
+// applySpan applies the largest span that holds epoch and ends by latest,
+// and returns its last epoch. A span that is missing, malformed or does not
+// bring the path to its root is passed over: the finer files decide.
+func applySpan(ctx context.Context, src publication.Source, p *revocation.Path, epoch, latest uint64, unusable map[string]bool) (*revocation.Path, uint64, bool) {
+	for _, level := range revocation.SpanLevels {
+		i := revocation.SpanIndex(epoch, level)
+		end := revocation.SpanEnd(i, level)
+		name := publication.SpanName(level, i)
+		if end > latest || end == epoch || unusable[name] {
+			continue // not published yet, no better than the epoch's delta, or tried
+		}
+		q, err := fetchSpan(ctx, src, name, p, end)
+		if err != nil {
+			unusable[name] = true
+			continue
+		}
+		return q, end, true
+	}
+	return nil, 0, false
+}
+
+// fetchSpan fetches the span called name, which ends at epoch end, and
+// applies it to p.
+func fetchSpan(ctx context.Context, src publication.Source, name string, p *revocation.Path, end uint64) (*revocation.Path, error) {
+	data, err := src.Get(ctx, name, publication.MaxDeltaSize)
+	if err != nil {
+		return nil, err
+	}
+	d, err := decodeDelta(data)
+	if err != nil {
+		return nil, err
+	}
+	if d.Epoch != end {
+		return nil, fmt.Errorf("the span %s ends at epoch %d, not %d", name, d.Epoch, end)
+	}
+	return revocation.UpdatePath(p, d)
+}
+
+// refreshPlan returns the files catchUp fetches to go from epoch first-1
+// (or from inside epoch first) to latest when the issuer has published
+// every span: the root statements of the grace epochs it passes, and the
+// deltas by deltaPlan to each grace epoch in turn, then to latest. The
+// refresh simulation counts them.
+func refreshPlan(first, latest uint64) []string {
+	var out []string
+	for e := latest - min(publication.EpochGrace, latest); e < latest; e++ {
+		if e < first || e == 0 {
+			continue
+		}
+		out = append(out, publication.RootName(e))
+		out = append(out, deltaPlan(first, e)...)
+		first = e + 1
+	}
+	return append(out, deltaPlan(first, latest)...)
+}
+
+// deltaFiles drops the root statements from a refresh plan: MaxDeltas
+// counts delta files.
+func deltaFiles(plan []string) []string {
+	return slices.DeleteFunc(plan, func(n string) bool { return strings.HasPrefix(n, "roots/") })
+}
+
+// deltaPlan returns the files applyDeltas fetches to go from epoch first-1
+// (or from inside epoch first) to latest when the issuer has published
+// every span: the largest span that holds the next epoch and ends by latest,
+// else the next epoch's delta.
+func deltaPlan(first, latest uint64) []string {
+	var out []string
+	for e := first; e <= latest; e++ {
+		name := publication.DeltaName(e)
+		for _, level := range revocation.SpanLevels {
+			i := revocation.SpanIndex(e, level)
+			if end := revocation.SpanEnd(i, level); end <= latest && end != e {
+				name, e = publication.SpanName(level, i), end
+				break
+			}
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // decodeDelta reads a published delta: revocation's binary encoding, or its
@@ -191,7 +333,7 @@ func decodeDelta(data []byte) (*revocation.Delta, error) {
 // fetchBucketPath rebuilds the path from the bucket around serial; the
 // bucket must be of the latest signed root.
 func fetchBucketPath(ctx context.Context, src publication.Source, serial uint64, latest *revocation.RootStatement) (*revocation.Path, error) {
-	data, err := src.Get(ctx, publication.BucketName(serial, BucketK), publication.MaxBucketSize)
+	data, err := src.Get(ctx, publication.BucketName(BucketK, revocation.BucketIndex(serial, BucketK)), publication.MaxBucketSize)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/internal/seal"
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/publication"
 )
 
 // Files of a wallet directory. The key file holds a random data key sealed
@@ -43,8 +44,12 @@ const (
 	// maxPending bounds the holder requests awaiting a bundle.
 	maxPending = 16
 	// pathHistory is how many verified epochs of its path a credential
-	// keeps, so it can still answer a verifier that accepts an older root.
-	pathHistory = 8
+	// keeps: the latest and the publication.EpochGrace before it, the only
+	// ones Prove answers under. Older paths (the import path among them)
+	// are dropped: answering under them would tell a verifier when the
+	// wallet was last refreshed, and with the root's leaf count, which
+	// serial it holds.
+	pathHistory = publication.EpochGrace + 1
 )
 
 // StateVersion is the format version of the sealed wallet state

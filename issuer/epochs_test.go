@@ -50,7 +50,7 @@ func issueN(t *testing.T, iss *Issuer, n int) []*Bundle {
 	t.Helper()
 	var out []*Bundle
 	for range n {
-		b, err := iss.Issue(adultSubject(), newHolder(t, 1).req)
+		b, err := iss.Issue(otherAdult(), newHolder(t, 1).req)
 		if err != nil {
 			t.Fatal(err)
 		}

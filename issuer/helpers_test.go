@@ -3,6 +3,7 @@ package issuer
 import (
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,18 @@ func adultSubject() *Subject {
 		Region:    "110101",
 		Level:     3,
 	}
+}
+
+// people counts the subjects otherAdult made.
+var people atomic.Int64
+
+// otherAdult returns an adult with a document number no other call gives:
+// a new person each time (re-issuing to one person revokes the earlier
+// credential).
+func otherAdult() *Subject {
+	s := adultSubject()
+	s.DocNumber = residentID("110101", "19900307", 500+int(people.Add(1)%400))
+	return s
 }
 
 func guardianRecordFor(t time.Time) *Guardian {
@@ -84,13 +97,17 @@ func newHolder(t testing.TB, copies int) *testHolder {
 	return h
 }
 
+// testStatusEntries is the status list size of the tests' issuers.
+const testStatusEntries = 1 << 14
+
 // newTestIssuer initialises an issuer in a temporary directory without
 // circuit keys and opens it at testNow.
 func newTestIssuer(t testing.TB, suite jose.Suite) (*Issuer, string) {
 	t.Helper()
 	dir := t.TempDir() + "/issuer"
 	clock := func() time.Time { return testNow }
-	if err := Init(dir, testPass, Options{Suite: suite, SkipCircuitKeys: true, KDF: fastKDF, Now: clock}); err != nil {
+	// A small status list keeps each rewrite of it cheap.
+	if err := Init(dir, testPass, Options{Suite: suite, SkipCircuitKeys: true, KDF: fastKDF, Now: clock, StatusListEntries: testStatusEntries}); err != nil {
 		t.Fatal(err)
 	}
 	iss, err := open(dir, testPass, clock)

@@ -3,6 +3,7 @@ package issuer
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,15 +11,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/internal/seal"
+	"github.com/yinzheng-id/yinzheng/internal/storelock"
 	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
@@ -68,7 +70,7 @@ var (
 
 // China Standard Time: the day on which a person's age and a credential's
 // expiry are counted.
-var chinaTime = time.FixedZone("CST", 8*3600)
+var chinaTime = schemas.ChinaTime
 
 // Options configure Init.
 type Options struct {
@@ -112,6 +114,12 @@ type Options struct {
 	// KDF are the Argon2id parameters sealing the keys; zero means
 	// seal.DefaultParams.
 	KDF seal.Params
+	// StatusListEntries is the size of the SD-JWT copies' status list,
+	// fixed for the directory's life; 0 means DefaultStatusListEntries.
+	// Size it for every copy the issuer will sign (credentials ever issued
+	// times the copies each): each copy takes an index of its own, never
+	// reused. A positive multiple of 8, at most 2^32.
+	StatusListEntries uint64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -160,6 +168,8 @@ type Issuer struct {
 	acc     *revocation.Store
 	db      *badger.DB
 	audit   *auditLog
+	keys    *recordKeys
+	status  *statusBitmaps
 	latest  *revocation.Epoch
 	// latestAt is when latest was signed (its statement's iat).
 	latestAt time.Time
@@ -262,6 +272,24 @@ func Init(dir string, passphrase []byte, opts Options) (err error) {
 		return fmt.Errorf("issuer: %w", err)
 	}
 	if err := acc.Close(); err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	entries := opts.StatusListEntries
+	if entries == 0 {
+		entries = DefaultStatusListEntries
+	}
+	if err := checkStatusEntries(entries); err != nil {
+		return err
+	}
+	db, err := openPrivateDB(filepath.Join(dir, privateDir, dbDir))
+	if err != nil {
+		return err
+	}
+	err = initStatusList(db, entries)
+	if err2 := db.Close(); err == nil {
+		err = err2
+	}
+	if err != nil {
 		return fmt.Errorf("issuer: %w", err)
 	}
 	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
@@ -445,6 +473,14 @@ func open(dir string, passphrase []byte, now func() time.Time) (*Issuer, error) 
 		iss.closeStores()
 		return nil, err
 	}
+	if iss.keys, err = openRecordKeys(filepath.Join(dir, privateDir, recordKeysFile)); err != nil {
+		iss.closeStores()
+		return nil, err
+	}
+	if iss.status, err = loadStatusBitmaps(iss.db); err != nil {
+		iss.closeStores()
+		return nil, err
+	}
 	history, err := iss.acc.RootHistory()
 	if err != nil {
 		iss.closeStores()
@@ -465,6 +501,10 @@ func open(dir string, passphrase []byte, now func() time.Time) (*Issuer, error) 
 		iss.closeStores()
 		return nil, err
 	}
+	if err := iss.finishPendingRevoke(); err != nil {
+		iss.closeStores()
+		return nil, err
+	}
 	if err := iss.repairPublic(history); err != nil {
 		iss.closeStores()
 		return nil, err
@@ -478,6 +518,9 @@ func (iss *Issuer) closeStores() {
 	}
 	if iss.db != nil {
 		iss.db.Close()
+	}
+	if iss.keys != nil {
+		iss.keys.close()
 	}
 }
 
@@ -493,6 +536,9 @@ func (iss *Issuer) Close() error {
 	clear(iss.dataKey)
 	err := iss.acc.Close()
 	if err2 := iss.db.Close(); err == nil {
+		err = err2
+	}
+	if err2 := iss.keys.close(); err == nil {
 		err = err2
 	}
 	return err
@@ -511,15 +557,47 @@ func (iss *Issuer) PublicKey() *jose.PublicKey { return iss.key.Public() }
 // today is the issuer's calendar date at t (China Standard Time).
 func today(t time.Time) schemas.Date { return schemas.DateOf(t.In(chinaTime)) }
 
-// Issue enrols subject and issues a bundle bound to the holder's request:
-// the 网号, the attributes and their leaf appended to the accumulator, and
-// one SD-JWT VC per holder key. Issue publishes no epoch: the bundle is
-// pending, its path under the current tree that the next Publish signs
-// (Bundle.Pending, Path.Epoch the epoch being built), so that one epoch
-// holds every issuance of an interval and a root does not name the one
-// credential issued under it. The status list is rewritten at once, so the
-// SD-JWT copies can be checked from the start.
+// ErrDeviceChanged means the person already holds a credential bound to
+// another holder commitment. Re-issuing to a new device (lost device, lost
+// recovery phrase) would give the person a second, independent pseudonym at
+// every platform: it is the operator's decision, IssueOptions.ReplaceDevice.
+var ErrDeviceChanged = errors.New("issuer: the person's credentials are bound to another holder commitment; re-issuing to a new device needs the operator's decision (replace device)")
+
+// IssueOptions are the operator's decisions on one issuance.
+type IssueOptions struct {
+	// ReplaceDevice accepts a holder commitment other than the one on
+	// record for the person: the person lost the device and the recovery
+	// phrase. The earlier credentials are revoked as on any re-issuance,
+	// the new commitment replaces the old one, and the audit log records a
+	// "replace-device" event.
+	ReplaceDevice bool
+}
+
+// Issue is IssueWithOptions without operator decisions.
 func (iss *Issuer) Issue(subject *Subject, req *HolderRequest) (*Bundle, error) {
+	return iss.IssueWithOptions(subject, req, IssueOptions{})
+}
+
+// IssueWithOptions enrols subject and issues a bundle bound to the holder's
+// request: the 网号, the attributes and their leaf appended to the
+// accumulator, and one SD-JWT VC per holder key, each with a status index of
+// its own drawn at random (see DefaultStatusListEntries).
+//
+// A person has one live credential. Issuing again to a person on record
+// revokes every earlier credential of the person in the same call (status
+// indices first, then the accumulator leaves, with the new leaf's append),
+// and needs the holder commitment on record (the recovery flow: a wallet
+// restored from its recovery phrase has the same commitment, hence the same
+// pseudonyms); another commitment is refused with ErrDeviceChanged unless
+// opts.ReplaceDevice.
+//
+// Issue publishes no epoch: the bundle is pending, its path under the
+// current tree that the next Publish signs (Bundle.Pending, Path.Epoch the
+// epoch being built), so that one epoch holds every issuance of an interval
+// and a root does not name the one credential issued under it. The new
+// copies' indices read as valid in the status list already (an unused index
+// is never set), so a first issuance does not rewrite it.
+func (iss *Issuer) IssueWithOptions(subject *Subject, req *HolderRequest, opts IssueOptions) (*Bundle, error) {
 	if subject == nil || req == nil {
 		return nil, errors.New("issuer: issue needs a subject and a holder request")
 	}
@@ -554,16 +632,59 @@ func (iss *Issuer) Issue(subject *Subject, req *HolderRequest) (*Bundle, error) 
 	}
 	leaf := zkhash.Leaf(zkhash.LeafTag(circuits.SchemaName), packed, hr.commitment, identity)
 
+	pkey := personKey(iss.secret, wanghao)
+	person, slot, err := iss.getPerson(pkey)
+	if errors.Is(err, ErrRecordKeyDestroyed) {
+		// A deletion stopped after destroying the record's key: finish it,
+		// and enrol the person anew.
+		if err := erase(iss.db, pkey); err != nil {
+			return nil, err
+		}
+		person, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	commitment := zkhash.FormatElement(hr.commitment)
+	action := "issue"
+	if person != nil {
+		switch {
+		case person.Commitment == commitment:
+			action = "reissue"
+		case opts.ReplaceDevice:
+			action = "replace-device"
+		default:
+			return nil, ErrDeviceChanged
+		}
+	}
+
 	serial, err := iss.acc.LeafCount()
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %w", err)
 	}
-	copies, err := iss.signCopies(&attrs, issued, now, serial, hr.keys)
+	indices, err := iss.status.draw(len(hr.keys))
 	if err != nil {
 		return nil, err
 	}
-
-	first, err := iss.acc.Append(leaf)
+	copies, err := iss.signCopies(&attrs, issued, indices, hr.keys)
+	if err != nil {
+		return nil, err
+	}
+	var earlier []uint64
+	if person == nil {
+		if slot, err = iss.keys.add(); err != nil {
+			return nil, err
+		}
+		person = &personRecord{Created: now.UTC()}
+	} else {
+		// The earlier copies are refused from here on, before anything
+		// else changes.
+		earlier = person.serials()
+		if err := iss.revokeIndicesLocked(earlier, person.indices()); err != nil {
+			return nil, err
+		}
+	}
+	first, err := iss.acc.ApplyBatch(revocation.Batch{Append: []fr.Element{leaf}, Revoke: earlier})
 	if err != nil {
 		return nil, fmt.Errorf("issuer: appending the leaf: %w", err)
 	}
@@ -571,27 +692,22 @@ func (iss *Issuer) Issue(subject *Subject, req *HolderRequest) (*Bundle, error) 
 		iss.acc.Revoke(first)
 		return nil, fmt.Errorf("issuer: the accumulator assigned serial %d, expected %d (another writer?)", first, serial)
 	}
-	pkey := personKey(iss.secret, wanghao)
-	person, err := getPerson(iss.db, iss.dataKey, pkey)
-	if err == nil {
-		if person == nil {
-			person = &personRecord{Created: now.UTC()}
-		}
-		person.Serials = append(person.Serials, serial)
-		person.Updated = now.UTC()
-		if e.guardian != nil {
-			person.Guardian = e.guardian
-		}
-		err = putPerson(iss.db, iss.dataKey, pkey, person)
+	person.Commitment = commitment
+	person.Credentials = append(person.Credentials, credentialRec{Serial: serial, Indices: indices})
+	person.Updated = now.UTC()
+	if e.guardian != nil {
+		person.Guardian = e.guardian
 	}
-	if err != nil {
+	if err := iss.commitIssue(pkey, slot, person, serial, indices); err != nil {
 		// Without a record, a deletion request could not find this
 		// credential: take it back.
 		iss.acc.Revoke(serial)
 		return nil, err
 	}
-	if err := iss.writeStatusList(now); err != nil {
-		return nil, err
+	if len(earlier) > 0 {
+		if err := iss.writeStatusList(now); err != nil {
+			return nil, err
+		}
 	}
 	path, err := iss.acc.Path(serial)
 	if err != nil {
@@ -601,8 +717,7 @@ func (iss *Issuer) Issue(subject *Subject, req *HolderRequest) (*Bundle, error) 
 		return nil, errors.New("issuer: the new leaf's path does not fold to the current root")
 	}
 	epoch := iss.nextEpochLocked()
-	if err := iss.audit.append(AuditEntry{Time: now, Action: "issue", Serials: []uint64{serial},
-		Epoch: &epoch, Subject: auditTag(iss.secret, wanghao)}); err != nil {
+	if err := iss.audit.append(AuditEntry{Time: now, Action: action, Epoch: &epoch}); err != nil {
 		return nil, err
 	}
 
@@ -639,9 +754,134 @@ func (iss *Issuer) Issue(subject *Subject, req *HolderRequest) (*Bundle, error) 
 	return b, nil
 }
 
+// commitIssue stores, in one transaction, the person record, the new
+// serial's status indices, their allocation and the mark of delivered
+// serials, and ends the pending revocation of the person's earlier serials
+// (the accumulator batch that revoked them has committed).
+func (iss *Issuer) commitIssue(pkey []byte, slot uint64, person *personRecord, serial uint64, indices []uint64) error {
+	sealedPerson, err := iss.sealRecord(slot, pkey, person)
+	if err != nil {
+		return err
+	}
+	skey := serialKey(serial)
+	sealedIdx, err := iss.sealRecord(slot, skey, indices)
+	if err != nil {
+		return err
+	}
+	var apply func()
+	// The high-water mark of delivered serials moves in the same
+	// transaction as the record, so that open can tell an accumulator
+	// rolled back behind a serial already handed out (see checkStores).
+	err = storelock.Update(iss.db, func(txn *badger.Txn) error {
+		next, err := readIssuedMark(txn)
+		if err != nil {
+			return err
+		}
+		if err := txn.Set(keyIssued, binary.BigEndian.AppendUint64(nil, max(next, serial+1))); err != nil {
+			return err
+		}
+		if apply, err = setBits(txn, prefixStatusAlloc, iss.status.alloc, indices); err != nil {
+			return err
+		}
+		if err := txn.Set(pkey, sealedPerson); err != nil {
+			return err
+		}
+		if err := txn.Set(skey, sealedIdx); err != nil {
+			return err
+		}
+		return txn.Delete(keyPendingRevoke)
+	})
+	if err != nil {
+		return fmt.Errorf("issuer: storing a person record: %w", err)
+	}
+	apply()
+	iss.status.used += uint64(len(indices))
+	return nil
+}
+
+// revokeIndicesLocked revokes the status indices of serials (idx, which the
+// caller gathered), in one transaction that also records serials as pending: the accumulator side
+// comes next, and if the process stops before it, the next open finishes it
+// (finishPendingRevoke). The SD-JWT copies are refused from this commit on;
+// the caller rewrites the status list. The caller holds iss.mu.
+func (iss *Issuer) revokeIndicesLocked(serials, idx []uint64) error {
+	pending, err := json.Marshal(serials)
+	if err != nil {
+		return err
+	}
+	// The count of revoked serials moves with them, so that open can tell
+	// an accumulator rolled back behind a revocation (see checkStores).
+	live := 0
+	seen := map[uint64]bool{}
+	for _, s := range serials {
+		st, err := iss.acc.Status(s)
+		if err != nil {
+			return fmt.Errorf("issuer: %w", err)
+		}
+		if st == revocation.Valid && !seen[s] {
+			live++
+		}
+		seen[s] = true
+	}
+	var apply func()
+	err = storelock.Update(iss.db, func(txn *badger.Txn) error {
+		var err error
+		if apply, err = setBits(txn, prefixStatusRevoked, iss.status.revoked, idx); err != nil {
+			return err
+		}
+		if live > 0 {
+			n, err := readCounter(txn, keyRevokedMark)
+			if err != nil {
+				return err
+			}
+			if err := txn.Set(keyRevokedMark, binary.BigEndian.AppendUint64(nil, n+uint64(live))); err != nil {
+				return err
+			}
+		}
+		return txn.Set(keyPendingRevoke, pending)
+	})
+	if err != nil {
+		return fmt.Errorf("issuer: revoking status indices: %w", err)
+	}
+	apply()
+	return nil
+}
+
+// clearPendingRevoke ends a pending revocation once the accumulator has it.
+func (iss *Issuer) clearPendingRevoke() error {
+	if err := storelock.Update(iss.db, func(txn *badger.Txn) error { return txn.Delete(keyPendingRevoke) }); err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	return nil
+}
+
+// finishPendingRevoke completes, at open, a revocation whose status indices
+// were revoked but whose accumulator leaves may not be: the process stopped
+// between the two.
+func (iss *Issuer) finishPendingRevoke() error {
+	v, err := getValue(iss.db, keyPendingRevoke)
+	if err != nil || v == nil {
+		return err
+	}
+	var serials []uint64
+	if err := json.Unmarshal(v, &serials); err != nil {
+		return fmt.Errorf("%w: the pending revocation: %v", storelock.ErrDamaged, err)
+	}
+	if len(serials) > 0 {
+		if err := iss.acc.Revoke(serials...); err != nil {
+			return fmt.Errorf("issuer: finishing an interrupted revocation: %w", err)
+		}
+	}
+	return iss.clearPendingRevoke()
+}
+
 // signCopies signs one SD-JWT VC per holder key: fresh salts each, every
-// personal claim selectively disclosable, the status entry at serial.
-func (iss *Issuer) signCopies(attrs *schemas.Attributes, issued schemas.Date, now time.Time, serial uint64, keys []*jose.PublicKey) ([]string, error) {
+// personal claim selectively disclosable, copy i at status index idx[i].
+// Nothing else in the clear is per credential: iat is the start of the day
+// of issuance and exp the end of the expiry day (China time), shared by
+// everyone issued that day with the same expiry; the header is the issuer's
+// (typ, alg, kid); cnf is the copy's own key.
+func (iss *Issuer) signCopies(attrs *schemas.Attributes, issued schemas.Date, idx []uint64, keys []*jose.PublicKey) ([]string, error) {
 	claims, err := schemas.ClaimsFromAttributes(attrs, issued)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSubject, err)
@@ -657,18 +897,19 @@ func (iss *Issuer) signCopies(attrs *schemas.Attributes, issued schemas.Date, no
 			disclosable = append(disclosable, sdjwt.ClaimPath{s.Name})
 		}
 	}
+	iat := time.Date(issued.Year, issued.Month, issued.Day, 0, 0, 0, 0, chinaTime)
 	// The credential is valid to the end of its expiry day, China time.
 	exp := time.Date(attrs.Expiry.Year, attrs.Expiry.Month, attrs.Expiry.Day+1, 0, 0, 0, 0, chinaTime)
-	status := map[string]any{"status_list": map[string]any{"idx": serial, "uri": iss.meta.StatusListURI}}
 	out := make([]string, 0, len(keys))
 	for i, k := range keys {
+		status := map[string]any{"status_list": map[string]any{"idx": idx[i], "uri": iss.meta.StatusListURI}}
 		sd, err := sdjwt.Issue(iss.key, claims, sdjwt.IssueOptions{
 			Disclosable: disclosable,
 			HolderKey:   k,
 			Issuer:      iss.meta.Issuer,
 			VCT:         schemas.VCT,
 			Status:      status,
-			IssuedAt:    now,
+			IssuedAt:    iat,
 			Expiry:      exp,
 			Header:      map[string]any{"kid": iss.meta.KID},
 		})
@@ -680,14 +921,14 @@ func (iss *Issuer) signCopies(attrs *schemas.Attributes, issued schemas.Date, no
 	return out, nil
 }
 
-// Revoke revokes credentials: their leaves become empty in the accumulator
-// (effective for ZK proofs from the next published epoch, which batches
-// them with the interval's other changes) and their status list bits are
-// set (effective at once: the status list is republished). The serials are
-// revoked together: one accumulator transaction, one status list signature
-// and one audit entry for the call, so revoking many at once costs little
-// more than revoking one. A serial never issued is an error and nothing is
-// revoked; revoking a revoked serial changes nothing.
+// Revoke revokes credentials: the status indices of their SD-JWT copies are
+// set (effective at once: the status list is republished) and their leaves
+// become empty in the accumulator (effective for ZK proofs from the next
+// published epoch, which batches them with the interval's other changes).
+// The serials are revoked together: one transaction in each store, one
+// status list signature and one audit entry for the call, so revoking many
+// at once costs little more than revoking one. A serial never issued is an
+// error and nothing is revoked; revoking a revoked serial changes nothing.
 func (iss *Issuer) Revoke(serials ...uint64) error {
 	if len(serials) == 0 {
 		return errors.New("issuer: revoke needs at least one serial")
@@ -701,10 +942,19 @@ func (iss *Issuer) Revoke(serials ...uint64) error {
 	if err != nil {
 		return fmt.Errorf("issuer: %w", err)
 	}
+	var idx []uint64
 	for _, s := range serials {
 		if s >= leaves {
 			return fmt.Errorf("issuer: serial %d was never issued (%d serials issued); nothing was revoked", s, leaves)
 		}
+		more, err := iss.serialIndices(s)
+		if err != nil {
+			return err
+		}
+		idx = append(idx, more...)
+	}
+	if err := iss.revokeIndicesLocked(serials, idx); err != nil {
+		return err
 	}
 	if err := iss.acc.Revoke(serials...); err != nil {
 		if errors.Is(err, revocation.ErrUnknownSerial) {
@@ -712,11 +962,14 @@ func (iss *Issuer) Revoke(serials ...uint64) error {
 		}
 		return fmt.Errorf("issuer: %w", err)
 	}
+	if err := iss.clearPendingRevoke(); err != nil {
+		return err
+	}
 	now := iss.now()
 	if err := iss.writeStatusList(now); err != nil {
 		return err
 	}
-	return iss.audit.append(AuditEntry{Time: now, Action: "revoke", Serials: slices.Clone(serials)})
+	return iss.audit.append(AuditEntry{Time: now, Action: "revoke", Count: len(serials)})
 }
 
 // Publish freezes the accumulator's root as a new epoch, signs it and
@@ -751,14 +1004,16 @@ type DeleteResult struct {
 }
 
 // Delete carries out a deletion request (Art. 9): every credential of the
-// person with this 网号 is revoked and the status list republished, and the
-// person's record is erased from the private database, all at once. The
-// accumulator's side follows at the next published epoch, like any
-// revocation: publishing an epoch for the deletion alone would make its
-// root, and its delta of a few leaves, point at the person. The leaves stay
-// as empty slots: serials are never reused, so other holders' paths remain
-// valid. The audit log keeps only the action, the serials and a keyed hash
-// of the 网号.
+// person with this 网号 is revoked (status indices and leaves) and the status
+// list republished, the key that sealed the person's record is destroyed,
+// and the record and its serials' entries are dropped from the private
+// database's files. Nothing left in the issuer directory links the person to
+// the serials or to anything computable from their document number: the
+// audit log records "delete" and a time. The accumulator's side follows at
+// the next published epoch, like any revocation: publishing an epoch for the
+// deletion alone would make its root, and its delta of a few leaves, point
+// at the person. The leaves stay as empty slots: serials are never reused,
+// so other holders' paths remain valid.
 func (iss *Issuer) Delete(wanghao string) (*DeleteResult, error) {
 	if len(wanghao) != WanghaoLen {
 		return nil, fmt.Errorf("issuer: %q is not a 网号 of this issuer (%d letters and digits)", wanghao, WanghaoLen)
@@ -772,31 +1027,49 @@ func (iss *Issuer) Delete(wanghao string) (*DeleteResult, error) {
 		return nil, ErrClosed
 	}
 	pkey := personKey(iss.secret, wanghao)
-	person, err := getPerson(iss.db, iss.dataKey, pkey)
+	person, slot, err := iss.getPerson(pkey)
+	if errors.Is(err, ErrRecordKeyDestroyed) {
+		// An earlier deletion stopped after destroying the key: the
+		// credentials are revoked, only the unreadable record is left.
+		if err := erase(iss.db, pkey, keyPendingRevoke); err != nil {
+			return nil, err
+		}
+		return nil, ErrUnknownWanghao
+	}
 	if err != nil {
 		return nil, err
 	}
 	if person == nil {
 		return nil, ErrUnknownWanghao
 	}
+	serials := person.serials()
 	// Revoke first: if anything below fails, a retry finds the record and
 	// revoking again changes nothing.
-	if err := iss.acc.Revoke(person.Serials...); err != nil {
+	if err := iss.revokeIndicesLocked(serials, person.indices()); err != nil {
+		return nil, err
+	}
+	if err := iss.acc.Revoke(serials...); err != nil {
 		return nil, fmt.Errorf("issuer: revoking the person's credentials: %w", err)
 	}
 	now := iss.now()
 	if err := iss.writeStatusList(now); err != nil {
 		return nil, err
 	}
-	if err := erasePerson(iss.db, pkey); err != nil {
+	if err := iss.keys.destroy(slot); err != nil {
+		return nil, err
+	}
+	drop := [][]byte{pkey, keyPendingRevoke}
+	for _, s := range serials {
+		drop = append(drop, serialKey(s))
+	}
+	if err := erase(iss.db, drop...); err != nil {
 		return nil, err
 	}
 	epoch := iss.nextEpochLocked()
-	if err := iss.audit.append(AuditEntry{Time: now, Action: "delete", Serials: person.Serials,
-		Epoch: &epoch, Subject: auditTag(iss.secret, wanghao)}); err != nil {
+	if err := iss.audit.append(AuditEntry{Time: now, Action: "delete", Epoch: &epoch}); err != nil {
 		return nil, err
 	}
-	return &DeleteResult{Revoked: person.Serials, NextEpoch: epoch}, nil
+	return &DeleteResult{Revoked: serials, NextEpoch: epoch}, nil
 }
 
 // AuditLog returns the audit log, oldest first, after checking its chain.
@@ -846,6 +1119,9 @@ func (iss *Issuer) publishLocked() (*revocation.Epoch, error) {
 	if err := writePublicFile(iss.dir, publication.DeltaName(e.Epoch), delta); err != nil {
 		return nil, err
 	}
+	if err := iss.writeSpansLocked(e.Epoch); err != nil {
+		return nil, err
+	}
 	if err := iss.writeStatusList(now); err != nil {
 		return nil, err
 	}
@@ -853,6 +1129,40 @@ func (iss *Issuer) publishLocked() (*revocation.Epoch, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// writeSpansLocked writes the span deltas that end at epoch
+// (revocation.SpanLevels): the merge of the last 2^L deltas, so that a
+// wallet far behind catches up in a few files instead of falling back to a
+// bucket. A span lost to a crash is not rewritten: wallets then use the
+// finer spans or the epoch deltas. The caller holds iss.mu.
+func (iss *Issuer) writeSpansLocked(epoch uint64) error {
+	for _, level := range revocation.SpanLevels {
+		size := uint64(1) << uint(level)
+		if epoch%size != 0 {
+			continue
+		}
+		ds := make([]*revocation.Delta, 0, size)
+		for e := epoch - size + 1; e <= epoch; e++ {
+			d, err := iss.acc.Delta(e)
+			if err != nil {
+				return fmt.Errorf("issuer: delta of epoch %d for a span: %w", e, err)
+			}
+			ds = append(ds, d)
+		}
+		m, err := revocation.MergeDeltas(ds)
+		if err != nil {
+			return fmt.Errorf("issuer: %w", err)
+		}
+		data, err := m.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		if err := writePublicFile(iss.dir, publication.SpanName(level, revocation.SpanIndex(epoch, level)), data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // nextEpochLocked is the epoch the next Publish signs. The caller holds iss.mu.
@@ -863,8 +1173,9 @@ func (iss *Issuer) nextEpochLocked() uint64 {
 	return iss.latest.Epoch + 1
 }
 
+// writeStatusList signs and writes the status list of the SD-JWT copies.
 func (iss *Issuer) writeStatusList(now time.Time) error {
-	tok, err := iss.acc.StatusListToken(iss.key, iss.meta.Issuer, iss.meta.StatusListURI, now)
+	tok, err := revocation.SignStatusList(iss.key, iss.meta.Issuer, iss.meta.StatusListURI, iss.status.revoked, now)
 	if err != nil {
 		return fmt.Errorf("issuer: status list: %w", err)
 	}
@@ -892,13 +1203,25 @@ func (iss *Issuer) PublicFile(name string) ([]byte, error) {
 	return data, nil
 }
 
-// Bucket returns the encoded bucket of k levels (4^k leaves) around serial
-// (revocation.Bucket.MarshalBinary) under the latest published root. While
+// Bucket returns the encoded bucket number index of k levels (4^k leaves,
+// the serials index×4^k onwards; see revocation.BucketIndex)
+// (revocation.Bucket.MarshalBinary) under the latest published root. It is
+// asked for by bucket, not by serial: the issuer learns that the holder is
+// one of 4^k. A bucket whose first serial was never issued is
+// revocation.ErrUnknownSerial. While
 // changes are unpublished the current tree has no signed root, so it returns
 // ErrUnpublished rather than a bucket no holder could check. With batched
 // epochs that is most of an interval on a busy issuer: the bucket is a
 // fallback, the deltas are the refresh path.
-func (iss *Issuer) Bucket(serial uint64, k int) ([]byte, error) {
+func (iss *Issuer) Bucket(index uint64, k int) ([]byte, error) {
+	if k < 0 || k > revocation.MaxBucketLevels {
+		return nil, fmt.Errorf("issuer: bucket size 4^%d outside 4^0…4^%d", k, revocation.MaxBucketLevels)
+	}
+	shift := uint(2 * k)
+	if index > (^uint64(0))>>shift {
+		return nil, fmt.Errorf("issuer: bucket %d: %w", index, revocation.ErrUnknownSerial)
+	}
+	serial := index << shift
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
 	if iss.closed {

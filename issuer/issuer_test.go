@@ -61,8 +61,11 @@ func TestIssueBundleVerifies(t *testing.T) {
 			}
 			checkBundle(t, iss, h, b)
 
-			// The same person again (a new device): same 网号, next serial.
+			// The same person again (a restored wallet: same holder
+			// secret, new copy keys): same 网号, next serial.
 			h2 := newHolder(t, 2)
+			h2.secret = h.secret
+			h2.req.HolderCommitment = h.req.HolderCommitment
 			s := adultSubject()
 			s.DocNumber = strings.ToLower(s.DocNumber) // normalised
 			b2, err := iss.Issue(s, h2.req)
@@ -92,6 +95,7 @@ func checkBundle(t *testing.T, iss *Issuer, h *testHolder, b *Bundle) {
 		t.Fatalf("bundle header: %+v", b)
 	}
 	seen := map[string]bool{}
+	seenIdx := map[int64]bool{}
 	for i, c := range b.SDJWT {
 		v := sdjwt.Verifier{IssuerKey: pub, Now: func() time.Time { return testNow }}
 		res, err := v.Verify([]byte(c))
@@ -105,9 +109,11 @@ func checkBundle(t *testing.T, iss *Issuer, h *testHolder, b *Bundle) {
 			t.Fatalf("copy %d: %v", i, err)
 		}
 		st := res.Claims["status"].(map[string]any)["status_list"].(map[string]any)
-		if idx, _ := st["idx"].(json.Number).Int64(); uint64(idx) != b.Serial || st["uri"] != meta.StatusListURI {
-			t.Fatalf("copy %d: status %v", i, st)
+		idx, _ := st["idx"].(json.Number).Int64()
+		if idx < 0 || idx >= testStatusEntries || st["uri"] != meta.StatusListURI || seenIdx[idx] {
+			t.Fatalf("copy %d: status %v (each copy has an index of its own in the list)", i, st)
 		}
+		seenIdx[idx] = true
 		if res.Claims["wanghao"] != b.Wanghao || res.Claims["name"] != b.ZK.Name || res.Claims["vct"] != schemas.VCT {
 			t.Fatalf("copy %d: claims %v", i, res.Claims)
 		}
@@ -319,14 +325,14 @@ func TestRevokeAndPublish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := sl.Status(b.Serial); st != revocation.Revoked {
+	if st, _ := sl.Status(copyIndices(t, b)[0]); st != revocation.Revoked {
 		t.Fatal("status list does not show the revocation")
 	}
-	if st, _ := sl.Status(other.Serial); st != revocation.Valid {
+	if st, _ := sl.Status(copyIndices(t, other)[0]); st != revocation.Valid {
 		t.Fatal("status list revokes another credential")
 	}
 	// Buckets wait for a signed root.
-	if _, err := iss.Bucket(other.Serial, 2); !errors.Is(err, ErrUnpublished) {
+	if _, err := iss.Bucket(revocation.BucketIndex(other.Serial, 2), 2); !errors.Is(err, ErrUnpublished) {
 		t.Fatalf("bucket before publish: %v", err)
 	}
 	e, err := iss.Publish()
@@ -360,7 +366,7 @@ func TestRevokeAndPublish(t *testing.T) {
 	if err == nil && !p.Leaf.IsZero() {
 		t.Fatal("revoked leaf still in the tree after refresh")
 	}
-	bucket, err := iss.Bucket(other.Serial, 2)
+	bucket, err := iss.Bucket(revocation.BucketIndex(other.Serial, 2), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +412,7 @@ func TestDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b2, err := iss.Issue(child, newHolder(t, 1).req) // a second device
+	b2, err := iss.IssueWithOptions(child, newHolder(t, 1).req, IssueOptions{ReplaceDevice: true}) // a second device
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,9 +454,11 @@ func TestDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range res.Revoked {
-		if st, err := sl.Status(s); err != nil || st != revocation.Revoked {
-			t.Fatalf("status list after deletion: serial %d %v, %v", s, st, err)
+	for _, b := range []*Bundle{b1, b2} {
+		for _, idx := range copyIndices(t, b) {
+			if st, err := sl.Status(idx); err != nil || st != revocation.Revoked {
+				t.Fatalf("status list after deletion: index %d %v, %v", idx, st, err)
+			}
 		}
 	}
 	if _, err := iss.PublicFile(publication.RootName(res.NextEpoch)); !errors.Is(err, publication.ErrNotFound) {
@@ -479,7 +487,7 @@ func TestDelete(t *testing.T) {
 	if p.Leaf.IsZero() {
 		t.Fatal("kept credential lost its leaf")
 	}
-	if rec, err := getPerson(iss.db, iss.dataKey, pkey); err != nil || rec != nil {
+	if rec, _, err := iss.getPerson(pkey); err != nil || rec != nil {
 		t.Fatalf("record after deletion: %v, %v", rec, err)
 	}
 	if _, err := iss.Delete(b1.Wanghao); !errors.Is(err, ErrUnknownWanghao) {
@@ -621,7 +629,7 @@ func TestPersonalDataAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The record is there and holds the guardian's document number…
-	rec, err := getPerson(iss.db, iss.dataKey, personKey(iss.secret, b.Wanghao))
+	rec, _, err := iss.getPerson(personKey(iss.secret, b.Wanghao))
 	if err != nil || rec == nil || rec.Guardian == nil || rec.Guardian.DocNumber != child.Guardian.DocNumber {
 		t.Fatalf("record %+v, %v", rec, err)
 	}
@@ -671,9 +679,6 @@ func TestAuditLog(t *testing.T) {
 	if got := strings.Join(actions, ","); got != "init,issue,revoke,publish,delete" {
 		t.Fatalf("actions %s", got)
 	}
-	if log[1].Subject == "" || log[1].Subject != log[4].Subject {
-		t.Fatal("issue and delete of one person do not share a subject tag")
-	}
 	raw, _ := json.Marshal(log)
 	for _, personal := range []string{s.Name, s.DocNumber, s.BirthDate, b.Wanghao, s.Region} {
 		if strings.Contains(string(raw), personal) {
@@ -682,7 +687,7 @@ func TestAuditLog(t *testing.T) {
 	}
 	// Tampering breaks the chain.
 	e := log[2]
-	e.Serials = []uint64{42}
+	e.Count = 42
 	v, _ := json.Marshal(e)
 	if err := iss.db.Update(func(txn *badger.Txn) error { return txn.Set(auditKey(2), v) }); err != nil {
 		t.Fatal(err)
@@ -703,7 +708,7 @@ func TestConcurrentIssue(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := iss.Issue(adultSubject(), h.req)
+			b, err := iss.Issue(otherAdult(), h.req)
 			if err != nil {
 				errs <- err
 				return

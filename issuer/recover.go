@@ -2,15 +2,18 @@ package issuer
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/yinzheng-id/yinzheng/internal/storelock"
 	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
@@ -61,7 +64,7 @@ func (iss *Issuer) checkStores(history []*revocation.Epoch) error {
 	if err != nil {
 		return fmt.Errorf("issuer: %w", err)
 	}
-	issued, err := issuedSerials(iss.db, iss.dataKey)
+	issued, err := issuedSerials(iss.db)
 	if err != nil {
 		return err
 	}
@@ -117,29 +120,67 @@ func (iss *Issuer) checkStores(history []*revocation.Epoch) error {
 	if err := check(publication.LatestRootName, latest); err != nil {
 		return err
 	}
+	if err := iss.checkRevokedMark(); err != nil {
+		return err
+	}
 	return iss.checkStatusList()
 }
 
-// checkStatusList refuses an accumulator that lacks a revocation the
-// published status list (signed by the issuer key) already shows, or that
-// covers fewer serials than the list: the revocation was acknowledged.
+// checkRevokedMark refuses an accumulator with fewer revoked serials than
+// the private database counted as revoked (a pending revocation, finished
+// later in open, may account for some).
+func (iss *Issuer) checkRevokedMark() error {
+	var mark uint64
+	var pending []uint64
+	err := storelock.View(iss.db, func(txn *badger.Txn) error {
+		var err error
+		if mark, err = readCounter(txn, keyRevokedMark); err != nil {
+			return err
+		}
+		item, err := txn.Get(keyPendingRevoke)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, &pending) })
+	})
+	if err != nil {
+		return fmt.Errorf("issuer: reading the private database: %w", err)
+	}
+	accBits, err := iss.acc.StatusBits()
+	if err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	var revoked uint64
+	for _, b := range accBits {
+		revoked += uint64(bits.OnesCount8(b))
+	}
+	if revoked+uint64(len(pending)) < mark {
+		return fmt.Errorf("%w: the accumulator (%s/) revokes %d serials, the private database recorded %d revoked; %s",
+			ErrRolledBack, accumulatorDir, revoked, mark, restoreHint)
+	}
+	return nil
+}
+
+// checkStatusList refuses a private database that lacks a revocation the
+// published status list (signed by the issuer key) already shows: the
+// revocation was acknowledged. The list is of the SD-JWT copies' status
+// indices, which the private database keeps (statusidx.go).
 func (iss *Issuer) checkStatusList() error {
 	list, ok := iss.publishedStatusList()
 	if !ok {
 		return nil
 	}
-	bits, err := iss.acc.StatusBits()
-	if err != nil {
-		return fmt.Errorf("issuer: %w", err)
-	}
-	if list.Len() > uint64(len(bits))*8 {
-		return fmt.Errorf("%w: public/%s covers %d serials, the accumulator fewer (%d); %s",
-			ErrRolledBack, publication.StatusListName, list.Len(), uint64(len(bits))*8, restoreHint)
+	bits := iss.status.revoked
+	if list.Len() != uint64(len(bits))*8 {
+		return nil // not this directory's list size: repairStatusList rewrites it
 	}
 	for i := uint64(0); i < list.Len(); i++ {
 		st, _ := list.Status(i)
-		if st == revocation.Revoked && bits[i/8]>>(i%8)&1 == 0 {
-			return fmt.Errorf("%w: public/%s shows serial %d revoked, the accumulator does not; %s",
+		if st == revocation.Revoked && !bitSet(bits, i) {
+			return fmt.Errorf("%w: public/%s shows status index %d revoked, the private database does not; %s",
 				ErrRolledBack, publication.StatusListName, i, restoreHint)
 		}
 	}
@@ -223,17 +264,14 @@ func deltaFits(data []byte, e *revocation.Epoch) bool {
 }
 
 // repairStatusList rewrites the status list unless the published one
-// verifies and matches the accumulator bit for bit.
+// verifies and matches the private database's bits.
 func (iss *Issuer) repairStatusList() error {
-	bits, err := iss.acc.StatusBits()
-	if err != nil {
-		return fmt.Errorf("issuer: %w", err)
-	}
+	bits := iss.status.revoked
 	if list, ok := iss.publishedStatusList(); ok && list.Len() == uint64(len(bits))*8 {
 		same := true
 		for i := uint64(0); i < list.Len() && same; i++ {
 			st, _ := list.Status(i)
-			same = byte(st) == bits[i/8]>>(i%8)&1
+			same = (st == revocation.Revoked) == bitSet(bits, i)
 		}
 		if same {
 			return nil

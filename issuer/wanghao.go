@@ -30,14 +30,3 @@ func deriveWanghao(secret []byte, t schemas.DocType, docNumber string) string {
 	mac.Write([]byte(docNumber))
 	return wanghaoEncoding.EncodeToString(mac.Sum(nil)[:20])
 }
-
-// auditTag returns the value the audit log records instead of a 网号:
-// HMAC-SM3 under the issuer secret with a label of its own, truncated to 16
-// bytes. An auditor holding the issuer can find a person's entries; nobody
-// can go from an entry back to the 网号.
-func auditTag(secret []byte, wanghao string) string {
-	mac := hmac.New(sm3.New, secret)
-	mac.Write([]byte("yinzheng/issuer/audit\x00"))
-	mac.Write([]byte(wanghao))
-	return wanghaoEncoding.EncodeToString(mac.Sum(nil)[:16])
-}

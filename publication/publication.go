@@ -45,6 +45,16 @@ const (
 // fresh. Verifiers derive their default maximum root age from it.
 const DefaultEpochInterval = 10 * time.Minute
 
+// EpochGrace is how many epochs before the issuer's latest a zero-knowledge
+// presentation may still be made under: the latest and the EpochGrace
+// before it, never older. A wallet refreshes to the latest before proving
+// and answers under the newest of these the request names (it always holds
+// a path for each of them), so a verifier that varies a request's epochs
+// learns nothing about the wallet; a verifier puts no older epoch in a
+// request. One epoch covers a request made just before a publication and
+// answered just after.
+const EpochGrace = 1
+
 // Size limits a reader should pass to Source.Get. They are generous bounds
 // against a hostile or broken publisher, not the expected sizes.
 const (
@@ -93,11 +103,22 @@ func DeltaName(epoch uint64) string {
 	return "deltas/" + strconv.FormatUint(epoch, 10) + ".json"
 }
 
-// BucketName returns the name of the bucket of k levels (4^k leaves) that
-// holds serial.
-// Buckets are computed on request, so only an HTTP publisher serves them.
-func BucketName(serial uint64, k int) string {
-	return "buckets/" + strconv.FormatUint(serial, 10) + "/" + strconv.Itoa(k)
+// SpanName returns the name of span delta index of level L: the merge of
+// the deltas of epochs index·2^L + 1 … (index+1)·2^L
+// (revocation.MergeDeltas, revocation.SpanIndex), in the binary form of a
+// delta. Its size is bounded by MaxDeltaSize.
+func SpanName(level int, index uint64) string {
+	return "deltas/span/" + strconv.Itoa(level) + "/" + strconv.FormatUint(index, 10) + ".json"
+}
+
+// BucketName returns the name of bucket number index of k levels (4^k
+// leaves): the bucket of the serials index×4^k … (index+1)×4^k − 1
+// (revocation.BucketIndex). The name carries the bucket, never a serial, so
+// the publisher, a CDN or an access log learns only that the holder is one
+// of 4^k. Buckets are computed on request, so only an HTTP publisher serves
+// them.
+func BucketName(k int, index uint64) string {
+	return "buckets/" + strconv.Itoa(k) + "/" + strconv.FormatUint(index, 10)
 }
 
 // CheckName refuses a name that could leave the publication: empty, absolute,

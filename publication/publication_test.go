@@ -17,14 +17,14 @@ func TestNames(t *testing.T) {
 	for name, want := range map[string]string{
 		RootName(7):       "roots/7.jws",
 		DeltaName(0):      "deltas/0.json",
-		BucketName(42, 8): "buckets/42/8",
+		BucketName(8, 42): "buckets/8/42",
 	} {
 		if name != want {
 			t.Errorf("got %q, want %q", name, want)
 		}
 	}
 	for _, name := range []string{IssuerName, LatestRootName, StatusListName, ManifestName,
-		VerifyingKeyName, ProvingKeyName, RootName(1 << 63), DeltaName(3), BucketName(1, 16)} {
+		VerifyingKeyName, ProvingKeyName, RootName(1 << 63), DeltaName(3), BucketName(16, 1)} {
 		if err := CheckName(name); err != nil {
 			t.Errorf("CheckName(%q): %v", name, err)
 		}

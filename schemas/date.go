@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// ChinaTime is China Standard Time (UTC+8): the day on which a person's age,
+// a credential's expiry and its day of issuance (an SD-JWT's iat is the
+// start of that day) are counted.
+var ChinaTime = time.FixedZone("CST", 8*3600)
+
 // Date codes: a date is the number of days since 1970-01-01 (UTC midnight to
 // UTC midnight) plus DateOffset, which must lie in [0, 2^DateBits). The
 // offset lets birth dates before 1970 encode without signs: the codes cover

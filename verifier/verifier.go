@@ -23,10 +23,6 @@ const (
 	DefaultCacheTTL   = time.Minute
 )
 
-// maxGraceEpochs bounds how many older epochs RootGrace may add to a
-// request, so a publisher cannot make request creation walk its history.
-const maxGraceEpochs = 16
-
 // Options configure a Verifier.
 type Options struct {
 	// Dir is the verifier's directory (VDIR). With the default store,
@@ -66,8 +62,10 @@ type Options struct {
 	// DefaultMaxRootAge. Set it from the issuer's epoch interval.
 	MaxRootAge time.Duration
 	// RootGrace makes requests accept, besides the latest epoch, the epochs
-	// that were the latest within the last RootGrace (holders whose path is
-	// a little behind can still prove). 0 accepts only the latest.
+	// that were the latest within the last RootGrace, at most
+	// publication.EpochGrace of them (wallets answer under no older epoch:
+	// a request that walked the history would tell holders apart). 0
+	// accepts only the latest.
 	RootGrace time.Duration
 	// CacheTTL is how long issuer metadata, the verifying key, root
 	// statements and the status list are kept in memory; 0 means
@@ -204,7 +202,7 @@ func (v *Verifier) newRequest(ctx context.Context, p Policy, resultKey []byte) (
 	epochs := []uint64{latest.Epoch}
 	// Epoch e was the latest until e+1 was published.
 	supersededAt := latest.IssuedAt
-	for e := latest.Epoch; v.rootGrace > 0 && e > 0 && len(epochs) <= maxGraceEpochs && now.Sub(supersededAt) <= v.rootGrace; {
+	for e := latest.Epoch; v.rootGrace > 0 && e > 0 && len(epochs) <= publication.EpochGrace && now.Sub(supersededAt) <= v.rootGrace; {
 		e--
 		st, err := v.trust.root(ctx, iss, e)
 		var rerr *rootError

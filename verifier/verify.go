@@ -14,6 +14,7 @@ import (
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
+	"github.com/yinzheng-id/yinzheng/publication"
 	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/sdjwt"
@@ -356,6 +357,9 @@ func (v *Verifier) supersededTooLong(ctx context.Context, iss *issuerState, epoc
 	}
 	if epoch >= latest.Epoch {
 		return false, nil
+	}
+	if latest.Epoch-epoch > publication.EpochGrace {
+		return true, nil
 	}
 	next, err := v.trust.root(ctx, iss, epoch+1)
 	if err != nil {

@@ -21,7 +21,7 @@ func TestDemo(t *testing.T) {
 		"the holder is not 18 or older",
 		"age_under_14=true guardian_consent=true",
 		`disclosed claims: {"age_over_18":true}`,
-		"rejected by the verifier: root superseded",
+		"a request made before the revocation: the wallet refreshes to the latest root first and refuses",
 		"the credential has been revoked",
 		"demo complete",
 	} {

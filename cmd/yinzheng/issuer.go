@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -75,6 +76,7 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	ceremonyKeys := fs.String("circuit-keys", "", "directory of the ceremony circuit keys (manifest.json, verifying.key, proving.key, transcript.bin)")
 	noTranscript := fs.Bool("without-transcript", false, "accept --circuit-keys that come without the ceremony's transcript.bin (verifiers must then pin the circuit id given out of band)")
 	devKeys := fs.Bool("development-keys", false, "install development circuit keys (public setup randomness: anyone can forge proofs; tests and demos only)")
+	statusEntries := fs.Uint64("status-list-entries", issuer.DefaultStatusListEntries, "size of the SD-JWT copies' status list, fixed for the directory's life: every copy ever signed takes an entry (credentials × copies), a multiple of 8")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -109,6 +111,7 @@ func issuerInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		WithoutTranscript:  *noTranscript,
 		DevelopmentKeys:    *devKeys,
 		DevelopmentKeysDir: keysDir,
+		StatusListEntries:  *statusEntries,
 		Progress: func(stage string) {
 			fmt.Fprintf(stderr, "[%6.1fs] circuit keys: %s\n", time.Since(start).Seconds(), stage)
 		},
@@ -148,6 +151,7 @@ func issuerIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	holderFile := fs.String("holder", "", "holder request JSON (from `holder request`), - for stdin")
 	var rf remoteFlags
 	rf.register(fs)
+	replaceDevice := fs.Bool("replace-device", false, "the person lost the device and the recovery phrase: accept a holder commitment other than the one on record (the earlier credential is revoked; logged as replace-device)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -164,6 +168,10 @@ func issuerIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return usageError("issuer issue: --holder is required")
 	case *subjectFile == "-" && *holderFile == "-":
 		return usageError("issuer issue: --subject and --holder cannot both be stdin")
+	case rc != nil && *replaceDevice:
+		// A device replacement is an operator's decision taken on the
+		// issuer's own directory, not through the admin API.
+		return usageError("issuer issue: --replace-device works on --dir only, not through --server (stop the service or run it on the issuer's machine)")
 	}
 	if rc != nil {
 		subject, err := readInput(*subjectFile, stdin)
@@ -207,7 +215,10 @@ func issuerIssue(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	b, err := i.Issue(subject, req)
+	b, err := i.IssueWithOptions(subject, req, issuer.IssueOptions{ReplaceDevice: *replaceDevice})
+	if errors.Is(err, issuer.ErrDeviceChanged) {
+		return fmt.Errorf("%w\n(a person has one live credential: a restored wallet keeps its commitment; if the person lost the device and the recovery phrase, confirm with --replace-device)", err)
+	}
 	if err != nil {
 		return err
 	}

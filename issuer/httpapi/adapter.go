@@ -43,6 +43,11 @@ func (l libIssuer) Issue(ctx context.Context, subject, holderRequest []byte) ([]
 	}
 	b, err := l.iss.Issue(s, req)
 	if err != nil {
+		if errors.Is(err, issuer.ErrDeviceChanged) {
+			// Another device for a person on record is the operator's
+			// decision (issuer issue --replace-device), not the wallet's.
+			return nil, httpserv.Errorf(http.StatusConflict, "%v", err)
+		}
 		if errors.Is(err, issuer.ErrSubject) {
 			return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
 		}
@@ -51,10 +56,10 @@ func (l libIssuer) Issue(ctx context.Context, subject, holderRequest []byte) ([]
 	return json.Marshal(b)
 }
 
-func (l libIssuer) Bucket(serial uint64, k int) ([]byte, error) {
-	data, err := l.iss.Bucket(serial, k)
+func (l libIssuer) Bucket(index uint64, k int) ([]byte, error) {
+	data, err := l.iss.Bucket(index, k)
 	if errors.Is(err, revocation.ErrUnknownSerial) {
-		return nil, fmt.Errorf("%w: serial %d was never issued", ErrInvalidInput, serial)
+		return nil, fmt.Errorf("%w: bucket %d of 4^%d holds no serial issued", ErrInvalidInput, index, k)
 	}
 	if errors.Is(err, issuer.ErrUnpublished) {
 		return nil, httpserv.Errorf(http.StatusServiceUnavailable, "the accumulator has unpublished changes; retry after the next publication")

@@ -33,6 +33,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,9 +53,10 @@ type Issuer interface {
 	// Issue enrols subject for the holder that sent holderRequest (the
 	// HolderRequest JSON) and returns the bundle JSON.
 	Issue(ctx context.Context, subject, holderRequest []byte) ([]byte, error)
-	// Bucket returns the binary bucket (revocation.Bucket.MarshalBinary) of
-	// k levels (4^k leaves) that holds serial.
-	Bucket(serial uint64, k int) ([]byte, error)
+	// Bucket returns the binary bucket (revocation.Bucket.MarshalBinary)
+	// number index of k levels (4^k leaves; revocation.BucketIndex). A
+	// request names the bucket, never a serial.
+	Bucket(index uint64, k int) ([]byte, error)
 	// Revoke revokes the serials together (one status list signature).
 	Revoke(serials []uint64) error
 	// Delete carries out a deletion request for the person with this 网号
@@ -193,7 +195,8 @@ func New(srv *httpserv.Server, iss Issuer, opts Options) (*Service, error) {
 	srv.HandleFunc("GET /statuslist.jwt", s.file(publication.StatusListName, cacheStatus))
 	srv.HandleFunc("GET /roots/{name}", s.root)
 	srv.HandleFunc("GET /deltas/{name}", s.delta)
-	srv.HandleFunc("GET /buckets/{serial}/{k}", s.bucket)
+	srv.HandleFunc("GET /deltas/span/{level}/{name}", s.span)
+	srv.HandleFunc("GET /buckets/{k}/{index}", s.bucket)
 	srv.HandleFunc("GET /circuit/{name}", s.circuit)
 	return s, nil
 }
@@ -302,6 +305,16 @@ func (s *Service) delta(w http.ResponseWriter, r *http.Request) {
 	s.serveFile(w, r, publication.DeltaName(epoch), cacheImmutable)
 }
 
+func (s *Service) span(w http.ResponseWriter, r *http.Request) {
+	level, ok := parseCanonical(r.PathValue("level"))
+	index, ok2 := epochFile(r.PathValue("name"), ".json")
+	if !ok || !ok2 || !slices.Contains(revocation.SpanLevels, int(level)) {
+		httpserv.WriteError(w, http.StatusNotFound, "span deltas are /deltas/span/<level>/<index>.json")
+		return
+	}
+	s.serveFile(w, r, publication.SpanName(int(level), index), cacheImmutable)
+}
+
 func (s *Service) circuit(w http.ResponseWriter, r *http.Request) {
 	name := "circuit/" + r.PathValue("name")
 	switch name {
@@ -313,9 +326,9 @@ func (s *Service) circuit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) bucket(w http.ResponseWriter, r *http.Request) {
-	serial, ok := parseCanonical(r.PathValue("serial"))
+	index, ok := parseCanonical(r.PathValue("index"))
 	if !ok {
-		httpserv.WriteError(w, http.StatusBadRequest, "bucket serial must be a decimal number")
+		httpserv.WriteError(w, http.StatusBadRequest, "bucket index must be a decimal number")
 		return
 	}
 	k64, ok := parseCanonical(r.PathValue("k"))
@@ -323,7 +336,7 @@ func (s *Service) bucket(w http.ResponseWriter, r *http.Request) {
 		httpserv.WriteError(w, http.StatusBadRequest, fmt.Sprintf("bucket levels k must be a number from 0 to %d", revocation.MaxBucketLevels))
 		return
 	}
-	data, err := s.iss.Bucket(serial, int(k64))
+	data, err := s.iss.Bucket(index, int(k64))
 	if err != nil {
 		s.fail(w, err)
 		return

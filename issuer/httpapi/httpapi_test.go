@@ -83,11 +83,11 @@ func (f *fakeIssuer) Publish() ([]byte, error) {
 	return []byte(`{"epoch":5}`), nil
 }
 
-func (f *fakeIssuer) Bucket(serial uint64, k int) ([]byte, error) {
-	if serial > 100 {
-		return nil, fmt.Errorf("%w: serial %d was never issued", ErrInvalidInput, serial)
+func (f *fakeIssuer) Bucket(index uint64, k int) ([]byte, error) {
+	if index > 100 {
+		return nil, fmt.Errorf("%w: bucket %d holds no serial issued", ErrInvalidInput, index)
 	}
-	return []byte{byte(serial), byte(k)}, nil
+	return []byte{byte(index), byte(k)}, nil
 }
 
 type fixture struct {
@@ -184,16 +184,16 @@ func TestPublicFiles(t *testing.T) {
 		"/circuit/manifest.json":    {200, `{"m":1}`, cacheCircuit},
 		"/circuit/verifying.key":    {200, "vk", cacheCircuit},
 		"/circuit/transcript.bin":   {200, "transcript", cacheCircuit},
-		"/buckets/5/8":              {200, "\x05\x08", cacheBucket},
+		"/buckets/8/5":              {200, "\x05\x08", cacheBucket},
 		"/roots/4.jws":              {404, "roots/4.jws is not published", ""},
 		"/roots/03.jws":             {404, "root statements are", ""},
 		"/roots/x.jws":              {404, "root statements are", ""},
 		"/deltas/3.jws":             {404, "deltas are", ""},
 		"/circuit/proving.key":      {404, "not published", ""},
 		"/circuit/other":            {404, "circuit files are", ""},
-		"/buckets/x/8":              {400, "serial must be", ""},
-		"/buckets/5/9":              {400, "from 0 to 8", ""},
-		"/buckets/500/8":            {400, "never issued", ""},
+		"/buckets/8/x":              {400, "index must be", ""},
+		"/buckets/9/5":              {400, "from 0 to 8", ""},
+		"/buckets/8/500":            {400, "no serial issued", ""},
 		"/../private/secret.txt":    {404, "", ""},
 		"/roots/..%2fprivate.jws":   {404, "", ""},
 		"/circuit/..%2fissuer.json": {404, "circuit files are", ""},
@@ -213,7 +213,7 @@ func TestPublicFiles(t *testing.T) {
 	// The published names work through publication.HTTPSource.
 	src := publication.HTTPSource(f.base, nil)
 	for _, name := range []string{publication.IssuerName, publication.RootName(3), publication.DeltaName(3),
-		publication.LatestRootName, publication.StatusListName, publication.BucketName(5, 8)} {
+		publication.LatestRootName, publication.StatusListName, publication.BucketName(8, 5)} {
 		if _, err := src.Get(context.Background(), name, 1<<20); err != nil {
 			t.Errorf("HTTPSource %s: %v", name, err)
 		}

@@ -122,6 +122,9 @@ type suite struct {
 }
 
 func TestCrashSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs a few hundred processes")
+	}
 	trials := defaultTrials
 	if v := os.Getenv(trialsEnv); v != "" {
 		n, err := strconv.Atoi(v)
@@ -902,6 +905,8 @@ func (s *suite) startServer() *server {
 	}
 	srv.url = strings.TrimSpace(strings.TrimPrefix(l, prefix))
 	go func() { srv.done <- cmd.Wait() }()
+	// A failed trial stops the test where it is: no service left behind.
+	s.t.Cleanup(func() { cmd.Process.Kill() })
 	return srv
 }
 

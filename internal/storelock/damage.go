@@ -142,11 +142,9 @@ func Update(db *badger.DB, fn func(txn *badger.Txn) error) error {
 //   - a memtable log (.mem) whose replay would stop at damage rather than
 //     at what a crash leaves (see checkMemLog).
 //
-// It also removes a zero-length newest value log, which a kill between
-// creating the file and writing its header leaves and which makes Badger's
-// open fail; nothing can refer to it. A zero-length older log is damage.
-// A zero-length memtable log, which a kill leaves the same way, is removed
-// too.
+// It also removes the zero-length value logs and memtable logs a kill
+// leaves (see checkVlogs): they hold nothing, and Badger's open fails on
+// some of them.
 func checkFiles(opts badger.Options) error {
 	dir := opts.Dir
 	entries, err := os.ReadDir(dir)
@@ -255,18 +253,22 @@ func replayManifest(f *os.File, opts badger.Options) (m badger.Manifest, end int
 	return badger.ReplayManifestFile(f, opts.ExternalMagicVersion, opts)
 }
 
-// checkVlogs removes a zero-length newest value log (in a read-write open)
-// and refuses a zero-length older one.
+// checkVlogs removes, in a read-write open, every zero-length value log. A
+// kill leaves one in two ways: between creating the newest log and sizing
+// it, and while Badger deletes a log (badger's logFile.Delete, ristretto's
+// MmapFile.Delete: it truncates the file to zero, then removes it), which
+// it does at every open for the log the last open created and left empty.
+// Badger's open fails on the first; a zero-length file holds no value in
+// either case (a value pointer into a removed log fails its read, which
+// [Guard] reports).
 func checkVlogs(dir string, fids []uint64, readOnly bool) error {
 	sort.Slice(fids, func(i, j int) bool { return fids[i] < fids[j] })
-	for i, fid := range fids {
+	removed := false
+	for _, fid := range fids {
 		path := filepath.Join(dir, fmt.Sprintf("%06d%s", fid, vlogExt))
 		fi, err := os.Lstat(path)
 		if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
 			continue
-		}
-		if i != len(fids)-1 {
-			return damaged(dir, "value log %s is empty but newer logs follow it", filepath.Base(path))
 		}
 		if readOnly {
 			// Badger's read-only open fails on it with its own error; only a
@@ -276,9 +278,10 @@ func checkVlogs(dir string, fids []uint64, readOnly bool) error {
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("storelock: removing the empty value log %s: %w", path, err)
 		}
-		if err := syncDir(dir); err != nil {
-			return err
-		}
+		removed = true
+	}
+	if removed {
+		return syncDir(dir)
 	}
 	return nil
 }

@@ -68,6 +68,8 @@ type VerifierHTTPRun struct {
 	P99ms       float64 `json:"p99_ms"`
 	Verified    int     `json:"verified"`
 	Errors      int     `json:"errors"`
+	// FirstError is the first failed verification's error, if any.
+	FirstError string `json:"first_error,omitempty"`
 	// MeanBatch is the mean number of responses verified together.
 	MeanBatch float64 `json:"mean_batch"`
 	// Redis round trips per verification (its request creation included:
@@ -421,7 +423,7 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 	for k := range distinct {
 		req, err := create(k)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w (warm-up)", err)
 		}
 		doc, ok := proofs[req.ID]
 		if !ok {
@@ -442,6 +444,7 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 	queue := make(chan job, (distinct-2*producers)/distinctPerClient)
 	stop := make(chan struct{})
 	var failed atomic.Int64
+	var firstErr atomic.Pointer[error]
 	var produceErr error
 	var next atomic.Int64
 	next.Store(int64(distinct))
@@ -466,6 +469,16 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 				}
 				k := int(next.Add(1))
 				req, err := create(k)
+				for try := 0; err != nil && try < 5; try++ {
+					// A request recorded whose answer was lost (a
+					// timeout on a loaded machine) keeps its id in the
+					// store, and the next request to draw that id is
+					// refused: the one after draws another.
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, &err)
+					time.Sleep(20 * time.Millisecond)
+					req, err = create(k)
+				}
 				if err != nil {
 					setErr(err)
 					return
@@ -513,6 +526,13 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 				t0 := time.Now()
 				if err := respond(j.k+1, j.doc); err != nil {
 					failed.Add(1)
+					firstErr.CompareAndSwap(nil, &err)
+					// Posted again until decided: an undecided request
+					// left in the store would take the id of its next
+					// round.
+					for try := 0; try < 20 && respond(j.k+1, j.doc) != nil; try++ {
+						time.Sleep(50 * time.Millisecond)
+					}
 				} else {
 					mine = append(mine, time.Since(t0))
 				}
@@ -537,6 +557,9 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 		return nil, produceErr
 	}
 	run := &VerifierHTTPRun{Replicas: replicas, Concurrency: conc, MaxBatch: maxBatch, Verified: len(lat), Errors: int(failed.Load())}
+	if e := firstErr.Load(); e != nil {
+		run.FirstError = (*e).Error()
+	}
 	if len(lat) == 0 {
 		return nil, errors.New("bench: no verification completed")
 	}

@@ -43,6 +43,11 @@ type Platform struct {
 	// ResponseURI is where wallets post (direct_post): an https URL on
 	// Domain (plain http only on loopback), one the registration lists.
 	ResponseURI string
+	// ResultSecret, when set, gives each transaction a result token,
+	// PlatformResultToken(ResultSecret, id), with which [Verifier.Result]
+	// reports its verdict; every replica of a platform service holding
+	// the secret can so report any transaction. Nil records none.
+	ResultSecret []byte
 }
 
 // ClientID is the platform's client_id, x509_san_dns:Domain.
@@ -92,7 +97,8 @@ type Transaction struct {
 
 // NewPlatformRequest makes a request for policy under the platform's identity:
 // the scope is the platform's client_id (p.Scope, if set, must be it), the
-// request is recorded for single use like NewRequest's, and it is carried
+// request is recorded for single use like NewRequest's (with its request
+// object, see PendingTransaction), and it is carried
 // by a request object signed with the platform's key, with the x5c chain
 // and the registration and status token stapled in verifier_info.
 func (v *Verifier) NewPlatformRequest(ctx context.Context, p Policy, pl *Platform) (*Transaction, error) {
@@ -106,7 +112,7 @@ func (v *Verifier) NewPlatformRequest(ctx context.Context, p Policy, pl *Platfor
 		return nil, fmt.Errorf("%w: the scope of a platform's request is its client_id %s, not %q", ErrPolicy, pl.ClientID(), p.Scope)
 	}
 	p.Scope = pl.ClientID()
-	req, err := v.NewRequest(ctx, p)
+	req, err := v.makeRequest(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +127,19 @@ func (v *Verifier) NewPlatformRequest(ctx context.Context, p Policy, pl *Platfor
 	jwt, err := wire.SignRequestObject(pl.Key, wire.DERChain(pl.Chain), ro)
 	if err != nil {
 		return nil, fmt.Errorf("verifier: signing the request object: %w", err)
+	}
+	obj, err := json.Marshal(ro)
+	if err != nil {
+		return nil, err
+	}
+	rec := requestRecord{Object: obj, RequestObject: jwt}
+	if pl.ResultSecret != nil {
+		rec.ResultKey = resultKey(PlatformResultToken(pl.ResultSecret, req.ID))
+	}
+	// Recorded with its request object, so any replica sharing the store
+	// can serve request_uri and check the answer.
+	if err := v.record(ctx, req, rec); err != nil {
+		return nil, err
 	}
 	return &Transaction{ID: req.ID, Request: req, Object: ro, RequestObject: jwt}, nil
 }

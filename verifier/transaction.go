@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -10,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // A transaction is one request from creation to verdict. The store holds
@@ -31,6 +34,11 @@ var ErrNoResult = errors.New("verifier: no result for this request")
 type requestRecord struct {
 	Request   json.RawMessage `json:"request"`
 	ResultKey []byte          `json:"result_key,omitempty"`
+	// Object and RequestObject are a platform request's request object
+	// and its signed compact JWS (NewPlatformRequest), kept so that any
+	// replica can serve request_uri and check the answer against it.
+	Object        json.RawMessage `json:"object,omitempty"`
+	RequestObject string          `json:"request_object,omitempty"`
 }
 
 // verdictRecord is what the store keeps of a decided request.
@@ -42,13 +50,19 @@ type verdictRecord struct {
 // parseRecord reads a request record. A record written before records
 // existed is the bare request document.
 func parseRecord(data []byte) (*Request, []byte, error) {
+	req, rec, err := parseFullRecord(data)
+	return req, rec.ResultKey, err
+}
+
+// parseFullRecord is parseRecord that also returns the record.
+func parseFullRecord(data []byte) (*Request, *requestRecord, error) {
 	var rec requestRecord
 	if err := json.Unmarshal(data, &rec); err != nil || len(rec.Request) == 0 {
 		req, err := ParseRequest(data)
-		return req, nil, err
+		return req, &requestRecord{}, err
 	}
 	req, err := ParseRequest(rec.Request)
-	return req, rec.ResultKey, err
+	return req, &rec, err
 }
 
 func resultKey(token string) []byte {
@@ -71,6 +85,49 @@ func (v *Verifier) NewTransaction(ctx context.Context, p Policy) (*Request, stri
 		return nil, "", err
 	}
 	return req, token, nil
+}
+
+// PlatformResultToken is the result token of transaction id made with
+// secret as its platform's ResultSecret: HMAC-SHA256(secret, id), so that
+// every replica holding the secret can read any transaction's verdict
+// with [Verifier.Result] without keeping anything of it.
+func PlatformResultToken(secret []byte, id string) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("yinzheng platform result token\x00"))
+	m.Write([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// PendingTransaction returns the platform transaction id (made with
+// NewPlatformRequest) while it can still be answered (not decided, not
+// expired), read from the store, so any replica can serve its request
+// object. Otherwise it returns an error wrapping ErrUnknownRequest (also
+// for a request that is not a platform's), or ErrStoreUnavailable.
+func (v *Verifier) PendingTransaction(ctx context.Context, id string) (*Transaction, error) {
+	if id == "" || len(id) > maxRequestIDSize {
+		return nil, ErrUnknownRequest
+	}
+	data, err := v.store.GetRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	req, rec, err := parseFullRecord(data)
+	if err != nil {
+		return nil, fmt.Errorf("verifier: recorded request %s: %w", id, err)
+	}
+	if rec.RequestObject == "" || len(rec.Object) == 0 {
+		return nil, fmt.Errorf("%w: not a platform transaction", ErrUnknownRequest)
+	}
+	var ro wire.RequestObject
+	if err := json.Unmarshal(rec.Object, &ro); err != nil {
+		return nil, fmt.Errorf("verifier: recorded request object %s is damaged", id)
+	}
+	if exp, err := requestExpiry(req); err != nil {
+		return nil, err
+	} else if !v.now().Before(exp) || !v.now().Before(time.Unix(ro.Expires, 0)) {
+		return nil, fmt.Errorf("%w: expired", ErrUnknownRequest)
+	}
+	return &Transaction{ID: req.ID, Request: req, Object: &ro, RequestObject: rec.RequestObject}, nil
 }
 
 // PendingRequest returns the recorded request id while it can still be

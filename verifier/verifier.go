@@ -186,6 +186,18 @@ func (v *Verifier) NewRequest(ctx context.Context, p Policy) (*Request, error) {
 // newRequest makes and records a request; resultKey is the hash of its
 // result token (nil: no result is reported).
 func (v *Verifier) newRequest(ctx context.Context, p Policy, resultKey []byte) (*Request, error) {
+	r, err := v.makeRequest(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.record(ctx, r, requestRecord{ResultKey: resultKey}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// makeRequest turns a policy into a request, not yet recorded.
+func (v *Verifier) makeRequest(ctx context.Context, p Policy) (*Request, error) {
 	iss, err := v.trust.issuerState(ctx)
 	if err != nil {
 		return nil, err
@@ -215,20 +227,20 @@ func (v *Verifier) newRequest(ctx context.Context, p Policy, resultKey []byte) (
 		epochs = append(epochs, e)
 		supersededAt = st.IssuedAt
 	}
-	r, err := buildRequest(p, iss, epochs, now, v.requestTTL, v.rand)
-	if err != nil {
-		return nil, err
-	}
+	return buildRequest(p, iss, epochs, now, v.requestTTL, v.rand)
+}
+
+// record puts request r in the store for single use, with what rec
+// carries besides the request document.
+func (v *Verifier) record(ctx context.Context, r *Request, rec requestRecord) error {
 	doc, err := json.Marshal(r)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rec, err := json.Marshal(requestRecord{Request: doc, ResultKey: resultKey})
+	rec.Request = doc
+	data, err := json.Marshal(rec)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := v.store.PutRequest(ctx, r.ID, rec, v.requestTTL+expiryMargin); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return v.store.PutRequest(ctx, r.ID, data, v.requestTTL+expiryMargin)
 }

@@ -2,7 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,17 +32,18 @@ const (
 // Defaults of PlatformOptions.
 const (
 	DefaultQuotaPerMinute = 600
-	// DefaultMaxTransactions bounds the transactions a platform service
-	// keeps in memory.
-	DefaultMaxTransactions = 100000
 	// MinAPITokenLength is the shortest API token accepted (bytes).
 	MinAPITokenLength = 32
 )
 
 // TransactionVerifier is what the platform service needs from the verifier
-// library; *verifier.Verifier is one.
+// library; *verifier.Verifier is one. Everything of a transaction lives in
+// the verifier's store, none in the service, so replicas sharing the store
+// serve any transaction.
 type TransactionVerifier interface {
 	NewPlatformRequest(ctx context.Context, p verifier.Policy, pl *verifier.Platform) (*verifier.Transaction, error)
+	PendingTransaction(ctx context.Context, id string) (*verifier.Transaction, error)
+	Result(ctx context.Context, id, token string) (*verifier.Result, error)
 	VerifyResponse(ctx context.Context, state string, vpToken []byte, expected *wire.RequestObject) (*verifier.Result, error)
 	Decline(ctx context.Context, state, code string) (*verifier.Result, error)
 }
@@ -89,11 +91,12 @@ type PlatformOptions struct {
 	// same-device answer, with a response_code appended; the verdict is
 	// then read with that response_code only.
 	RedirectURI string
-	// QuotaPerMinute bounds the transactions created per minute (0:
-	// DefaultQuotaPerMinute); MaxPending bounds those kept (0:
-	// DefaultMaxTransactions).
+	// QuotaPerMinute bounds the transactions created per minute by this
+	// replica (0: DefaultQuotaPerMinute): the count is not shared, so a
+	// fleet of n replicas admits up to n times it. The transactions kept
+	// are bounded by the store's TTLs (the verifier's request TTL), not
+	// by the service, which keeps none.
 	QuotaPerMinute int
-	MaxPending     int
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 	// Logger receives errors the client is not shown; nil discards them.
@@ -105,25 +108,30 @@ type PlatformOptions struct {
 // PlatformService is the verifier's OpenID4VP 1.0 service for one
 // registered platform: the backend creates transactions and reads
 // verdicts over an authenticated API, wallets fetch request objects and
-// post their answers.
+// post their answers. It is stateless on the verifier's store: the request
+// object, the single-use record and the verdict are there, the result
+// token and the response_code are derived from the API token (which every
+// replica of one platform holds), so any replica serves any step of a
+// transaction another made. Only the quota is per replica.
 type PlatformService struct {
 	v     TransactionVerifier
 	opts  PlatformOptions
 	log   *slog.Logger
 	token [32]byte
+	// codeKey derives the response_code of a transaction from its state.
+	codeKey []byte
 
 	mu          sync.Mutex
-	txs         map[string]*transaction
 	windowStart time.Time
 	windowCount int
 }
 
-type transaction struct {
-	jwt          string
-	object       *wire.RequestObject
-	expires      time.Time
-	result       *verifier.Result
-	responseCode string
+// deriveKey is HMAC-SHA256(API token, label): separate keys for separate
+// uses of the one secret replicas share.
+func deriveKey(token, label string) []byte {
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }
 
 // NewPlatform registers the platform service's routes on mux: POST
@@ -152,16 +160,14 @@ func NewPlatform(mux Mux, v TransactionVerifier, opts PlatformOptions) (*Platfor
 			return nil, fmt.Errorf("platform service: %w", err)
 		}
 	}
-	if opts.Platform.ResponseURI == "" {
-		pl := *opts.Platform
+	pl := *opts.Platform
+	if pl.ResponseURI == "" {
 		pl.ResponseURI = opts.PublicURL + ResponsePath
-		opts.Platform = &pl
 	}
+	pl.ResultSecret = deriveKey(opts.APIToken, "yinzheng platform result secret")
+	opts.Platform = &pl
 	if opts.QuotaPerMinute <= 0 {
 		opts.QuotaPerMinute = DefaultQuotaPerMinute
-	}
-	if opts.MaxPending <= 0 {
-		opts.MaxPending = DefaultMaxTransactions
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -170,7 +176,8 @@ func NewPlatform(mux Mux, v TransactionVerifier, opts PlatformOptions) (*Platfor
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &PlatformService{v: v, opts: opts, log: log, token: sha256.Sum256([]byte(opts.APIToken)), txs: map[string]*transaction{}}
+	s := &PlatformService{v: v, opts: opts, log: log, token: sha256.Sum256([]byte(opts.APIToken)),
+		codeKey: deriveKey(opts.APIToken, "yinzheng response_code key")}
 	mux.HandleFunc("POST "+TransactionsPath, s.create)
 	mux.HandleFunc("GET "+TransactionsPath+"/{id}", s.verdict)
 	mux.HandleFunc("GET "+RequestPath+"{id}", s.requestObject)
@@ -191,7 +198,7 @@ func (s *PlatformService) authenticated(w http.ResponseWriter, r *http.Request) 
 	return true
 }
 
-// admit applies the quota and the bound on kept transactions.
+// admit applies this replica's quota.
 func (s *PlatformService) admit(now time.Time) (int, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -200,16 +207,6 @@ func (s *PlatformService) admit(now time.Time) (int, string) {
 	}
 	if s.windowCount >= s.opts.QuotaPerMinute {
 		return http.StatusTooManyRequests, fmt.Sprintf("quota of %d transactions a minute reached", s.opts.QuotaPerMinute)
-	}
-	if len(s.txs) >= s.opts.MaxPending {
-		for id, tx := range s.txs {
-			if !now.Before(tx.expires) {
-				delete(s.txs, id)
-			}
-		}
-		if len(s.txs) >= s.opts.MaxPending {
-			return http.StatusServiceUnavailable, "too many open transactions"
-		}
 	}
 	s.windowCount++
 	return 0, ""
@@ -242,33 +239,52 @@ func (s *PlatformService) create(w http.ResponseWriter, r *http.Request) {
 		unavailable(w, "the verifier cannot make requests now; retry later")
 		return
 	}
-	s.mu.Lock()
-	s.txs[tx.ID] = &transaction{jwt: tx.RequestObject, object: tx.Object, expires: time.Unix(tx.Object.Expires, 0)}
-	s.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
 	httpserv.WriteJSON(w, http.StatusCreated, NewTransactionDocument(tx, s.opts.PublicURL+RequestPath+tx.ID))
 }
 
-func (s *PlatformService) lookup(id string) *transaction {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tx := s.txs[id]
-	if tx == nil || !s.opts.Now().Before(tx.expires.Add(time.Hour)) {
-		return nil
+// pending reads the open transaction id from the store: nil and no
+// error when it is unknown, answered or expired.
+func (s *PlatformService) pending(ctx context.Context, id string) (*verifier.Transaction, error) {
+	tx, err := s.v.PendingTransaction(ctx, id)
+	if errors.Is(err, verifier.ErrUnknownRequest) {
+		return nil, nil
 	}
-	return tx
+	if err != nil {
+		return nil, err
+	}
+	if tx.Object == nil || tx.Object.ClientID != s.opts.Platform.ClientID() {
+		// Another platform's transaction on a shared store.
+		return nil, nil
+	}
+	return tx, nil
+}
+
+// responseCode is the response_code of the transaction of state:
+// HMAC-SHA256 under a key derived from the API token, so every replica
+// computes the same one and none keeps it.
+func (s *PlatformService) responseCode(state string) string {
+	m := hmac.New(sha256.New, s.codeKey)
+	m.Write([]byte("yinzheng response_code\x00"))
+	m.Write([]byte(state))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // requestObject serves the signed request object (request_uri).
 func (s *PlatformService) requestObject(w http.ResponseWriter, r *http.Request) {
-	tx := s.lookup(r.PathValue("id"))
-	if tx == nil || !s.opts.Now().Before(tx.expires) {
-		httpserv.WriteError(w, http.StatusNotFound, "no open transaction with this id (unknown or expired)")
+	tx, err := s.pending(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.log.Error("request object not read", "error", err.Error())
+		unavailable(w, "the verifier cannot serve requests now; retry later")
+		return
+	}
+	if tx == nil {
+		httpserv.WriteError(w, http.StatusNotFound, "no open transaction with this id (unknown, answered or expired)")
 		return
 	}
 	w.Header().Set("Content-Type", wire.RequestObjectMediaType)
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(tx.jwt))
+	_, _ = w.Write([]byte(tx.RequestObject))
 }
 
 // oauthError is an error answer of the response endpoint.
@@ -281,8 +297,9 @@ type oauthError struct {
 // state, or error and state. A decided answer is 200 with the
 // redirect_uri (same-device) whatever the verdict: the verdict goes to the
 // platform's backend, not to whoever posts. A transaction already answered
-// (or unknown: never made, expired, or made before a restart, since the
-// transactions are kept in memory) is 400 invalid_request.
+// (on any replica: the store's single-use record decides, of concurrent
+// answers exactly one is taken) or unknown (never made, expired) is 400
+// invalid_request.
 func (s *PlatformService) response(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, wire.MaxDocumentSize+64<<10)
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
@@ -294,29 +311,24 @@ func (s *PlatformService) response(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	state := r.PostForm.Get("state")
-	tx := s.lookup(state)
-	if tx == nil {
-		httpserv.WriteJSON(w, http.StatusBadRequest, oauthError{wire.ErrorInvalidRequest, "unknown state"})
+	tx, err := s.pending(r.Context(), state)
+	if err != nil {
+		s.log.Error("transaction not read", "error", err.Error())
+		unavailable(w, "the verifier could not decide; retry later")
 		return
 	}
-	s.mu.Lock()
-	answered := tx.result != nil
-	s.mu.Unlock()
-	if answered {
+	if tx == nil {
 		// A transaction has one answer; a second post (a replay) changes
 		// nothing and is told so.
-		httpserv.WriteJSON(w, http.StatusBadRequest, oauthError{wire.ErrorInvalidRequest, "this transaction was answered already"})
+		httpserv.WriteJSON(w, http.StatusBadRequest, oauthError{wire.ErrorInvalidRequest, "unknown state, or this transaction was answered already"})
 		return
 	}
-	var (
-		res *verifier.Result
-		err error
-	)
+	var res *verifier.Result
 	switch code, tok := r.PostForm.Get("error"), r.PostForm.Get("vp_token"); {
 	case code != "" && tok == "":
 		res, err = s.v.Decline(r.Context(), state, code)
 	case tok != "" && code == "":
-		res, err = s.v.VerifyResponse(r.Context(), state, []byte(tok), tx.object)
+		res, err = s.v.VerifyResponse(r.Context(), state, []byte(tok), tx.Object)
 	default:
 		httpserv.WriteJSON(w, http.StatusBadRequest, oauthError{wire.ErrorInvalidRequest, "give vp_token or error"})
 		return
@@ -326,21 +338,18 @@ func (s *PlatformService) response(w http.ResponseWriter, r *http.Request) {
 		unavailable(w, "the verifier could not decide; retry later")
 		return
 	}
+	if !res.Valid && slices.Contains(res.Reasons, verifier.ReasonUnknownNonce) {
+		// Another answer (on this replica or another) consumed the
+		// transaction between the read above and this one's decision.
+		httpserv.WriteJSON(w, http.StatusBadRequest, oauthError{wire.ErrorInvalidRequest, "this transaction was answered already"})
+		return
+	}
 	if s.opts.Metrics != nil {
 		s.opts.Metrics.ObserveVerification(res.Valid, res.Reasons)
 	}
 	var ans wire.DirectPostAnswer
-	s.mu.Lock()
-	if tx.result == nil {
-		tx.result = res
-		if s.opts.RedirectURI != "" {
-			tx.responseCode = randomToken()
-		}
-	}
-	code := tx.responseCode
-	s.mu.Unlock()
-	if code != "" {
-		ans.RedirectURI = withQuery(s.opts.RedirectURI, "response_code", code)
+	if s.opts.RedirectURI != "" {
+		ans.RedirectURI = withQuery(s.opts.RedirectURI, "response_code", s.responseCode(state))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	httpserv.WriteJSON(w, http.StatusOK, ans)
@@ -352,20 +361,30 @@ func (s *PlatformService) verdict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	tx := s.lookup(id)
-	if tx == nil {
-		httpserv.WriteError(w, http.StatusNotFound, "no transaction with this id (unknown or expired)")
-		return
-	}
-	s.mu.Lock()
-	res, code := tx.result, tx.responseCode
-	s.mu.Unlock()
 	doc := VerdictDocument{TransactionID: id, Status: "pending"}
-	if res != nil {
+	res, err := s.v.Result(r.Context(), id, verifier.PlatformResultToken(s.opts.Platform.ResultSecret, id))
+	switch {
+	case errors.Is(err, verifier.ErrNoResult):
+		// Not decided, or not this platform's: pending while it is open.
+		tx, err := s.pending(r.Context(), id)
+		if err != nil {
+			s.log.Error("transaction not read", "error", err.Error())
+			unavailable(w, "the verifier cannot report now; retry later")
+			return
+		}
+		if tx == nil {
+			httpserv.WriteError(w, http.StatusNotFound, "no transaction with this id (unknown or expired)")
+			return
+		}
+	case err != nil:
+		s.log.Error("verdict not read", "error", err.Error())
+		unavailable(w, "the verifier cannot report now; retry later")
+		return
+	default:
 		// Same-device: only the browser the wallet was sent back to holds
 		// the response code, so a verdict cannot be claimed for another
 		// session (session fixation).
-		if code != "" && subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("response_code")), []byte(code)) != 1 {
+		if s.opts.RedirectURI != "" && subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("response_code")), []byte(s.responseCode(id))) != 1 {
 			httpserv.WriteError(w, http.StatusForbidden, "this transaction's verdict is read with its response_code")
 			return
 		}
@@ -373,12 +392,6 @@ func (s *PlatformService) verdict(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	httpserv.WriteJSON(w, http.StatusOK, doc)
-}
-
-func randomToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 func withQuery(raw, k, v string) string {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,34 +16,88 @@ import (
 	"github.com/yinzheng-id/yinzheng/wire"
 )
 
-// fakeTransactions stands in for the verifier library: it records what
-// the service asks and answers with fixed results.
+// fakeTransactions stands in for the verifier library and its store: it
+// records what the service asks, keeps open transactions and verdicts
+// like the store (single use) and answers with fixed results.
 type fakeTransactions struct {
+	mu       sync.Mutex
 	n        int
 	verified []string // states verified
 	declined []string
+	open     map[string]*verifier.Transaction
+	verdicts map[string]fakeVerdict
+}
+
+type fakeVerdict struct {
+	res   *verifier.Result
+	token string
 }
 
 func (f *fakeTransactions) NewPlatformRequest(_ context.Context, p verifier.Policy, pl *verifier.Platform) (*verifier.Transaction, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.n++
 	id := "tx" + string(rune('a'+f.n))
 	exp := time.Now().Add(5 * time.Minute)
-	return &verifier.Transaction{ID: id, RequestObject: "jwt." + id + ".sig",
+	tx := &verifier.Transaction{ID: id, RequestObject: "jwt." + id + ".sig",
 		Request: &verifier.Request{ID: id, ExpiresAt: exp.UTC().Format(time.RFC3339)},
-		Object:  &wire.RequestObject{ClientID: pl.ClientID(), State: id, Expires: exp.Unix()}}, nil
+		Object:  &wire.RequestObject{ClientID: pl.ClientID(), State: id, Expires: exp.Unix()}}
+	if f.open == nil {
+		f.open, f.verdicts = map[string]*verifier.Transaction{}, map[string]fakeVerdict{}
+	}
+	f.open[id] = tx
+	// What the library derives the result token with.
+	f.verdicts[id] = fakeVerdict{token: verifier.PlatformResultToken(pl.ResultSecret, id)}
+	return tx, nil
+}
+
+func (f *fakeTransactions) PendingTransaction(_ context.Context, id string) (*verifier.Transaction, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if tx := f.open[id]; tx != nil {
+		return tx, nil
+	}
+	return nil, verifier.ErrUnknownRequest
+}
+
+func (f *fakeTransactions) Result(_ context.Context, id, token string) (*verifier.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v := f.verdicts[id]; v.res != nil && v.token == token {
+		return v.res, nil
+	}
+	return nil, verifier.ErrNoResult
+}
+
+// consume decides the transaction of state once, like the store.
+func (f *fakeTransactions) consume(state string, res *verifier.Result) *verifier.Result {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.open[state] == nil {
+		return &verifier.Result{Reasons: []string{verifier.ReasonUnknownNonce}}
+	}
+	delete(f.open, state)
+	v := f.verdicts[state]
+	v.res = res
+	f.verdicts[state] = v
+	return res
 }
 
 func (f *fakeTransactions) VerifyResponse(_ context.Context, state string, tok []byte, expected *wire.RequestObject) (*verifier.Result, error) {
+	f.mu.Lock()
 	f.verified = append(f.verified, state)
+	f.mu.Unlock()
 	if expected == nil || expected.State != state {
 		return &verifier.Result{Reasons: []string{verifier.ReasonOtherRequest}}, nil
 	}
-	return &verifier.Result{Valid: string(tok) == `{"ok":["1"]}`, Reasons: []string{}, RequestID: state}, nil
+	return f.consume(state, &verifier.Result{Valid: string(tok) == `{"ok":["1"]}`, Reasons: []string{}, RequestID: state}), nil
 }
 
 func (f *fakeTransactions) Decline(_ context.Context, state, code string) (*verifier.Result, error) {
+	f.mu.Lock()
 	f.declined = append(f.declined, state)
-	return &verifier.Result{Reasons: []string{verifier.ReasonDeclined}, WalletError: code, RequestID: state}, nil
+	f.mu.Unlock()
+	return f.consume(state, &verifier.Result{Reasons: []string{verifier.ReasonDeclined}, WalletError: code, RequestID: state}), nil
 }
 
 const testToken = "platform-api-token-0123456789abcdef0123"

@@ -247,3 +247,47 @@ func TestPlatformService(t *testing.T) {
 		t.Fatalf("over quota: %d", resp.StatusCode)
 	}
 }
+
+// TestPlatformsShareAStore: two platforms' services on one store see
+// nothing of each other's transactions: the other's request object is
+// not served, its verdict is not reported (the result token is derived
+// from each platform's own API token) and its answers are not taken.
+func TestPlatformsShareAStore(t *testing.T) {
+	f := &fakeTransactions{}
+	muxA, muxB := http.NewServeMux(), http.NewServeMux()
+	if _, err := NewPlatform(muxA, f, PlatformOptions{Platform: &verifier.Platform{Domain: "platform-a.example"},
+		APIToken: testToken, PublicURL: "https://platform-a.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewPlatform(muxB, f, PlatformOptions{Platform: &verifier.Platform{Domain: "platform-b.example"},
+		APIToken: testToken + "-b", PublicURL: "https://platform-b.example"}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := httptest.NewServer(muxA), httptest.NewServer(muxB)
+	t.Cleanup(a.Close)
+	t.Cleanup(b.Close)
+	_, body := call(t, "POST", b.URL+TransactionsPath, testToken+"-b", "application/json", `{}`)
+	var doc TransactionDocument
+	if err := json.Unmarshal(body, &doc); err != nil || doc.TransactionID == "" {
+		t.Fatalf("%s", body)
+	}
+	if resp, _ := call(t, "GET", a.URL+RequestPath+doc.TransactionID, "", "", ""); resp.StatusCode != 404 {
+		t.Errorf("A serves B's request object: %d", resp.StatusCode)
+	}
+	if resp, body := call(t, "GET", a.URL+TransactionsPath+"/"+doc.TransactionID, testToken, "", ""); resp.StatusCode != 404 {
+		t.Errorf("A reports B's open transaction: %d %s", resp.StatusCode, body)
+	}
+	form := url.Values{"vp_token": {`{"ok":["1"]}`}, "state": {doc.TransactionID}}.Encode()
+	if resp, _ := call(t, "POST", a.URL+ResponsePath, "", "application/x-www-form-urlencoded", form); resp.StatusCode != 400 {
+		t.Errorf("A takes an answer to B's transaction: %d", resp.StatusCode)
+	}
+	if resp, _ := call(t, "POST", b.URL+ResponsePath, "", "application/x-www-form-urlencoded", form); resp.StatusCode != 200 {
+		t.Fatalf("B's answer: %d", resp.StatusCode)
+	}
+	if resp, body := call(t, "GET", a.URL+TransactionsPath+"/"+doc.TransactionID, testToken, "", ""); resp.StatusCode != 404 {
+		t.Errorf("A reports B's verdict: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := call(t, "GET", b.URL+TransactionsPath+"/"+doc.TransactionID, testToken+"-b", "", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"complete"`) {
+		t.Errorf("B's verdict: %d %s", resp.StatusCode, body)
+	}
+}

@@ -906,8 +906,10 @@ var client = &http.Client{Timeout: time.Minute}
 
 // tryPost posts p's vp_token with direct_post and, when the service takes
 // it (200), reads the verdict as the platform's backend does; a refused
-// post (a transaction answered already, or unknown after a restart) is
-// its status with a refusal.
+// post (a transaction answered already, or unknown) is its status with a
+// refusal. The service keeps its transactions in the verifier's store,
+// not in memory, so one left open by a kill can still be answered after
+// the restart, once.
 func (s *suite) tryPost(p presRec) (int, verdict, error) {
 	form := url.Values{"vp_token": {string(p.body)}, "state": {p.state}}
 	resp, err := client.PostForm(s.srv.url+"/openid4vp/response", form)

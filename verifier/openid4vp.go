@@ -98,7 +98,7 @@ type Transaction struct {
 // NewPlatformRequest makes a request for policy under the platform's identity:
 // the scope is the platform's client_id (p.Scope, if set, must be it), the
 // request is recorded for single use like NewRequest's (with its request
-// object, see PendingTransaction), and it is carried
+// object, see RecordedTransaction), and it is carried
 // by a request object signed with the platform's key, with the x5c chain
 // and the registration and status token stapled in verifier_info.
 func (v *Verifier) NewPlatformRequest(ctx context.Context, p Policy, pl *Platform) (*Transaction, error) {
@@ -150,12 +150,14 @@ func (v *Verifier) NewPlatformRequest(ctx context.Context, p Policy, pl *Platfor
 // as the caller holds it) the state must be its state and the recorded
 // request the one it carries. The result names the request (RequestID)
 // and the client_id it was made for. Like Verify, it decides first and
-// consumes the transaction after; an error means it could not decide.
+// consumes the transaction after; an error means it could not decide. An
+// answer refused before its presentation is read (too large, malformed)
+// consumes the transaction too: it is the transaction's one answer.
 func (v *Verifier) VerifyResponse(ctx context.Context, state string, vpToken []byte, expected *wire.RequestObject) (*Result, error) {
 	if expected != nil && expected.State != state {
 		return refuse(ReasonOtherRequest), nil
 	}
-	recorded, _, err := v.recorded(ctx, state)
+	recorded, key, err := v.recorded(ctx, state)
 	if errors.Is(err, ErrUnknownRequest) {
 		return refuse(ReasonUnknownNonce), nil
 	}
@@ -165,7 +167,7 @@ func (v *Verifier) VerifyResponse(ctx context.Context, state string, vpToken []b
 	var want *Request
 	if expected != nil {
 		if want, err = expected.YinzhengRequest(); err != nil {
-			return refuse(ReasonRequestMismatch), nil
+			return v.settle(ctx, named(refuse(ReasonRequestMismatch), recorded), key)
 		}
 		if want.SDJWT != nil {
 			// An SD-JWT query carries the claims, not the issuer or the
@@ -177,18 +179,21 @@ func (v *Verifier) VerifyResponse(ctx context.Context, state string, vpToken []b
 			want.ExpiresAt, want.SDJWT = time.Unix(expected.Expires, 0).UTC().Format(time.RFC3339), claims
 		}
 	}
+	// An answer refused before its presentation is read is the
+	// transaction's verdict too (recorded, so any replica reports it): a
+	// transaction has one answer, as a declined one does.
 	if len(vpToken) > MaxDocumentSize {
-		return named(refuse(ReasonTooLarge), recorded), nil
+		return v.settle(ctx, named(refuse(ReasonTooLarge), recorded), key)
 	}
 	tok, err := wire.ParseVPToken(vpToken)
 	if err != nil {
-		return named(refuse(ReasonMalformed), recorded), nil
+		return v.settle(ctx, named(refuse(ReasonMalformed), recorded), key)
 	}
 	p, err := tok.Presentation(recorded)
 	if err != nil {
-		return named(refuse(ReasonMalformed), recorded), nil
+		return v.settle(ctx, named(refuse(ReasonMalformed), recorded), key)
 	}
-	res, err := v.verifyPresentation(ctx, p, want)
+	res, err := v.verifyPresentationAs(ctx, p, want, recorded)
 	if err != nil {
 		return nil, err
 	}
@@ -208,11 +213,18 @@ func (v *Verifier) Decline(ctx context.Context, state, code string) (*Result, er
 	}
 	res := named(refuse(ReasonDeclined), recorded)
 	res.WalletError = code
+	return v.settle(ctx, res, key)
+}
+
+// settle consumes the transaction res names (its RequestID) and records
+// res as its verdict, with result key key. Consumed meanwhile (another
+// answer, on any replica, came first), it is ReasonUnknownNonce.
+func (v *Verifier) settle(ctx context.Context, res *Result, key []byte) (*Result, error) {
 	verdict, err := json.Marshal(verdictRecord{Result: res, ResultKey: key})
 	if err != nil {
 		return nil, err
 	}
-	if err := v.store.ConsumeRequest(ctx, state, verdict, v.requestTTL+expiryMargin); errors.Is(err, ErrUnknownRequest) {
+	if err := v.store.ConsumeRequest(ctx, res.RequestID, verdict, v.requestTTL+expiryMargin); errors.Is(err, ErrUnknownRequest) {
 		return refuse(ReasonUnknownNonce), nil
 	} else if err != nil {
 		return nil, err

@@ -76,6 +76,58 @@ func TestTransaction(t *testing.T) {
 	}
 }
 
+// TestRecordedTransaction: what a replica reads of a transaction another
+// made: its request object while undecided, nothing after; its verdict
+// only with the result token derived from the platform's ResultSecret.
+func TestRecordedTransaction(t *testing.T) {
+	e := setup(t, nil)
+	pl := platformFor(t, "platform-a.example")
+	pl.ResultSecret = []byte("result secret of platform a 0123")
+	tx := e.transaction(pl, verifier.Policy{AgeOver: intp(18)})
+	got, err := e.v.RecordedTransaction(e.ctx, tx.ID)
+	if err != nil || got.RequestObject != tx.RequestObject || got.Object.State != tx.ID || got.Object.Nonce != tx.Object.Nonce || got.Request.Nonce != tx.Request.Nonce {
+		t.Fatalf("recorded: %+v %v", got, err)
+	}
+	token := verifier.PlatformResultToken(pl.ResultSecret, tx.ID)
+	if _, err := e.v.Result(e.ctx, tx.ID, token); !errors.Is(err, verifier.ErrNoResult) {
+		t.Fatalf("result before the answer: %v", err)
+	}
+	if res, err := e.v.VerifyResponse(e.ctx, tx.ID, e.zkToken(got), got.Object); err != nil || !res.Valid {
+		t.Fatalf("answer checked against the recorded object: %+v %v", res, err)
+	}
+	if _, err := e.v.RecordedTransaction(e.ctx, tx.ID); !errors.Is(err, verifier.ErrUnknownRequest) {
+		t.Fatalf("recorded after the answer: %v", err)
+	}
+	if res, err := e.v.Result(e.ctx, tx.ID, token); err != nil || !res.Valid {
+		t.Fatalf("result: %+v %v", res, err)
+	}
+	for name, tok := range map[string]string{
+		"another secret":        verifier.PlatformResultToken([]byte("result secret of platform b 0123"), tx.ID),
+		"another transaction's": verifier.PlatformResultToken(pl.ResultSecret, tx.ID+"x"),
+	} {
+		if _, err := e.v.Result(e.ctx, tx.ID, tok); !errors.Is(err, verifier.ErrNoResult) {
+			t.Errorf("result with %s token: %v", name, err)
+		}
+	}
+	// Without a ResultSecret no token reports the verdict.
+	pl.ResultSecret = nil
+	tx = e.transaction(pl, verifier.Policy{})
+	if _, err := e.v.Decline(e.ctx, tx.ID, "access_denied"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.v.Result(e.ctx, tx.ID, verifier.PlatformResultToken(nil, tx.ID)); !errors.Is(err, verifier.ErrNoResult) {
+		t.Errorf("result of a transaction without a result key: %v", err)
+	}
+	// A request that is not a platform's has no transaction.
+	req, err := e.v.NewRequest(e.ctx, verifier.Policy{Scope: "platform-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.v.RecordedTransaction(e.ctx, req.ID); !errors.Is(err, verifier.ErrUnknownRequest) {
+		t.Errorf("a plain request as a transaction: %v", err)
+	}
+}
+
 // TestResponseWithAnotherTransactionsState: the attack of issue 11 — a
 // holder refused by the platform's age_over 18 request answers a
 // policy-free request and posts that answer with the platform's state.
@@ -111,6 +163,13 @@ func TestResponseWithAnotherTransactionsState(t *testing.T) {
 	res, _ = e.v.VerifyResponse(e.ctx, fresh.ID, []byte(`{"yinzheng_sd_jwt":["x"]}`), fresh.Object)
 	if res.Valid || res.Reasons[0] != verifier.ReasonMalformed {
 		t.Fatalf("vp_token for another query: %+v", res)
+	}
+	// It is the transaction's answer: consumed, not answered again.
+	if _, err := e.v.RecordedTransaction(e.ctx, fresh.ID); !errors.Is(err, verifier.ErrUnknownRequest) {
+		t.Fatalf("transaction after a malformed answer: %v", err)
+	}
+	if res, _ = e.v.VerifyResponse(e.ctx, fresh.ID, e.zkToken(fresh), fresh.Object); res.Valid || res.Reasons[0] != verifier.ReasonUnknownNonce {
+		t.Fatalf("a second answer after a malformed one: %+v", res)
 	}
 	// The valid flow follows.
 	ok := e.transaction(pl, verifier.Policy{AgeOver: intp(18)})

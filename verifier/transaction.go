@@ -98,12 +98,15 @@ func PlatformResultToken(secret []byte, id string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// PendingTransaction returns the platform transaction id (made with
-// NewPlatformRequest) while it can still be answered (not decided, not
-// expired), read from the store, so any replica can serve its request
-// object. Otherwise it returns an error wrapping ErrUnknownRequest (also
-// for a request that is not a platform's), or ErrStoreUnavailable.
-func (v *Verifier) PendingTransaction(ctx context.Context, id string) (*Transaction, error) {
+// RecordedTransaction returns the platform transaction id (made with
+// NewPlatformRequest) as the store records it while it is not decided,
+// so that any replica can serve its request object and check its answer.
+// It may have expired: the store keeps it past its expiry (the request
+// TTL's margin) so that a late answer is decided, refused as expired; a
+// caller serving the request object checks Object.Expires. Otherwise it
+// returns an error wrapping ErrUnknownRequest (also for a request that is
+// not a platform's), or ErrStoreUnavailable.
+func (v *Verifier) RecordedTransaction(ctx context.Context, id string) (*Transaction, error) {
 	if id == "" || len(id) > maxRequestIDSize {
 		return nil, ErrUnknownRequest
 	}
@@ -121,11 +124,6 @@ func (v *Verifier) PendingTransaction(ctx context.Context, id string) (*Transact
 	var ro wire.RequestObject
 	if err := json.Unmarshal(rec.Object, &ro); err != nil {
 		return nil, fmt.Errorf("verifier: recorded request object %s is damaged", id)
-	}
-	if exp, err := requestExpiry(req); err != nil {
-		return nil, err
-	} else if !v.now().Before(exp) || !v.now().Before(time.Unix(ro.Expires, 0)) {
-		return nil, fmt.Errorf("%w: expired", ErrUnknownRequest)
 	}
 	return &Transaction{ID: req.ID, Request: req, Object: &ro, RequestObject: rec.RequestObject}, nil
 }

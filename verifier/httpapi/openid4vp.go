@@ -42,7 +42,7 @@ const (
 // serve any transaction.
 type TransactionVerifier interface {
 	NewPlatformRequest(ctx context.Context, p verifier.Policy, pl *verifier.Platform) (*verifier.Transaction, error)
-	PendingTransaction(ctx context.Context, id string) (*verifier.Transaction, error)
+	RecordedTransaction(ctx context.Context, id string) (*verifier.Transaction, error)
 	Result(ctx context.Context, id, token string) (*verifier.Result, error)
 	VerifyResponse(ctx context.Context, state string, vpToken []byte, expected *wire.RequestObject) (*verifier.Result, error)
 	Decline(ctx context.Context, state, code string) (*verifier.Result, error)
@@ -243,10 +243,11 @@ func (s *PlatformService) create(w http.ResponseWriter, r *http.Request) {
 	httpserv.WriteJSON(w, http.StatusCreated, NewTransactionDocument(tx, s.opts.PublicURL+RequestPath+tx.ID))
 }
 
-// pending reads the open transaction id from the store: nil and no
-// error when it is unknown, answered or expired.
+// pending reads the undecided transaction id from the store: nil and no
+// error when it is unknown or answered. An expired one is returned (its
+// late answer is decided, refused as expired, as the verdict).
 func (s *PlatformService) pending(ctx context.Context, id string) (*verifier.Transaction, error) {
-	tx, err := s.v.PendingTransaction(ctx, id)
+	tx, err := s.v.RecordedTransaction(ctx, id)
 	if errors.Is(err, verifier.ErrUnknownRequest) {
 		return nil, nil
 	}
@@ -278,7 +279,7 @@ func (s *PlatformService) requestObject(w http.ResponseWriter, r *http.Request) 
 		unavailable(w, "the verifier cannot serve requests now; retry later")
 		return
 	}
-	if tx == nil {
+	if tx == nil || !s.opts.Now().Before(time.Unix(tx.Object.Expires, 0)) {
 		httpserv.WriteError(w, http.StatusNotFound, "no open transaction with this id (unknown, answered or expired)")
 		return
 	}

@@ -51,7 +51,7 @@ func (f *fakeTransactions) NewPlatformRequest(_ context.Context, p verifier.Poli
 	return tx, nil
 }
 
-func (f *fakeTransactions) PendingTransaction(_ context.Context, id string) (*verifier.Transaction, error) {
+func (f *fakeTransactions) RecordedTransaction(_ context.Context, id string) (*verifier.Transaction, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if tx := f.open[id]; tx != nil {
@@ -289,5 +289,34 @@ func TestPlatformsShareAStore(t *testing.T) {
 	}
 	if resp, body := call(t, "GET", b.URL+TransactionsPath+"/"+doc.TransactionID, testToken+"-b", "", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"complete"`) {
 		t.Errorf("B's verdict: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestPlatformExpired: an expired transaction's request object is not
+// served, but a late answer is still decided (the verifier refuses it as
+// expired) and reported.
+func TestPlatformExpired(t *testing.T) {
+	f := &fakeTransactions{}
+	mux := http.NewServeMux()
+	if _, err := NewPlatform(mux, f, PlatformOptions{Platform: &verifier.Platform{Domain: "localhost"}, APIToken: testToken,
+		PublicURL: "http://localhost:8080", Now: func() time.Time { return time.Now().Add(10 * time.Minute) }}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	_, body := call(t, "POST", srv.URL+TransactionsPath, testToken, "application/json", `{}`)
+	var doc TransactionDocument
+	if err := json.Unmarshal(body, &doc); err != nil || doc.TransactionID == "" {
+		t.Fatalf("%s", body)
+	}
+	if resp, _ := call(t, "GET", srv.URL+RequestPath+doc.TransactionID, "", "", ""); resp.StatusCode != 404 {
+		t.Errorf("expired request object served: %d", resp.StatusCode)
+	}
+	form := url.Values{"vp_token": {`{"ok":["1"]}`}, "state": {doc.TransactionID}}.Encode()
+	if resp, _ := call(t, "POST", srv.URL+ResponsePath, "", "application/x-www-form-urlencoded", form); resp.StatusCode != 200 || len(f.verified) != 1 {
+		t.Errorf("late answer: %d %v", resp.StatusCode, f.verified)
+	}
+	if resp, body := call(t, "GET", srv.URL+TransactionsPath+"/"+doc.TransactionID, testToken, "", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"complete"`) {
+		t.Errorf("late verdict: %d %s", resp.StatusCode, body)
 	}
 }

@@ -86,7 +86,7 @@ func (f *platformFleet) createTx(t *testing.T, i int, policy string) (*http.Resp
 // SD-JWT presentation of the request the store recorded.
 func (f *platformFleet) answer(t *testing.T, doc TransactionDocument) string {
 	t.Helper()
-	tx, err := f.vs[0].PendingTransaction(context.Background(), doc.TransactionID)
+	tx, err := f.vs[0].RecordedTransaction(context.Background(), doc.TransactionID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -193,7 +193,7 @@ func (v *Verifier) VerifyResponse(ctx context.Context, state string, vpToken []b
 	if err != nil {
 		return v.settle(ctx, named(refuse(ReasonMalformed), recorded), key)
 	}
-	res, err := v.verifyPresentationAs(ctx, p, want, recorded)
+	res, err := v.verifyPresentation(ctx, p, want, recorded)
 	if err != nil {
 		return nil, err
 	}

@@ -638,15 +638,10 @@ func claimPredicates(req *Request, claims map[string]any) (map[string]bool, erro
 	return out, nil
 }
 
-// verifyPresentation is Verify of a parsed presentation.
-func (v *Verifier) verifyPresentation(ctx context.Context, p *Presentation, expected *Request) (*Result, error) {
-	return v.verifyPresentationAs(ctx, p, expected, nil)
-}
-
-// verifyPresentationAs is verifyPresentation that, when as is not nil,
-// names the result after request as before recording it: the verdict
-// another replica reports (Result) is then the one returned here.
-func (v *Verifier) verifyPresentationAs(ctx context.Context, p *Presentation, expected, as *Request) (*Result, error) {
+// verifyPresentation is Verify of a parsed presentation that, when as is
+// not nil, names the result after request as before recording it: the
+// verdict another replica reports (Result) is then the one returned here.
+func (v *Verifier) verifyPresentation(ctx context.Context, p *Presentation, expected, as *Request) (*Result, error) {
 	s := v.prepareParsed(ctx, p, expected)
 	v.checkProofs([]*step{s})
 	if as != nil && s.err == nil && s.res != nil {

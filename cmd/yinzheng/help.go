@@ -56,6 +56,7 @@ var subcommandTable = map[string][]subcommand{
 		{"refresh", "bring every credential's witness up to the latest signed root"},
 		{"prove", "answer a zero-knowledge request"},
 		{"present", "answer an SD-JWT request with only the requested claims"},
+		{"serve", "keep the wallet open as a local agent on loopback (one unlock, warm prover)"},
 	},
 	"verifier": {
 		{"trust", "pin an issuer's keys and circuit (shows the fingerprints first)"},

@@ -66,6 +66,7 @@ var subcommandTable = map[string][]subcommand{
 	"serve": {
 		{"issuer", "run the issuer HTTP service"},
 		{"verifier", "run the verifier HTTP service"},
+		{"wallet", "serve the browser wallet (page and WebAssembly engine), or --export its files"},
 	},
 	"ceremony": {
 		{"init", "start phase 1 of the MPC ceremony for the presentation circuit"},

@@ -90,6 +90,15 @@ func newBrowserWorld(t *testing.T) *browserWorld {
 		t.Fatal(err)
 	}
 	t.Logf("wallet engine built in %v: %d bytes, %d gzipped", time.Since(start), len(engine.Wasm), engine.GzipSize())
+	keys, err := bench.DefaultKeysDir(circuits.ProductionDepth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The page's origin serves the uncompressed key and the compiled
+	// circuit, so the first proof skips decompressing and compiling.
+	if err := engine.AddArtifacts(keys); err != nil {
+		t.Fatal(err)
+	}
 	w := &browserWorld{engine: engine}
 	wln, walletURL := listen(t)
 	iln, issuerURL := listen(t)
@@ -104,10 +113,6 @@ func newBrowserWorld(t *testing.T) *browserWorld {
 	wsrv.Handle("GET /", h)
 	serveOn(t, wsrv, wln)
 
-	keys, err := bench.DefaultKeysDir(circuits.ProductionDepth)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	// The identifier is an https URL; the page is told where the service
 	// is (its "issuer service URL" field).

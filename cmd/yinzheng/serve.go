@@ -185,12 +185,22 @@ func serveWallet(args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on (host:port; port 0 picks one)")
 	wasm := fs.String("wasm", "", "a built engine (yinzheng.wasm; wasm_exec.js beside it) instead of building one")
 	export := fs.String("export", "", "write the page and engine into this directory for a static host, and exit")
+	var keyDirs []string
+	fs.Func("circuit-keys", "a circuit keys `DIR` whose uncompressed proving key and compiled circuit the page serves, so a first proof skips decompressing and compiling (the wallet checks both against the issuer's manifest); repeatable", func(s string) error {
+		keyDirs = append(keyDirs, s)
+		return nil
+	})
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	engine, err := walletEngine(*wasm, stderr)
 	if err != nil {
 		return err
+	}
+	for _, d := range keyDirs {
+		if err := engine.AddArtifacts(d); err != nil {
+			return fmt.Errorf("--circuit-keys %s: %w", d, err)
+		}
 	}
 	if *export != "" {
 		if err := engine.Export(*export); err != nil {

@@ -16,6 +16,7 @@ import (
 	"compress/gzip"
 	"context"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -24,6 +25,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/yinzheng-id/yinzheng/circuits"
 )
 
 //go:embed static
@@ -45,6 +48,8 @@ const csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-s
 type Engine struct {
 	Wasm     []byte
 	WasmExec []byte
+
+	artifacts map[string][]byte // served under artifacts/, see AddArtifacts
 }
 
 // Build compiles the engine with the Go toolchain into dir and reads it
@@ -89,6 +94,9 @@ func Load(wasmPath, wasmExecPath string) (*Engine, error) {
 // Files returns the page's files with the engine: name → content.
 func (e *Engine) Files() (map[string][]byte, error) {
 	files := map[string][]byte{EngineFile: e.Wasm, WasmExecFile: e.WasmExec}
+	for name, data := range e.artifacts {
+		files[name] = data
+	}
 	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -110,6 +118,9 @@ func (e *Engine) Export(dir string) error {
 		return err
 	}
 	for name, data := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
@@ -129,6 +140,7 @@ func (e *Engine) GzipSize() int {
 var types = map[string]string{
 	".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
 	".css": "text/css; charset=utf-8", ".wasm": "application/wasm", ".png": "image/png",
+	".json": "application/json", ".raw": "application/octet-stream", ".ccs": "application/octet-stream",
 }
 
 // Handler serves the page and the engine, the engine gzip-compressed to
@@ -169,4 +181,52 @@ func (e *Engine) Handler() (http.Handler, error) {
 		}
 		w.Write(data)
 	}), nil
+}
+
+// ArtifactsIndex describes the artifacts served for one circuit id under
+// /artifacts/<circuit id>/: index.json (this), proving.key.raw (the proving
+// key uncompressed) and circuit.ccs (the compiled circuit). The wallet
+// seeds its circuit cache with them; the holder library checks both
+// against the issuer's manifest before using them.
+type ArtifactsIndex struct {
+	CircuitID     string `json:"circuit_id"`
+	Depth         int    `json:"depth"`
+	CircuitDigest string `json:"circuit_digest"`
+}
+
+// AddArtifacts prepares the artifacts of the keys in keysDir (a circuit
+// keys directory: manifest.json, proving.key, verifying.key) for serving.
+func (e *Engine) AddArtifacts(keysDir string) error {
+	m, err := circuits.ReadManifest(keysDir)
+	if err != nil {
+		return err
+	}
+	c, err := circuits.Compile(m.Depth)
+	if err != nil {
+		return err
+	}
+	keys, err := circuits.Load(keysDir, c, circuits.LoadOptions{AllowDevelopment: true})
+	if err != nil {
+		return err
+	}
+	raw, err := circuits.EncodeRawProvingKey(keys.PK)
+	if err != nil {
+		return err
+	}
+	ccs, err := c.MarshalCompiled()
+	if err != nil {
+		return err
+	}
+	index, err := json.Marshal(ArtifactsIndex{CircuitID: m.CircuitID, Depth: m.Depth, CircuitDigest: c.Digest})
+	if err != nil {
+		return err
+	}
+	if e.artifacts == nil {
+		e.artifacts = map[string][]byte{}
+	}
+	base := "artifacts/" + m.CircuitID + "/"
+	e.artifacts[base+"index.json"] = index
+	e.artifacts[base+circuits.RawProvingKeyFile] = raw
+	e.artifacts[base+"circuit.ccs"] = ccs
+	return nil
 }

@@ -19,12 +19,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"syscall/js"
 	"time"
 
+	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/holder"
 	"github.com/yinzheng-id/yinzheng/publication"
@@ -256,6 +259,9 @@ func answer(args []js.Value) (any, error) {
 		if src, err = sourceFor(s.opened.Request.Issuer); err != nil {
 			return nil, err
 		}
+		progress("loading the circuit")
+		seedArtifacts(s.opened.Request.CircuitID)
+		progress("proving")
 	}
 	data, err := flow.Answer(context.Background(), w, s.opened, src, holder.ProveOptions{
 		Warn: func(m string) { warnings = append(warnings, m) }})
@@ -282,3 +288,64 @@ func post(args []js.Value) (any, error) {
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+// seedArtifacts puts the uncompressed proving key and the compiled circuit
+// that the page's own origin serves for circuitID into the wallet's circuit
+// cache, unless they are there already. They are only a head start: the
+// library checks the key against the issuer's manifest (every point on the
+// curve, the recompressed key's digest) and the circuit against its digest,
+// and decodes or compiles its own when a copy is missing or fails.
+func seedArtifacts(circuitID string) {
+	if !safeID(circuitID) {
+		return
+	}
+	keyDir := filepath.Join(holder.CircuitCacheDir(walletDir), circuitID)
+	if _, err := os.Stat(filepath.Join(keyDir, circuits.RawProvingKeyFile)); err == nil {
+		return
+	}
+	origin := js.Global().Get("location").Get("origin").String()
+	base := origin + "/artifacts/" + circuitID + "/"
+	get := func(name string, limit int64) []byte {
+		resp, err := http.Get(base + name)
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		if err != nil || int64(len(data)) > limit {
+			return nil
+		}
+		return data
+	}
+	var index struct {
+		CircuitID     string `json:"circuit_id"`
+		Depth         int    `json:"depth"`
+		CircuitDigest string `json:"circuit_digest"`
+	}
+	if data := get("index.json", 4096); data == nil || json.Unmarshal(data, &index) != nil || index.CircuitID != circuitID || !safeID(index.CircuitDigest) {
+		return
+	}
+	raw, ccs := get(circuits.RawProvingKeyFile, 256<<20), get("circuit.ccs", 256<<20)
+	if raw == nil || ccs == nil || os.MkdirAll(keyDir, 0o700) != nil {
+		return
+	}
+	_ = os.WriteFile(filepath.Join(keyDir, circuits.RawProvingKeyFile), raw, 0o600)
+	_ = os.WriteFile(circuits.CompiledCacheFile(holder.CircuitCacheDir(walletDir), index.Depth, index.CircuitDigest), ccs, 0o600)
+}
+
+// safeID reports whether s is multibase base58btc text, usable as a path
+// element.
+func safeID(s string) bool {
+	if len(s) < 2 || len(s) > 128 || s[0] != 'z' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

@@ -25,7 +25,7 @@ wallet-web: build
 ## e2e: the end-to-end tests, the browser wallet in headless Chromium with
 ## its screenshots in bench/out/screenshots/ (docs/wallet-web.png is one).
 e2e:
-	YINZHENG_SCREENSHOTS=$(CURDIR)/bench/out/screenshots $(GO) test -count=1 -v -run 'TestEndToEnd|TestBrowserWallet' ./e2e/
+	YINZHENG_SCREENSHOTS=$(CURDIR)/bench/out/screenshots YINZHENG_BROWSER_PROOFS=6 $(GO) test -count=1 -v -run 'TestEndToEnd|TestBrowserWallet' ./e2e/
 
 ## test: vet, lint and the whole test suite, plus a short fuzzing pass.
 test: lint

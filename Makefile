@@ -9,7 +9,7 @@ STATICCHECK_VERSION := v0.7.0
 FUZZTIME  ?= 50000x
 BIN       := bin/yinzheng
 
-.PHONY: all build wallet-web e2e test test-short fuzz-short demo bench bench-full lint vet fmt-check staticcheck clean
+.PHONY: all build wallet-web e2e test test-short fuzz-short crash demo bench bench-full lint vet fmt-check staticcheck clean
 
 all: build
 
@@ -25,7 +25,7 @@ wallet-web: build
 ## e2e: the end-to-end tests, the browser wallet in headless Chromium with
 ## its screenshots in bench/out/screenshots/ (docs/wallet-web.png is one).
 e2e:
-	YINZHENG_SCREENSHOTS=$(CURDIR)/bench/out/screenshots YINZHENG_BROWSER_PROOFS=6 $(GO) test -count=1 -v -run 'TestEndToEnd|TestBrowserWallet' ./e2e/
+	YINZHENG_E2E_FULL=1 YINZHENG_SCREENSHOTS=$(CURDIR)/bench/out/screenshots YINZHENG_BROWSER_PROOFS=6 $(GO) test -count=1 -v -run 'TestEndToEnd|TestBrowserWallet' ./e2e/
 
 ## test: vet, lint and the whole test suite, plus a short fuzzing pass.
 test: lint
@@ -39,6 +39,13 @@ fuzz-short:
 		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
 	done
+
+## crash: the kill -9 crash suite of docs/durability.md, 200 trials (a few
+## minutes); `make test` runs a short version. Replay a failure with the
+## seed it prints: YINZHENG_CRASH_SEED=N make crash.
+CRASH_TRIALS ?= 200
+crash:
+	YINZHENG_CRASH_TRIALS=$(CRASH_TRIALS) $(GO) test -count=1 -v -timeout 60m -run '^TestCrashSuite$$' ./internal/crashtest/
 
 ## demo: the main job end to end on embedded defaults, in a temporary directory.
 demo: build

@@ -35,6 +35,8 @@ type VerifierReport struct {
 	GoVersion  string        `json:"go_version"`
 	WeightBits int           `json:"batch_weight_bits"`
 	Runs       []VerifierRun `json:"runs"`
+	// HTTP holds the figures over HTTP (VerifierHTTP), when measured.
+	HTTP *VerifierHTTPReport `json:"http,omitempty"`
 }
 
 // VerifierRun is one figure: verifications per second at one GOMAXPROCS

@@ -16,6 +16,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/issuer"
 	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/verifier"
+	verifierapi "github.com/yinzheng-id/yinzheng/verifier/httpapi"
 	"github.com/yinzheng-id/yinzheng/wire"
 )
 
@@ -58,6 +59,32 @@ var kinds = map[string]kind{
 	"result": {reflect.TypeFor[verifier.Result](), func(b []byte) error {
 		var r verifier.Result
 		return strictjson.Unmarshal(b, 0, &r)
+	}},
+	// The payload of a request object: strictly its fields (its rules,
+	// such as exp, depend on the day and are tested in package wire).
+	"request object": {reflect.TypeFor[wire.RequestObject](), func(b []byte) error {
+		var ro wire.RequestObject
+		if err := strictjson.Unmarshal(b, wire.MaxDocumentSize, &ro); err != nil {
+			return err
+		}
+		return ro.DCQLQuery.Check()
+	}},
+	"vp_token": {reflect.TypeFor[map[string][]wire.ZKPresentation](), func(b []byte) error {
+		tok, err := wire.ParseVPToken(b)
+		if err != nil {
+			return err
+		}
+		for _, ps := range tok {
+			var z wire.ZKPresentation
+			if err := strictjson.Unmarshal(ps[0], 0, &z); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+	"transaction": {reflect.TypeFor[verifierapi.TransactionDocument](), func(b []byte) error {
+		var d verifierapi.TransactionDocument
+		return strictjson.Unmarshal(b, 0, &d)
 	}},
 	"trust": {reflect.TypeFor[verifier.Trust](), func(b []byte) error {
 		_, err := verifier.ParseTrust(b)

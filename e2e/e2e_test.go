@@ -1,11 +1,15 @@
 // Package e2e runs the issuer and verifier HTTP services on loopback and
 // drives them as a wallet would: issuance over OpenID4VCI-shaped endpoints,
-// proofs from the holder library, verification over direct_post.
+// proofs from the holder library, OpenID4VP 1.0 over HTTPS on loopback with
+// a test registrar as the CA: a registered platform's signed request
+// fetched by request_uri, direct_post, the verdict read by the backend.
 package e2e
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +31,10 @@ import (
 	"github.com/yinzheng-id/yinzheng/internal/seal"
 	"github.com/yinzheng-id/yinzheng/issuer"
 	issuerapi "github.com/yinzheng-id/yinzheng/issuer/httpapi"
+	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/registry"
+	"github.com/yinzheng-id/yinzheng/registry/registrytest"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	verifierapi "github.com/yinzheng-id/yinzheng/verifier/httpapi"
 )
@@ -58,15 +66,27 @@ type world struct {
 	issuerURL   string
 	verifierURL string
 	clock       *clock
+	// The platform's identity and the wallet's side: the registrar roots
+	// it pins and an HTTPS client trusting the test CA (the registrar).
+	roots  *registry.Roots
+	client *http.Client
 }
 
+// apiToken is the platform backend's token on /v1/transactions.
+const apiToken = "e2e-platform-api-token-0123456789abcdef"
+
 // serve runs srv on a random loopback port until the test ends.
-func serve(t *testing.T, srv *httpserv.Server) string {
+func serve(t testing.TB, srv *httpserv.Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveOn(t, srv, ln)
+}
+
+func serveOn(t testing.TB, srv *httpserv.Server, ln net.Listener) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
@@ -79,7 +99,7 @@ func serve(t *testing.T, srv *httpserv.Server) string {
 	return "http://" + ln.Addr().String()
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	keys, err := bench.DefaultKeysDir(circuits.ProductionDepth)
 	if err != nil {
@@ -120,20 +140,44 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	v, err := verifier.New(verifier.Options{Dir: t.TempDir(), Source: vsrc, Trust: verifier.NewTrust(*pin),
-		Now: w.clock.now, RequestTTL: 48 * time.Hour, MaxRootAge: 24 * time.Hour,
+		Now: w.clock.now, RequestTTL: time.Hour, MaxRootAge: 30 * time.Minute,
 		CacheTTL: time.Millisecond, AllowDevelopmentKeys: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { v.Close() })
-	vsrv := httpserv.New(httpserv.Config{Name: "verifier", Rate: -1})
-	// The public URL is only echoed in requests; the tests post to the
-	// listener directly.
-	if _, err := verifierapi.New(vsrv, verifierapi.FromVerifier(v), verifierapi.Options{
-		PublicURL: "http://verifier.test", Logger: vsrv.Logger(), Metrics: vsrv.Metrics()}); err != nil {
+	// The platform: registered with a test registrar (intl, so that
+	// crypto/tls verifies its TLS certificate), served over HTTPS on
+	// loopback as https://localhost:PORT.
+	reg := registrytest.New(t, jose.SuiteIntl)
+	pl := reg.Register(t, registry.LoopbackDomain, registry.Entitlements{Predicates: registry.Predicates(),
+		Claims: []string{"age_over_18"}, LegalBasis: "e2e: age check"})
+	certPEM, keyPEM, err := reg.IssueTLS(registry.LoopbackDomain, time.Hour)
+	if err != nil {
 		t.Fatal(err)
 	}
-	w.verifierURL = serve(t, vsrv)
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(registry.EncodeCertificates(reg.Root()))
+	w.roots = reg.Roots()
+	w.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := "https://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
+	vsrv := httpserv.New(httpserv.Config{Name: "verifier", Rate: -1, TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	if _, err := verifierapi.NewPlatform(vsrv, v, verifierapi.PlatformOptions{
+		Platform: &verifier.Platform{Domain: pl.Domain, Chain: pl.Chain, Key: pl.Key, Registration: pl.Registration, Status: reg.Status(t)},
+		APIToken: apiToken, PublicURL: public, RedirectURI: public + "/done", QuotaPerMinute: 1000,
+		Logger: vsrv.Logger(), Metrics: vsrv.Metrics()}); err != nil {
+		t.Fatal(err)
+	}
+	serveOn(t, vsrv, ln)
+	w.verifierURL = public
 	return w
 }
 
@@ -155,7 +199,7 @@ func subject(name, birth string, seq int) []byte {
 	return data
 }
 
-func httpDo(t *testing.T, method, u, auth, ctype string, body []byte) (int, []byte) {
+func httpDo(t testing.TB, method, u, auth, ctype string, body []byte) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, u, bytes.NewReader(body))
 	if err != nil {
@@ -178,7 +222,7 @@ func httpDo(t *testing.T, method, u, auth, ctype string, body []byte) (int, []by
 
 // enrol runs the whole issuance over HTTP for a new wallet and imports the
 // bundle; it returns the wallet and the credential's serial.
-func (w *world) enrol(t *testing.T, name, birth string, seq int) (*holder.Wallet, uint64) {
+func (w *world) enrol(t testing.TB, name, birth string, seq int) (*holder.Wallet, uint64) {
 	t.Helper()
 	ctx := context.Background()
 	status, data := httpDo(t, "POST", w.issuerURL+"/offers", adminToken, "application/json", subject(name, birth, seq))
@@ -226,81 +270,104 @@ func (w *world) enrol(t *testing.T, name, birth string, seq int) (*holder.Wallet
 	return wallet, bundle.Serial
 }
 
-// request asks the verifier service for a request under policy.
-func (w *world) request(t *testing.T, policy string) (*holder.Request, []byte) {
+// request has the platform's backend create a transaction under policy and
+// the wallet fetch and authorize its request through the invocation URL.
+func (w *world) request(t testing.TB, policy string) (*holder.AuthorizedRequest, verifierapi.TransactionDocument) {
 	t.Helper()
-	status, data := httpDo(t, "POST", w.verifierURL+"/requests", "", "application/json", []byte(policy))
+	status, data := w.api(t, "POST", verifierapi.TransactionsPath, []byte(policy))
 	if status != http.StatusCreated {
-		t.Fatalf("request: %d %s", status, data)
+		t.Fatalf("transaction: %d %s", status, data)
 	}
-	var env struct {
-		Request json.RawMessage `json:"request"`
-	}
-	if err := json.Unmarshal(data, &env); err != nil {
+	var doc verifierapi.TransactionDocument
+	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	r, err := holder.ParseRequest(env.Request)
+	a, err := holder.FetchRequest(context.Background(), w.client, doc.Invocation, w.roots, time.Now())
 	if err != nil {
-		t.Fatalf("holder cannot parse the request: %v", err)
+		t.Fatalf("the wallet refuses the platform's request: %v", err)
 	}
-	return r, env.Request
+	return a, doc
 }
 
-func (w *world) prove(t *testing.T, wallet *holder.Wallet, r *holder.Request) []byte {
+// api calls the platform API with the platform's token.
+func (w *world) api(t testing.TB, method, path string, body []byte) (int, []byte) {
 	t.Helper()
-	p, err := wallet.Prove(context.Background(), r, publication.HTTPSource(w.issuerURL, nil), holder.ProveOptions{})
+	req, err := http.NewRequest(method, w.verifierURL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data
+}
+
+func (w *world) prove(t testing.TB, wallet *holder.Wallet, a *holder.AuthorizedRequest) []byte {
+	t.Helper()
+	p, err := wallet.Prove(context.Background(), a, publication.HTTPSource(w.issuerURL, nil), holder.ProveOptions{})
 	if err != nil {
 		t.Fatalf("prove: %v", err)
 	}
-	data, err := holder.MarshalPresentation(p)
+	tok, err := holder.VPToken(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return data
+	return tok
 }
 
-type result struct {
-	Valid     bool     `json:"valid"`
-	Reasons   []string `json:"reasons"`
-	Pseudonym string   `json:"pseudonym"`
-	Error     string   `json:"error"`
-	Claims    map[string]any
-}
+type result = verifier.Result
 
-// respond posts a presentation as direct_post form data.
-func (w *world) respond(t *testing.T, presentation []byte) (int, result) {
+// respond posts vpToken for a with direct_post, as the wallet does, and
+// reads the verdict as the platform's backend does, with the
+// response_code of the redirect.
+func (w *world) respond(t testing.TB, a *holder.AuthorizedRequest, vpToken []byte) result {
 	t.Helper()
-	form := url.Values{"vp_token": {string(presentation)}}
-	return w.post(t, "application/x-www-form-urlencoded", []byte(form.Encode()))
-}
-
-func (w *world) post(t *testing.T, ctype string, body []byte) (int, result) {
-	t.Helper()
-	status, data := httpDo(t, "POST", w.verifierURL+"/response", "", ctype, body)
-	var r result
-	if err := json.Unmarshal(data, &r); err != nil {
-		t.Fatalf("response is not JSON: %d %q", status, data)
+	redirect, err := holder.PostResponse(context.Background(), w.client, a, vpToken)
+	if err != nil {
+		t.Fatalf("direct_post: %v", err)
 	}
-	return status, r
+	return w.verdict(t, a.State(), redirect)
 }
 
-const policy18 = `{"scope":"platform-a","age_over":18}`
+func (w *world) verdict(t testing.TB, id, redirect string) result {
+	t.Helper()
+	u, err := url.Parse(redirect)
+	if err != nil || u.Query().Get("response_code") == "" {
+		t.Fatalf("redirect_uri %q carries no response_code", redirect)
+	}
+	status, data := w.api(t, "GET", verifierapi.TransactionsPath+"/"+id+"?response_code="+url.QueryEscape(u.Query().Get("response_code")), nil)
+	var doc verifierapi.VerdictDocument
+	if err := json.Unmarshal(data, &doc); err != nil || status != 200 || doc.Status != "complete" || doc.Result == nil {
+		t.Fatalf("verdict: %d %s", status, data)
+	}
+	if doc.Result.RequestID != id {
+		t.Fatalf("verdict names request %q, want %q", doc.Result.RequestID, id)
+	}
+	return *doc.Result
+}
+
+const policy18 = `{"age_over":18}`
 
 // mustVerify proves and verifies a fresh request: the service still serves.
 func (w *world) mustVerify(t *testing.T, wallet *holder.Wallet) result {
 	t.Helper()
-	r, _ := w.request(t, policy18)
-	status, res := w.respond(t, w.prove(t, wallet, r))
-	if status != 200 || !res.Valid {
-		t.Fatalf("valid verification: %d %+v", status, res)
+	a, _ := w.request(t, policy18)
+	res := w.respond(t, a, w.prove(t, wallet, a))
+	if !res.Valid {
+		t.Fatalf("valid verification: %+v", res)
 	}
 	return res
 }
 
-func wantRejected(t *testing.T, what string, status int, res result, wantStatus int, reason string) {
+func wantRejected(t *testing.T, what string, res result, reason string) {
 	t.Helper()
-	if status != wantStatus || res.Valid || !strings.Contains(strings.Join(res.Reasons, "; ")+res.Error, reason) {
-		t.Fatalf("%s: status %d, result %+v; want %d with reason %q", what, status, res, wantStatus, reason)
+	if res.Valid || !slices.Contains(res.Reasons, reason) {
+		t.Fatalf("%s: result %+v; want the reason %q", what, res, reason)
 	}
 }
 
@@ -334,83 +401,128 @@ func TestEndToEnd(t *testing.T) {
 	if again := w.mustVerify(t, alice); again.Pseudonym != first.Pseudonym {
 		t.Fatal("one platform saw two pseudonyms for the same holder")
 	}
+	if first.ClientID != "x509_san_dns:localhost" {
+		t.Fatalf("the verdict is for client %q", first.ClientID)
+	}
 
-	t.Run("replayed nonce", func(t *testing.T) {
-		r, _ := w.request(t, policy18)
-		p := w.prove(t, alice, r)
-		if status, res := w.respond(t, p); status != 200 || !res.Valid {
-			t.Fatalf("first use: %d %+v", status, res)
+	t.Run("replayed vp_token", func(t *testing.T) {
+		a, _ := w.request(t, policy18)
+		p := w.prove(t, alice, a)
+		redirect, err := holder.PostResponse(context.Background(), w.client, a, p)
+		if err != nil {
+			t.Fatal(err)
 		}
-		status, res := w.respond(t, p)
-		wantRejected(t, "replay", status, res, 422, verifier.ReasonUnknownNonce)
+		if _, err := holder.PostResponse(context.Background(), w.client, a, p); !errors.Is(err, holder.ErrResponse) {
+			t.Fatalf("replayed answer: %v", err)
+		}
+		// The verdict is the first answer's; the replay decided nothing.
+		if res := w.verdict(t, a.State(), redirect); !res.Valid {
+			t.Fatalf("verdict after a replay: %+v", res)
+		}
+		w.mustVerify(t, alice)
+	})
+
+	t.Run("response posted with another transaction's state", func(t *testing.T) {
+		// The platform asks for age_over 18 (tx1); the holder answers a
+		// policy-free request (tx2) and posts that answer with tx1's state.
+		tx1, _ := w.request(t, policy18)
+		tx2, _ := w.request(t, `{}`)
+		p := w.prove(t, alice, tx2)
+		res := w.respond(t, tx1, p)
+		wantRejected(t, "another transaction's answer", res, verifier.ReasonProof)
 		w.mustVerify(t, alice)
 	})
 
 	t.Run("stale root", func(t *testing.T) {
-		r, _ := w.request(t, policy18)
-		p := w.prove(t, alice, r)
-		w.clock.set(25 * time.Hour)
-		status, res := w.respond(t, p)
+		a, _ := w.request(t, policy18)
+		p := w.prove(t, alice, a)
+		w.clock.set(45 * time.Minute)
+		res := w.respond(t, a, p)
 		w.clock.set(0)
-		wantRejected(t, "stale root", status, res, 422, verifier.ReasonStaleRoot)
-		w.mustVerify(t, alice)
-	})
-
-	t.Run("wrong scope", func(t *testing.T) {
-		r, _ := w.request(t, policy18)
-		other := *r
-		other.Scope, other.Audience = "platform-b", "platform-b"
-		p := w.prove(t, alice, &other)
-		status, res := w.respond(t, p)
-		wantRejected(t, "wrong scope", status, res, 422, verifier.ReasonProof)
-		w.mustVerify(t, alice)
-	})
-
-	t.Run("wrong scope sd-jwt", func(t *testing.T) {
-		r, _ := w.request(t, `{"scope":"platform-a","sd_jwt":["age_over_18"]}`)
-		other := *r
-		other.Scope, other.Audience = "platform-b", "platform-b"
-		p, err := alice.Present(&other)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := holder.MarshalPresentation(p)
-		status, res := w.respond(t, data)
-		wantRejected(t, "sd-jwt wrong audience", status, res, 422, verifier.ReasonWrongScope)
+		wantRejected(t, "stale root", res, verifier.ReasonStaleRoot)
 		w.mustVerify(t, alice)
 	})
 
 	t.Run("tampered proof", func(t *testing.T) {
-		r, _ := w.request(t, policy18)
-		var doc map[string]any
-		json.Unmarshal(w.prove(t, alice, r), &doc)
+		a, _ := w.request(t, policy18)
+		var tok map[string][]map[string]any
+		json.Unmarshal(w.prove(t, alice, a), &tok)
+		doc := tok["yinzheng_zk"][0]
 		proof, err := base64.RawURLEncoding.DecodeString(doc["proof"].(string))
 		if err != nil {
 			t.Fatal(err)
 		}
 		proof[len(proof)/2] ^= 0x01
 		doc["proof"] = base64.RawURLEncoding.EncodeToString(proof)
-		data, _ := json.Marshal(doc)
-		status, res := w.respond(t, data)
-		if status != 422 || res.Valid || !(strings.Contains(strings.Join(res.Reasons, ";"), verifier.ReasonProof) ||
-			strings.Contains(strings.Join(res.Reasons, ";"), verifier.ReasonProofEncoding)) {
-			t.Fatalf("tampered proof: %d %+v", status, res)
+		data, _ := json.Marshal(tok)
+		res := w.respond(t, a, data)
+		if res.Valid || !(slices.Contains(res.Reasons, verifier.ReasonProof) || slices.Contains(res.Reasons, verifier.ReasonProofEncoding)) {
+			t.Fatalf("tampered proof: %+v", res)
 		}
 		w.mustVerify(t, alice)
 	})
 
-	t.Run("oversized body", func(t *testing.T) {
-		big := append([]byte(`{"version":1,"type":"zk","proof":"`), bytes.Repeat([]byte("A"), 2<<20)...)
-		status, res := w.post(t, "application/json", append(big, `"}`...))
-		wantRejected(t, "oversized", status, res, 413, "larger than")
+	t.Run("wallet declines", func(t *testing.T) {
+		a, _ := w.request(t, policy18)
+		redirect, err := holder.Decline(context.Background(), w.client, a, "access_denied")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := w.verdict(t, a.State(), redirect)
+		wantRejected(t, "declined", res, verifier.ReasonDeclined)
+		if res.WalletError != "access_denied" {
+			t.Fatalf("wallet error %q", res.WalletError)
+		}
 		w.mustVerify(t, alice)
 	})
 
-	t.Run("malformed JSON", func(t *testing.T) {
-		status, res := w.post(t, "application/json", []byte(`{"version":1,"type":`))
-		wantRejected(t, "malformed", status, res, 400, "malformed presentation")
-		status, res = w.respond(t, []byte(`not json`))
-		wantRejected(t, "malformed form", status, res, 400, "malformed presentation")
+	t.Run("verdict needs the token and the response code", func(t *testing.T) {
+		a, doc := w.request(t, policy18)
+		redirect, err := holder.PostResponse(context.Background(), w.client, a, w.prove(t, alice, a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, _ := w.api(t, "GET", verifierapi.TransactionsPath+"/"+doc.TransactionID, nil); status != http.StatusForbidden {
+			t.Fatalf("verdict without response_code: %d", status)
+		}
+		req, _ := http.NewRequest("GET", w.verifierURL+verifierapi.TransactionsPath+"/"+doc.TransactionID, nil)
+		req.Header.Set("Authorization", "Bearer wrong-token-wrong-token-wrong-token")
+		resp, err := w.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("verdict with a wrong token: %d", resp.StatusCode)
+		}
+		req, _ = http.NewRequest("POST", w.verifierURL+verifierapi.TransactionsPath, strings.NewReader(policy18))
+		resp, err = w.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("transaction without a token: %d", resp.StatusCode)
+		}
+		if res := w.verdict(t, doc.TransactionID, redirect); !res.Valid {
+			t.Fatalf("verdict: %+v", res)
+		}
+	})
+
+	t.Run("malformed answers", func(t *testing.T) {
+		a, _ := w.request(t, policy18)
+		res := w.respond(t, a, []byte(`not json`))
+		wantRejected(t, "malformed vp_token", res, verifier.ReasonMalformed)
+		req, _ := http.NewRequest("POST", w.verifierURL+verifierapi.ResponsePath, strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := w.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("a JSON body instead of the form: %d", resp.StatusCode)
+		}
 		w.mustVerify(t, alice)
 	})
 
@@ -423,18 +535,18 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The SD-JWT form: the verifier reads the status list.
-		r, _ := w.request(t, `{"scope":"platform-a","sd_jwt":["age_over_18"]}`)
-		p, err := bob.Present(r)
+		a, _ := w.request(t, `{"sd_jwt":["age_over_18"]}`)
+		p, err := bob.Present(a)
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, _ := holder.MarshalPresentation(p)
-		status, res := w.respond(t, data)
-		wantRejected(t, "revoked sd-jwt", status, res, 422, verifier.ReasonRevoked)
+		tok, _ := holder.VPToken(p)
+		res := w.respond(t, a, tok)
+		wantRejected(t, "revoked sd-jwt", res, verifier.ReasonRevoked)
 		// The ZK form: the accumulator no longer holds bob's leaf, so no
 		// proof under the latest root exists; the wallet says so.
-		r, _ = w.request(t, policy18)
-		if _, err := bob.Prove(context.Background(), r, publication.HTTPSource(w.issuerURL, nil), holder.ProveOptions{}); err == nil {
+		a, _ = w.request(t, policy18)
+		if _, err := bob.Prove(context.Background(), a, publication.HTTPSource(w.issuerURL, nil), holder.ProveOptions{}); err == nil {
 			t.Fatal("a revoked credential still proves under the latest root")
 		}
 		w.mustVerify(t, alice)
@@ -442,27 +554,19 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("burst of 50", func(t *testing.T) {
 		const n = 50
+		reqs := make([]*holder.AuthorizedRequest, n)
 		presentations := make([][]byte, n)
 		for i := range presentations {
-			r, _ := w.request(t, policy18)
-			presentations[i] = w.prove(t, alice, r)
+			reqs[i], _ = w.request(t, policy18)
+			presentations[i] = w.prove(t, alice, reqs[i])
 		}
 		var wg sync.WaitGroup
 		errs := make(chan string, n)
-		for _, p := range presentations {
+		for i, p := range presentations {
 			wg.Go(func() {
-				form := url.Values{"vp_token": {string(p)}}
-				resp, err := http.Post(w.verifierURL+"/response", "application/x-www-form-urlencoded",
-					strings.NewReader(form.Encode()))
-				if err != nil {
-					errs <- err.Error()
-					return
-				}
-				defer resp.Body.Close()
-				var res result
-				json.NewDecoder(resp.Body).Decode(&res)
-				if resp.StatusCode != 200 || !res.Valid {
-					errs <- fmt.Sprintf("%d %+v", resp.StatusCode, res)
+				redirect, err := holder.PostResponse(context.Background(), w.client, reqs[i], p)
+				if err != nil || !strings.Contains(redirect, "response_code=") {
+					errs <- fmt.Sprintf("%v %q", err, redirect)
 				}
 			})
 		}
@@ -474,14 +578,50 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		_, data := httpDo(t, "GET", w.verifierURL+"/metrics", "", "", nil)
+		req, _ := http.NewRequest("GET", w.verifierURL+"/metrics", nil)
+		resp, err := w.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
 		text := string(data)
 		for _, want := range []string{`yinzheng_verifications_total{reason="none",result="valid"}`,
-			`reason="stale root",result="invalid"`, `reason="malformed presentation",result="invalid"`,
-			`route="POST /response"`} {
+			`reason="stale root",result="invalid"`, `route="POST /openid4vp/response"`} {
 			if !strings.Contains(text, want) {
 				t.Errorf("verifier metrics lack %s", want)
 			}
 		}
 	})
+}
+
+// BenchmarkSameDevice times the same-device flow on loopback, from the
+// invocation to the verdict: the backend creates the transaction, the
+// wallet fetches and verifies the request object over HTTPS, proves
+// (depth-32 Groth16), posts with direct_post, and the backend reads the
+// verdict with the response_code. It reports the median.
+func BenchmarkSameDevice(b *testing.B) {
+	w := newWorld(b)
+	alice, _ := w.enrol(b, "张三", "1990-03-07", 123)
+	if _, err := w.iss.Publish(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := alice.Refresh(context.Background(), publication.HTTPSource(w.issuerURL, nil)); err != nil {
+		b.Fatal(err)
+	}
+	var times []time.Duration
+	var size int
+	for b.Loop() {
+		start := time.Now()
+		a, doc := w.request(b, policy18)
+		res := w.respond(b, a, w.prove(b, alice, a))
+		if !res.Valid {
+			b.Fatalf("verdict %+v", res)
+		}
+		times = append(times, time.Since(start))
+		size = len(doc.RequestObject)
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(size), "request-object-bytes")
 }

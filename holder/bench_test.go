@@ -14,12 +14,12 @@ func BenchmarkProve(b *testing.B) {
 	w := newWallet(b)
 	bundle := enrol(b, iss, w, adult)
 	ctx := context.Background()
-	if _, err := w.Prove(ctx, zkRequestFor(b, "platform-a", intp(18), bundle.Path.Epoch), iss.source(), ProveOptions{}); err != nil {
+	if _, err := w.prove(ctx, zkRequestFor(b, "platform-a", intp(18), bundle.Path.Epoch), iss.source(), ProveOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := w.Prove(ctx, zkRequestFor(b, "platform-a", intp(18), bundle.Path.Epoch), iss.source(), ProveOptions{}); err != nil {
+		if _, err := w.prove(ctx, zkRequestFor(b, "platform-a", intp(18), bundle.Path.Epoch), iss.source(), ProveOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

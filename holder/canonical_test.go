@@ -45,7 +45,7 @@ func TestImportRefusesCopiesNotInCanonicalForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range SDJWTCopies {
-		if _, err := w.Present(sdRequestFor(t, "platform-a", "name")); err != nil {
+		if _, err := w.present(sdRequestFor(t, "platform-a", "name")); err != nil {
 			t.Fatalf("present: %v", err)
 		}
 	}

@@ -63,7 +63,7 @@ func FuzzRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = Reveal(r)
+		_ = reveal(r, "platform.example")
 		if r.SDJWT != nil {
 			_, _ = claimPaths(r.SDJWT.Claims)
 		}

@@ -43,7 +43,7 @@ func TestPendingBundleRefreshesThenProves(t *testing.T) {
 	}
 
 	r := zkRequestFor(t, "platform-a", intp(18), b.Path.Epoch-1, b.Path.Epoch)
-	if _, err := w.Prove(ctx, r, iss.source(), ProveOptions{}); !errors.Is(err, ErrPending) {
+	if _, err := w.prove(ctx, r, iss.source(), ProveOptions{}); !errors.Is(err, ErrPending) {
 		t.Fatalf("prove with a pending credential: %v, want ErrPending", err)
 	}
 	reps, err := w.Refresh(ctx, iss.source())
@@ -69,7 +69,7 @@ func TestPendingBundleRefreshesThenProves(t *testing.T) {
 	if c := w.Credentials(); c[0].Pending || c[0].Epoch != e.Epoch {
 		t.Fatalf("credential after refresh %+v", c[0])
 	}
-	p, err := w.Prove(ctx, r, iss.source(), ProveOptions{})
+	p, err := w.prove(ctx, r, iss.source(), ProveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestProveCompletesAPendingCredential(t *testing.T) {
 	}
 	e := iss.publish()
 	r := zkRequestFor(t, "platform-a", intp(18), e.Epoch)
-	p, err := w.Prove(ctx, r, iss.source(), ProveOptions{})
+	p, err := w.prove(ctx, r, iss.source(), ProveOptions{})
 	if err != nil {
 		t.Fatalf("prove after the epoch: %v", err)
 	}
@@ -103,7 +103,7 @@ func TestProveCompletesAPendingCredential(t *testing.T) {
 	if _, err := w2.Import(ctx, issuePending(t, iss, w2, adult), iss.source()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w2.Prove(ctx, r, nil, ProveOptions{}); !errors.Is(err, ErrPending) {
+	if _, err := w2.prove(ctx, r, nil, ProveOptions{}); !errors.Is(err, ErrPending) {
 		t.Fatalf("prove without a source: %v, want ErrPending", err)
 	}
 }
@@ -116,7 +116,7 @@ func TestPendingCredentialPresentsSDJWT(t *testing.T) {
 	if _, err := w.Import(context.Background(), issuePending(t, iss, w, adult), iss.source()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Present(sdRequestFor(t, "platform-a", "age_over_18")); err != nil {
+	if _, err := w.present(sdRequestFor(t, "platform-a", "age_over_18")); err != nil {
 		t.Fatalf("present from a pending credential: %v", err)
 	}
 }

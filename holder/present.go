@@ -13,13 +13,23 @@ import (
 // been shown.
 var ErrNoCopies = errors.New("holder: every SD-JWT copy of this credential has been shown once already (showing one twice would link the two showings); ask the issuer for a new batch")
 
-// Present answers an SD-JWT request: it discloses exactly the claims the
+// Present answers a platform's SD-JWT request (verified by Authorize: the
+// key binding audience is its authenticated client_id): it discloses exactly the claims the
 // request names, from a copy never shown before, with a Key Binding JWT
-// over the request's audience and nonce. The copy is marked shown (and the
+// over the client_id and the request's nonce. The copy is marked shown (and the
 // wallet saved) before the presentation is built, so a crash can waste a
 // copy but never show one twice. Show the holder Reveal(r) first: this is
 // the exception path of Art. 8, plaintext claims with separate consent.
-func (w *Wallet) Present(r *Request) (*Presentation, error) {
+func (w *Wallet) Present(a *AuthorizedRequest) (*Presentation, error) {
+	if a == nil || a.req == nil {
+		return nil, requestErr("not an authorized request (see Authorize)")
+	}
+	return w.present(a.req)
+}
+
+// present is Present of the request an AuthorizedRequest carries, whose
+// audience is the authenticated client_id.
+func (w *Wallet) present(r *Request) (*Presentation, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.st == nil {

@@ -22,7 +22,7 @@ func TestPresentUsesEachCopyOnce(t *testing.T) {
 			}
 		}
 		r := sdRequestFor(t, "platform-a", "age_over_18")
-		p, err := w.Present(r)
+		p, err := w.present(r)
 		if err != nil {
 			t.Fatalf("presentation %d: %v", i, err)
 		}
@@ -54,7 +54,7 @@ func TestPresentUsesEachCopyOnce(t *testing.T) {
 			t.Fatal("a presentation verifies under another nonce")
 		}
 	}
-	_, err := w.Present(sdRequestFor(t, "platform-a", "age_over_18"))
+	_, err := w.present(sdRequestFor(t, "platform-a", "age_over_18"))
 	wantIs(t, err, ErrNoCopies)
 	if c := w.Credentials(); c[0].CopiesLeft != 0 {
 		t.Fatalf("%d copies left", c[0].CopiesLeft)
@@ -83,7 +83,7 @@ func TestPresentChecksTheRequest(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := sdRequestFor(t, "platform-a", "age_over_18")
 			tc.edit(r)
-			_, err := w.Present(r)
+			_, err := w.present(r)
 			if tc.want != "no credential of" {
 				wantIs(t, err, ErrRequest)
 			}

@@ -24,8 +24,9 @@ type ProveOptions struct {
 	Warn func(msg string)
 }
 
-// Prove answers a zero-knowledge request with a proof from a credential of
-// the request's issuer. It checks the request first (see Reveal: the caller
+// Prove answers a platform's zero-knowledge request (verified by Authorize:
+// the pseudonym scope is its authenticated client_id) with a proof from a
+// credential of the request's issuer. It checks the request first (see Reveal: the caller
 // shows the holder what will be revealed before calling Prove), picks the
 // newest epoch the request accepts that the wallet has a path for,
 // refreshing from src when the request accepts a newer one, checks
@@ -37,7 +38,16 @@ type ProveOptions struct {
 // when the issuer's metadata and the request both name exactly those keys'
 // circuit id: they cannot hurt the holder's privacy, only the verifier's
 // assurance, and the verifier chose them. Prove then warns.
-func (w *Wallet) Prove(ctx context.Context, r *Request, src publication.Source, opts ProveOptions) (*Presentation, error) {
+func (w *Wallet) Prove(ctx context.Context, a *AuthorizedRequest, src publication.Source, opts ProveOptions) (*Presentation, error) {
+	if a == nil || a.req == nil {
+		return nil, requestErr("not an authorized request (see Authorize)")
+	}
+	return w.prove(ctx, a.req, src, opts)
+}
+
+// prove is Prove of the request an AuthorizedRequest carries, whose scope
+// is the authenticated client_id.
+func (w *Wallet) prove(ctx context.Context, r *Request, src publication.Source, opts ProveOptions) (*Presentation, error) {
 	warn := opts.Warn
 	if warn == nil {
 		warn = func(string) {}
@@ -170,13 +180,14 @@ func explain(err error, z *zkRequest, birth uint32) error {
 
 // credentialFor returns the newest unrevoked credential of issuer; unless
 // allowPending, the newest whose path a signed root covers, and ErrPending
+// (issuer "" is any issuer: an SD-JWT query names none)
 // when the only unrevoked ones are pending. The caller holds w.mu.
 func (w *Wallet) credentialFor(issuer string, allowPending bool) (*credential, error) {
 	var revoked, pend *credential
 	for i := len(w.st.Credentials) - 1; i >= 0; i-- {
 		c := w.st.Credentials[i]
 		switch {
-		case c.Issuer != issuer:
+		case issuer != "" && c.Issuer != issuer:
 		case c.Revoked != nil:
 			revoked = c
 		case c.current().Pending && !allowPending:

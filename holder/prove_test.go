@@ -85,7 +85,7 @@ func TestProvePseudonymsAndRefresh(t *testing.T) {
 	var warnings []string
 	warn := func(m string) { warnings = append(warnings, m) }
 	r1 := zkRequestFor(t, "platform-a", intp(18), latest.Epoch, b.Path.Epoch)
-	p1, err := w.Prove(ctx, r1, iss.source(), ProveOptions{Warn: warn})
+	p1, err := w.prove(ctx, r1, iss.source(), ProveOptions{Warn: warn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestProvePseudonymsAndRefresh(t *testing.T) {
 
 	// Same platform again: same pseudonym, from the cached keys.
 	r2 := zkRequestFor(t, "platform-a", intp(18), latest.Epoch)
-	p2, err := w.Prove(ctx, r2, iss.source(), ProveOptions{})
+	p2, err := w.prove(ctx, r2, iss.source(), ProveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestProvePseudonymsAndRefresh(t *testing.T) {
 	}
 	// Another platform: another pseudonym.
 	r3 := zkRequestFor(t, "platform-b", intp(18), latest.Epoch)
-	p3, err := w.Prove(ctx, r3, iss.source(), ProveOptions{})
+	p3, err := w.prove(ctx, r3, iss.source(), ProveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestProveRefusesWithTheReason(t *testing.T) {
 	epochs := []uint64{latest.Epoch}
 
 	// These fail the native check, before any key is fetched.
-	_, err := wTeen.Prove(ctx, zkRequestFor(t, "platform-a", intp(18), epochs...), iss.source(), ProveOptions{})
+	_, err := wTeen.prove(ctx, zkRequestFor(t, "platform-a", intp(18), epochs...), iss.source(), ProveOptions{})
 	wantIs(t, err, circuits.ErrBirthDate)
 	wantErr(t, err, "birth date is outside the requested window: the holder is not 18 or older")
 
@@ -159,17 +159,17 @@ func TestProveRefusesWithTheReason(t *testing.T) {
 	}
 	s := d.String()
 	under.BornAfter = &s
-	_, err = wTeen.Prove(ctx, under, iss.source(), ProveOptions{})
+	_, err = wTeen.prove(ctx, under, iss.source(), ProveOptions{})
 	wantErr(t, err, "the holder is not under 14")
 
 	level := zkRequestFor(t, "platform-a", nil, epochs...)
 	level.MinLevel = 3
-	_, err = wTeen.Prove(ctx, level, iss.source(), ProveOptions{})
+	_, err = wTeen.prove(ctx, level, iss.source(), ProveOptions{})
 	wantIs(t, err, circuits.ErrLevel)
 
 	consent := zkRequestFor(t, "platform-a", nil, epochs...)
 	consent.Flags = []string{"guardian_consent"}
-	_, err = wTeen.Prove(ctx, consent, iss.source(), ProveOptions{})
+	_, err = wTeen.prove(ctx, consent, iss.source(), ProveOptions{})
 	wantIs(t, err, circuits.ErrFlags)
 
 	// Revoked: refused after the refresh the newer epoch triggers.
@@ -177,7 +177,7 @@ func TestProveRefusesWithTheReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	newer := iss.publish()
-	_, err = wTeen.Prove(ctx, zkRequestFor(t, "platform-a", nil, newer.Epoch), iss.source(), ProveOptions{})
+	_, err = wTeen.prove(ctx, zkRequestFor(t, "platform-a", nil, newer.Epoch), iss.source(), ProveOptions{})
 	wantIs(t, err, ErrRevoked)
 }
 
@@ -214,7 +214,7 @@ func TestProveChecksTheRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := zkRequestFor(t, "platform-a", intp(18), ep)
 			tc.edit(r)
-			_, err := w.Prove(ctx, r, iss.source(), ProveOptions{})
+			_, err := w.prove(ctx, r, iss.source(), ProveOptions{})
 			wantErr(t, err, tc.want)
 		})
 	}
@@ -229,7 +229,7 @@ func TestProveRefusesKeysForAnotherCircuit(t *testing.T) {
 	iss.writeMetadata(testIssuer, iss.key.Public(), "zSomethingElse")
 	r := zkRequestFor(t, "platform-a", intp(18), b.Path.Epoch)
 	r.CircuitID = "zSomethingElse"
-	_, err := w.Prove(context.Background(), r, iss.source(), ProveOptions{})
+	_, err := w.prove(context.Background(), r, iss.source(), ProveOptions{})
 	wantErr(t, err, "circuit manifest is for circuit")
 	// A manifest that lies about its keys is caught by circuits.Load.
 	iss.publishCircuit()
@@ -244,18 +244,18 @@ func TestProveRefusesKeysForAnotherCircuit(t *testing.T) {
 	}
 	iss.write(publication.ManifestName, data)
 	r.CircuitID = m.CircuitID
-	_, err = w.Prove(context.Background(), r, iss.source(), ProveOptions{})
+	_, err = w.prove(context.Background(), r, iss.source(), ProveOptions{})
 	wantErr(t, err, "proving key")
 }
 
 func TestRevealNamesWhatIsShown(t *testing.T) {
-	zk := Reveal(zkRequestFor(t, "platform-a", intp(18), 1))
+	zk := reveal(zkRequestFor(t, "platform-a", intp(18), 1), "platform-a.example")
 	for _, want := range []string{"platform-a", "age 18 or over", "pseudonym", "will not learn your name"} {
 		if !strings.Contains(zk, want) {
 			t.Errorf("ZK reveal lacks %q:\n%s", want, zk)
 		}
 	}
-	sd := Reveal(sdRequestFor(t, "platform-a", "age_over_18", "name"))
+	sd := reveal(sdRequestFor(t, "platform-a", "age_over_18", "name"), "platform-a.example")
 	for _, want := range []string{"SEE", "age_over_18", "name"} {
 		if !strings.Contains(sd, want) {
 			t.Errorf("SD-JWT reveal lacks %q:\n%s", want, sd)

@@ -95,7 +95,7 @@ func TestRefreshReportsRevocation(t *testing.T) {
 	if c := w.Credentials(); !c[0].Revoked || c[0].RevokedEpoch != e.Epoch {
 		t.Fatalf("credentials %+v", c)
 	}
-	_, err = w.Present(sdRequestFor(t, "platform-a", "age_over_18"))
+	_, err = w.present(sdRequestFor(t, "platform-a", "age_over_18"))
 	wantIs(t, err, ErrRevoked)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/schemas"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // ErrRequest reports a verifier request the wallet will not answer; the
@@ -18,12 +19,6 @@ var ErrRequest = errors.New("holder: request refused")
 
 func requestErr(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrRequest}, a...)...)
-}
-
-// flagNames maps request flag names to circuit flags.
-var flagNames = map[string]uint8{
-	schemas.ClaimGuardianConsent:         circuits.FlagGuardianConsent,
-	schemas.ClaimGuardianAcknowledgement: circuits.FlagGuardianAcknowledgement,
 }
 
 // maxClockSkew is how far a request's "today" may be from the wallet's own
@@ -44,9 +39,6 @@ func checkCommon(r *Request, now time.Time) error {
 	}
 	if r.ID == "" {
 		return requestErr("no id")
-	}
-	if r.Issuer == "" {
-		return requestErr("no issuer")
 	}
 	if r.ExpiresAt == "" {
 		return requestErr("no expires_at")
@@ -88,6 +80,9 @@ func checkZK(r *Request, now time.Time) (*zkRequest, error) {
 	if r.SDJWT != nil {
 		return nil, requestErr("it asks for an SD-JWT presentation (answer it with holder present)")
 	}
+	if r.Issuer == "" {
+		return nil, requestErr("no issuer")
+	}
 	if r.CircuitID == "" {
 		return nil, requestErr("no circuit_id")
 	}
@@ -109,62 +104,22 @@ func checkZK(r *Request, now time.Time) (*zkRequest, error) {
 			return nil, requestErr("age %d outside 0…%d", *a, schemas.MaxAge)
 		}
 	}
-	var z zkRequest
-	z.req, z.today = r, today
-	s := &z.statement
-	if s.Today, err = today.Code(); err != nil {
-		return nil, requestErr("today: %v", err)
+	st, err := wire.Statement(r)
+	if err != nil {
+		return nil, requestErr("%v", err)
 	}
+	// The privacy check, beyond the statement: the window must be the one
+	// the predicates give on this today, or the verifier could narrow it.
 	wantAfter, wantBefore := uint32(0), uint32(schemas.MaxDateCode)
 	if r.Predicates.AgeOver != nil || r.Predicates.AgeUnder != nil {
 		if wantAfter, wantBefore, err = schemas.AgeWindow(today, r.Predicates.AgeOver, r.Predicates.AgeUnder); err != nil {
 			return nil, requestErr("predicates: %v", err)
 		}
 	}
-	if s.BornAfter, err = windowBound("born_after", r.BornAfter, 0); err != nil {
-		return nil, err
-	}
-	if s.BornBefore, err = windowBound("born_before", r.BornBefore, schemas.MaxDateCode); err != nil {
-		return nil, err
-	}
-	if s.BornAfter != wantAfter || s.BornBefore != wantBefore {
+	if st.BornAfter != wantAfter || st.BornBefore != wantBefore {
 		return nil, requestErr("its birth-date window is not the one its predicates %s give (it would reveal more than it says)", r.Predicates)
 	}
-	if r.MinLevel < 0 || r.MinLevel > schemas.MaxLevel {
-		return nil, requestErr("min_level %d outside 0…%d", r.MinLevel, schemas.MaxLevel)
-	}
-	s.MinLevel = uint8(r.MinLevel)
-	for _, f := range r.Flags {
-		bit, ok := flagNames[f]
-		if !ok {
-			return nil, requestErr("unknown flag %q", f)
-		}
-		s.RequiredFlags |= bit
-	}
-	if s.Scope, err = schemas.ScopeElement(r.Scope); err != nil {
-		return nil, requestErr("scope: %v", err)
-	}
-	nonce, _ := nonceBytes(r)
-	if s.Nonce, err = schemas.NonceElement(nonce); err != nil {
-		return nil, requestErr("nonce: %v", err)
-	}
-	return &z, nil
-}
-
-// windowBound reads an optional date; null is the unbounded side.
-func windowBound(name string, v *string, unbounded uint32) (uint32, error) {
-	if v == nil {
-		return unbounded, nil
-	}
-	d, err := schemas.ParseDate(*v)
-	if err != nil {
-		return 0, requestErr("%s: %v", name, err)
-	}
-	c, err := d.Code()
-	if err != nil {
-		return 0, requestErr("%s: %v", name, err)
-	}
-	return c, nil
+	return &zkRequest{req: r, statement: *st, today: today}, nil
 }
 
 // birthReason explains ErrBirthDate in the request's words.
@@ -179,12 +134,12 @@ func (z *zkRequest) birthReason(birth uint32) string {
 	return "the birth date is not in the requested window"
 }
 
-// Reveal describes, in words for the holder, what answering r discloses
-// to the verifier and what it keeps back. Show it before Prove or Present.
-func Reveal(r *Request) string {
+// reveal describes, in words for the holder, what answering r discloses
+// to the platform and what it keeps back (Consent shows it).
+func reveal(r *Request, platform string) string {
 	var b strings.Builder
 	if r.SDJWT != nil {
-		fmt.Fprintf(&b, "The verifier %q asks to SEE these claims in clear, from your credential of %s:\n", r.Audience, r.Issuer)
+		fmt.Fprintf(&b, "The platform %s asks to SEE these claims in clear, from your credential:\n", platform)
 		for _, c := range r.SDJWT.Claims {
 			fmt.Fprintf(&b, "  - %s\n", c)
 		}
@@ -192,7 +147,7 @@ func Reveal(r *Request) string {
 		b.WriteString("Nothing else is disclosed; an unused copy of the SD-JWT is shown, so this showing cannot be linked to an earlier one.\n")
 		return b.String()
 	}
-	fmt.Fprintf(&b, "The verifier of scope %q asks for a zero-knowledge proof about your credential of %s.\n", r.Scope, r.Issuer)
+	fmt.Fprintf(&b, "The platform %s asks for a zero-knowledge proof about your credential of %s.\n", platform, r.Issuer)
 	b.WriteString("It will learn only that:\n")
 	if r.Predicates.AgeOver != nil || r.Predicates.AgeUnder != nil {
 		fmt.Fprintf(&b, "  - you are %s (on %s)\n", r.Predicates, r.Today)
@@ -206,7 +161,7 @@ func Reveal(r *Request) string {
 		fmt.Fprintf(&b, "  - your credential carries the flag %s\n", f)
 	}
 	b.WriteString("  - the credential is valid today and not revoked\n")
-	b.WriteString("  - a pseudonym for this scope: the same each time you answer this verifier, unrelated to the one any other verifier sees\n")
+	b.WriteString("  - a pseudonym for this platform: the same each time you answer " + platform + ", unrelated to the one any other platform sees\n")
 	b.WriteString("It will not learn your name, birth date, 网号, region, document or serial.\n")
 	return b.String()
 }

@@ -87,7 +87,7 @@ func TestWalletHoldsAThousandCredentials(t *testing.T) {
 	}
 	r := zkRequestFor(t, "platform-a", intp(18), e.Epoch)
 	start = time.Now()
-	p, err := w.Prove(ctx, r, iss.source(), ProveOptions{})
+	p, err := w.prove(ctx, r, iss.source(), ProveOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestSampleWalletOpensAndProves(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := zkRequestFor(t, "platform-a", intp(18), rs.Epoch)
-	p, err := w.Prove(context.Background(), r, src, ProveOptions{})
+	p, err := w.prove(context.Background(), r, src, ProveOptions{})
 	if err != nil {
 		t.Fatalf("the sample wallet does not prove: %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 // BenchmarkSyncCost measures issuance with the stores' writes synced (as
 // they always are) and, for comparison only, unsynced:
 //
-//	go test -run '^$' -bench SyncCost ./issuer ./revocation ./internal/storelock
+//	go test -run '^$' -bench SyncCost ./issuer ./revocation ./verifier ./internal/storelock
 func BenchmarkSyncCost(b *testing.B) {
 	for _, sync := range []bool{false, true} {
 		name := "sync=off"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -14,6 +15,10 @@ import (
 // crashChildEnv switches the test binary into the child that applies
 // batches until it is killed.
 const crashChildEnv = "YINZHENG_REVOCATION_CRASH_DIR"
+
+// crashStopEnv, with crashChildEnv, makes the child stop after that many
+// batches, say "done" and wait to be killed.
+const crashStopEnv = "YINZHENG_REVOCATION_CRASH_STOP"
 
 const (
 	crashDepth   = 12
@@ -55,6 +60,16 @@ func crashChild(dir string) int {
 		return 1
 	}
 	fmt.Println("ready")
+	if stop, err := strconv.ParseUint(os.Getenv(crashStopEnv), 10, 64); err == nil {
+		for k := n / crashAppends; k < stop; k++ {
+			if _, err := s.ApplyBatch(crashBatch(k)); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+		fmt.Println("done")
+		time.Sleep(time.Hour) // killed here: every batch is in the memtable log only
+	}
 	for k := n / crashAppends; ; k++ {
 		if _, err := s.ApplyBatch(crashBatch(k)); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -95,6 +95,22 @@ func (s *Store) StatusListToken(key *jose.PrivateKey, issuer, uri string, now ti
 	if err != nil {
 		return "", err
 	}
+	return SignStatusList(key, issuer, uri, bits, now)
+}
+
+// SignStatusList returns a statuslist+jwt of one bit per entry (bit i is
+// byte i/8, least significant bit first; 1 means revoked) for uri, signed
+// by key, issued at now, with exp StatusListLifetime later and ttl
+// StatusListTTL. The accumulator's list (Store.StatusListToken) and the
+// registrar's list of platform registrations are both written by it, so
+// that ParseStatusListToken reads either.
+func SignStatusList(key *jose.PrivateKey, issuer, uri string, bits []byte, now time.Time) (string, error) {
+	if uri == "" {
+		return "", errors.New("revocation: a status list token needs its URI")
+	}
+	if len(bits) > maxStatusListBytes {
+		return "", errors.New("revocation: status list larger than 2^32 entries")
+	}
 	var z bytes.Buffer
 	zw, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
 	if err != nil {

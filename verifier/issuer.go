@@ -62,7 +62,7 @@ type trustCache struct {
 	now      func() time.Time
 	allowDev bool
 	pins     *Trust
-	marks    *requestStore // durable high-water marks (rollback)
+	marks    Store // durable high-water marks (rollback)
 
 	mu            sync.Mutex
 	issuer        *issuerState
@@ -168,7 +168,7 @@ func (c *trustCache) latestRoot(ctx context.Context, iss *issuerState) (*revocat
 	// own: a presentation may only use an epoch its recorded request
 	// accepts, and those came from a latest root verified here, so none
 	// is above the mark.
-	if err := c.marks.advance(iss.meta.Issuer, &st.Epoch, nil); err != nil {
+	if err := c.marks.AdvanceMarks(ctx, iss.meta.Issuer, &st.Epoch, nil); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -215,7 +215,7 @@ func (c *trustCache) statusList(ctx context.Context, iss *issuerState) (*revocat
 		return nil, fmt.Errorf("%w: status list: %w", ErrIssuer, err)
 	}
 	iat := l.IssuedAt.Unix()
-	if err := c.marks.advance(iss.meta.Issuer, nil, &iat); err != nil {
+	if err := c.marks.AdvanceMarks(ctx, iss.meta.Issuer, nil, &iat); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()

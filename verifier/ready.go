@@ -32,16 +32,19 @@ type Readiness struct {
 	StatusListExpires time.Time
 }
 
-// Ready reports whether the verifier can decide presentations now: the
-// publication is reachable, matches the pins (issuer, key, circuit,
+// Ready reports whether the verifier can decide presentations now: its
+// store answers (ErrStoreUnavailable otherwise), the publication is reachable, matches the pins (issuer, key, circuit,
 // development keys allowed or not), its latest root is not rolled back
 // and at most MaxRootAge old, and its status list has not expired. The
-// error wraps the first failing check's sentinel (ErrNotPinned,
+// error wraps the first failing check's sentinel (ErrStoreUnavailable, ErrNotPinned,
 // ErrTrustChanged, ErrUntrustedKeys, ErrIssuer, ErrRolledBack,
 // ErrStaleRoot, ErrStatusListExpired) or is the source's error. It uses
 // the same caches as Verify, so calling it often is cheap.
 func (v *Verifier) Ready(ctx context.Context) (Readiness, error) {
 	var r Readiness
+	if err := v.store.Ping(ctx); err != nil {
+		return r, err
+	}
 	iss, err := v.trust.issuerState(ctx)
 	if err != nil {
 		return r, err

@@ -25,6 +25,9 @@ const MaxDocumentSize = 1 << 20
 // NonceSize is the number of random bytes in a nonce.
 const NonceSize = 32
 
+// requestIDSize is the number of random bytes in a request id.
+const requestIDSize = 16
+
 // Flag names a request may require (the schema's claim names).
 const (
 	FlagGuardianConsent         = schemas.ClaimGuardianConsent
@@ -160,16 +163,14 @@ func buildRequest(p Policy, iss *issuerState, epochs []uint64, now time.Time, tt
 		}
 		r.SDJWT = &SDJWTRequest{Claims: claims}
 	}
-	var id [16]byte
-	nonce := make([]byte, NonceSize)
-	if _, err := io.ReadFull(random, id[:]); err != nil {
-		return nil, fmt.Errorf("verifier: random request id: %w", err)
+	// The id and the nonce in one read: a source shared by concurrent
+	// requests hands each its pair whole.
+	idNonce := make([]byte, requestIDSize+NonceSize)
+	if _, err := io.ReadFull(random, idNonce); err != nil {
+		return nil, fmt.Errorf("verifier: random request id and nonce: %w", err)
 	}
-	if _, err := io.ReadFull(random, nonce); err != nil {
-		return nil, fmt.Errorf("verifier: random nonce: %w", err)
-	}
-	r.ID = base64.RawURLEncoding.EncodeToString(id[:])
-	r.Nonce = base64.RawURLEncoding.EncodeToString(nonce)
+	r.ID = base64.RawURLEncoding.EncodeToString(idNonce[:requestIDSize])
+	r.Nonce = base64.RawURLEncoding.EncodeToString(idNonce[requestIDSize:])
 	return r, nil
 }
 

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,27 +14,106 @@ import (
 	"github.com/yinzheng-id/yinzheng/internal/storelock"
 )
 
+// Store is where a verifier keeps what must outlive one request and be the
+// same for every replica of a verifier service: the outstanding requests
+// (each answerable once), the verdicts of the decided ones, and the
+// rollback high-water marks of each issuer. Two implementations come with
+// the package: an embedded Badger directory (the default, one process) and
+// Redis or Valkey ([OpenRedisStore]), which replicas share.
+//
+// A Store is safe for concurrent use. Every error other than the refusals
+// named below means the store could not be read or written and wraps
+// ErrStoreUnavailable: the verifier then decides nothing (it fails closed)
+// and a caller may retry later.
+type Store interface {
+	// PutRequest records a new request under id, kept for ttl. An id
+	// already recorded is an error and changes nothing.
+	PutRequest(ctx context.Context, id string, record []byte, ttl time.Duration) error
+	// GetRequest returns the record of a request that has not been
+	// consumed and has not been dropped, or ErrUnknownRequest.
+	GetRequest(ctx context.Context, id string) ([]byte, error)
+	// ConsumeRequest removes request id and records verdict under id for
+	// ttl, as one atomic step on the store: of concurrent calls for one
+	// id exactly one returns nil, the others ErrUnknownRequest; the
+	// verdict is written exactly when the request is removed.
+	ConsumeRequest(ctx context.Context, id string, verdict []byte, ttl time.Duration) error
+	// GetVerdict returns the verdict recorded by ConsumeRequest, or
+	// ErrUnknownRequest once it has been dropped (or was never made).
+	GetVerdict(ctx context.Context, id string) ([]byte, error)
+	// AdvanceMarks raises the marks of issuer to the latest epoch and the
+	// status list issue time seen (each nil when not seen), atomically. A
+	// value below its recorded mark is refused with an error wrapping
+	// ErrRolledBack and nothing is written: a mark never goes back.
+	AdvanceMarks(ctx context.Context, issuer string, epoch *uint64, statusIssuedAt *int64) error
+	// Ping reports whether the store can be used now (nil), or an error
+	// wrapping ErrStoreUnavailable.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// ErrStoreUnavailable means the verifier's store (its Badger directory,
+// or the Redis server replicas share) could not be read or written. The
+// verifier decides nothing while it lasts: no request is made, no
+// presentation is accepted, the verifier is not ready. Nothing is lost: the
+// same presentation can be posted again once the store is back.
+var ErrStoreUnavailable = errors.New("verifier: the store is unavailable")
+
+// ErrUnknownRequest means a request was never recorded, has been answered
+// or has been dropped after expiring; for a verdict, that none is recorded
+// (the request is not decided yet, or the verdict was dropped).
+var ErrUnknownRequest = errors.New("verifier: no such request")
+
+// unavailable wraps a store failure in ErrStoreUnavailable.
+func unavailable(err error) error {
+	return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+}
+
+// epochRolledBack and statusRolledBack are the refusals of AdvanceMarks,
+// worded alike by every store.
+func epochRolledBack(issuer string, got, have uint64) error {
+	return fmt.Errorf("%w: the latest root is epoch %d, this verifier has verified epoch %d of %s",
+		ErrRolledBack, got, have, issuer)
+}
+
+func statusRolledBack(got, have int64) error {
+	return fmt.Errorf("%w: the status list was issued at %s, this verifier has verified one issued at %s",
+		ErrRolledBack, time.Unix(got, 0).UTC().Format(time.RFC3339), time.Unix(have, 0).UTC().Format(time.RFC3339))
+}
+
 // storeDir is the Badger directory of recorded requests inside VDIR.
 const storeDir = "requests"
 
-// requestKeyPrefix prefixes a request's id in the store.
-const requestKeyPrefix = "request/"
+// Key prefixes in the Badger store.
+const (
+	requestKeyPrefix = "request/"
+	verdictKeyPrefix = "verdict/"
+	markKeyPrefix    = "mark/"
+)
 
 // expiryMargin keeps a request in the store a little past its expires_at,
 // so that a late presentation is told "request expired" rather than
-// "nonce unknown or already used"; Badger drops it after that.
+// "nonce unknown or already used"; the store drops it after that.
 const expiryMargin = time.Hour
 
-// errNoRequest means the request was never recorded, has been used or has
-// been dropped after expiring.
-var errNoRequest = errors.New("verifier: no such request")
-
-// requestStore records outstanding requests, each usable once.
-type requestStore struct {
+// badgerStore is the embedded default Store: one process, one directory,
+// locked while open.
+type badgerStore struct {
 	db *badger.DB
 }
 
-func openStore(dir string) (*requestStore, error) {
+// OpenBadgerStore opens (creating it if needed) the embedded store in
+// dir/requests, the default of a verifier with Options.Dir = dir. The
+// directory is locked while the store is open: one process at a time.
+func OpenBadgerStore(dir string) (Store, error) {
+	s, err := openStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func openStore(dir string) (*badgerStore, error) {
 	path := filepath.Join(dir, storeDir)
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, fmt.Errorf("verifier: request store: %w", err)
@@ -58,33 +138,47 @@ func openStore(dir string) (*requestStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verifier: opening request store %s: %w", path, err)
 	}
-	return &requestStore{db: db}, nil
+	return &badgerStore{db: db}, nil
 }
 
-func (s *requestStore) close() error { return s.db.Close() }
+func (s *badgerStore) Close() error { return s.db.Close() }
 
-// put records a request's document until ttl has passed.
-func (s *requestStore) put(id string, doc []byte, ttl time.Duration) error {
+// Ping: an embedded store is there while it is open.
+func (s *badgerStore) Ping(context.Context) error {
+	if s.db.IsClosed() {
+		return unavailable(errors.New("request store closed"))
+	}
+	return nil
+}
+
+func (s *badgerStore) PutRequest(_ context.Context, id string, doc []byte, ttl time.Duration) error {
 	err := storelock.Update(s.db, func(txn *badger.Txn) error {
 		key := []byte(requestKeyPrefix + id)
 		if _, err := txn.Get(key); err == nil {
-			return errors.New("request id already recorded")
+			return errIDTaken
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
 			return err
 		}
 		return txn.SetEntry(badger.NewEntry(key, doc).WithTTL(ttl))
 	})
-	if err != nil {
-		return fmt.Errorf("verifier: recording request: %w", err)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errIDTaken), errors.Is(err, badger.ErrConflict):
+		return fmt.Errorf("verifier: recording request: %w", errIDTaken)
+	default:
+		return unavailable(fmt.Errorf("recording request: %w", err))
 	}
-	return nil
 }
 
-// get returns a recorded request's document without consuming it.
-func (s *requestStore) get(id string) ([]byte, error) {
+// errIDTaken refuses a request id already recorded (random ids make it
+// happen only with a broken random source).
+var errIDTaken = errors.New("request id already recorded")
+
+func (s *badgerStore) get(key string) ([]byte, error) {
 	var doc []byte
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get([]byte(requestKeyPrefix + id))
+		item, err := txn.Get([]byte(key))
 		if err != nil {
 			return err
 		}
@@ -95,40 +189,43 @@ func (s *requestStore) get(id string) ([]byte, error) {
 	case err == nil:
 		return doc, nil
 	case errors.Is(err, badger.ErrKeyNotFound):
-		return nil, errNoRequest
+		return nil, ErrUnknownRequest
 	default:
-		return nil, fmt.Errorf("verifier: request store: %w", err)
+		return nil, unavailable(fmt.Errorf("request store: %w", err))
 	}
 }
 
-// take removes a request and returns its document, in one transaction:
-// of several concurrent takes of one request, exactly one succeeds and the
-// others get errNoRequest.
-func (s *requestStore) take(id string) ([]byte, error) {
-	var doc []byte
+func (s *badgerStore) GetRequest(_ context.Context, id string) ([]byte, error) {
+	return s.get(requestKeyPrefix + id)
+}
+
+func (s *badgerStore) GetVerdict(_ context.Context, id string) ([]byte, error) {
+	return s.get(verdictKeyPrefix + id)
+}
+
+// ConsumeRequest removes the request and writes the verdict in one
+// transaction: of several concurrent ones for a request, exactly one
+// commits (conflict detection) and the others get ErrUnknownRequest.
+func (s *badgerStore) ConsumeRequest(_ context.Context, id string, verdict []byte, ttl time.Duration) error {
 	err := storelock.Update(s.db, func(txn *badger.Txn) error {
 		key := []byte(requestKeyPrefix + id)
-		item, err := txn.Get(key)
-		if err != nil {
+		if _, err := txn.Get(key); err != nil {
 			return err
 		}
-		if doc, err = item.ValueCopy(nil); err != nil {
+		if err := txn.Delete(key); err != nil {
 			return err
 		}
-		return txn.Delete(key)
+		return txn.SetEntry(badger.NewEntry([]byte(verdictKeyPrefix+id), verdict).WithTTL(ttl))
 	})
 	switch {
 	case err == nil:
-		return doc, nil
+		return nil
 	case errors.Is(err, badger.ErrKeyNotFound), errors.Is(err, badger.ErrConflict):
-		return nil, errNoRequest
+		return ErrUnknownRequest
 	default:
-		return nil, fmt.Errorf("verifier: request store: %w", err)
+		return unavailable(fmt.Errorf("request store: %w", err))
 	}
 }
-
-// markKeyPrefix prefixes the high-water marks of an issuer in the store.
-const markKeyPrefix = "mark/"
 
 // mark is what the verifier has verified of one issuer, durably: the
 // highest epoch of a root statement and the issue time of the newest
@@ -164,11 +261,9 @@ func readMark(txn *badger.Txn, key []byte) (m mark, present bool, err error) {
 	return m, true, nil
 }
 
-// advance raises the marks of an issuer to the latest epoch and the
-// status list issue time seen (each nil when not seen). One below its
-// recorded mark is refused with ErrRolledBack and nothing is written: the
-// latest root and the status list never go back.
-func (s *requestStore) advance(issuer string, epoch *uint64, statusIssuedAt *int64) error {
+// AdvanceMarks reads and writes the marks in one transaction, retried on a
+// conflict with a concurrent advance.
+func (s *badgerStore) AdvanceMarks(_ context.Context, issuer string, epoch *uint64, statusIssuedAt *int64) error {
 	key := markKey(issuer)
 	for range 16 {
 		err := s.db.Update(func(txn *badger.Txn) error {
@@ -179,16 +274,13 @@ func (s *requestStore) advance(issuer string, epoch *uint64, statusIssuedAt *int
 			next := m
 			if epoch != nil {
 				if *epoch < m.Epoch {
-					return fmt.Errorf("%w: the latest root is epoch %d, this verifier has verified epoch %d of %s",
-						ErrRolledBack, *epoch, m.Epoch, issuer)
+					return epochRolledBack(issuer, *epoch, m.Epoch)
 				}
 				next.Epoch = max(m.Epoch, *epoch)
 			}
 			if statusIssuedAt != nil {
 				if *statusIssuedAt < m.StatusIssuedAt {
-					return fmt.Errorf("%w: the status list was issued at %s, this verifier has verified one issued at %s",
-						ErrRolledBack, time.Unix(*statusIssuedAt, 0).UTC().Format(time.RFC3339),
-						time.Unix(m.StatusIssuedAt, 0).UTC().Format(time.RFC3339))
+					return statusRolledBack(*statusIssuedAt, m.StatusIssuedAt)
 				}
 				next.StatusIssuedAt = max(m.StatusIssuedAt, *statusIssuedAt)
 			}
@@ -208,9 +300,9 @@ func (s *requestStore) advance(issuer string, epoch *uint64, statusIssuedAt *int
 			return err
 		}
 		if err != nil {
-			return fmt.Errorf("verifier: request store: %w", err)
+			return unavailable(fmt.Errorf("request store: %w", err))
 		}
 		return nil
 	}
-	return errors.New("verifier: request store: high-water mark kept conflicting")
+	return unavailable(errors.New("request store: high-water mark kept conflicting"))
 }

@@ -29,9 +29,22 @@ const maxGraceEpochs = 16
 
 // Options configure a Verifier.
 type Options struct {
-	// Dir is the verifier's directory (VDIR); requests are recorded in
-	// Dir/requests. Required.
+	// Dir is the verifier's directory (VDIR). With the default store,
+	// requests are recorded in Dir/requests, a Badger directory that one
+	// process at a time can open. With Store or StoreURL set, Dir is only
+	// read (for trust.json, when Trust is nil) and never locked, so
+	// replicas can share one. Required unless Trust and a store are given.
 	Dir string
+	// Store, if set, is the store of requests, verdicts and rollback marks
+	// (see [Store]); the caller closes it after the verifier.
+	Store Store
+	// StoreURL, if set and Store is not, names a Redis (or Valkey) server
+	// that replicas share: redis://host:port/db, rediss://… with TLS (see
+	// [OpenRedisStore]). The verifier opens it and Close closes it.
+	// Empty is the embedded Badger store in Dir.
+	StoreURL string
+	// StorePassword is the Redis password when StoreURL carries none.
+	StorePassword string
 	// Source reads the issuer's publication. Required.
 	Source publication.Source
 	// Trust is what the verifier trusts: the pinned issuers, their keys
@@ -72,7 +85,8 @@ type Options struct {
 // Verifier makes requests and verifies the presentations that answer them.
 // It is safe for concurrent use.
 type Verifier struct {
-	store      *requestStore
+	store      Store
+	ownStore   bool // opened by New, closed by Close
 	trust      *trustCache
 	now        func() time.Time
 	rand       io.Reader
@@ -86,7 +100,8 @@ type Verifier struct {
 // contact the issuer: the publication is read, and checked against the
 // pins, on first use.
 func New(opts Options) (*Verifier, error) {
-	if opts.Dir == "" {
+	shared := opts.Store != nil || opts.StoreURL != ""
+	if opts.Dir == "" && (!shared || opts.Trust == nil) {
 		return nil, errors.New("verifier: no directory")
 	}
 	if opts.Source == nil {
@@ -116,12 +131,22 @@ func New(opts Options) (*Verifier, error) {
 	if now == nil {
 		now = time.Now
 	}
-	store, err := openStore(opts.Dir)
-	if err != nil {
-		return nil, err
+	store, own := opts.Store, false
+	if store == nil {
+		var err error
+		if opts.StoreURL != "" {
+			store, err = OpenRedisStore(opts.StoreURL, opts.StorePassword)
+		} else {
+			store, err = openStore(opts.Dir)
+		}
+		if err != nil {
+			return nil, err
+		}
+		own = true
 	}
 	return &Verifier{
-		store: store,
+		store:    store,
+		ownStore: own,
 		trust: &trustCache{
 			src:      opts.Source,
 			ttl:      orDefault(opts.CacheTTL, DefaultCacheTTL),
@@ -145,13 +170,24 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// Close closes the request store.
-func (v *Verifier) Close() error { return v.store.close() }
+// Close closes the store New opened (not one passed as Options.Store).
+func (v *Verifier) Close() error {
+	if !v.ownStore {
+		return nil
+	}
+	return v.store.Close()
+}
 
 // NewRequest turns a policy into a request, records it for single use and
 // returns it. The request accepts the issuer's latest epoch (and, with
 // RootGrace, the epochs that were latest within the grace period).
 func (v *Verifier) NewRequest(ctx context.Context, p Policy) (*Request, error) {
+	return v.newRequest(ctx, p, nil)
+}
+
+// newRequest makes and records a request; resultKey is the hash of its
+// result token (nil: no result is reported).
+func (v *Verifier) newRequest(ctx context.Context, p Policy, resultKey []byte) (*Request, error) {
 	iss, err := v.trust.issuerState(ctx)
 	if err != nil {
 		return nil, err
@@ -189,7 +225,11 @@ func (v *Verifier) NewRequest(ctx context.Context, p Policy) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := v.store.put(r.ID, doc, v.requestTTL+expiryMargin); err != nil {
+	rec, err := json.Marshal(requestRecord{Request: doc, ResultKey: resultKey})
+	if err != nil {
+		return nil, err
+	}
+	if err := v.store.PutRequest(ctx, r.ID, rec, v.requestTTL+expiryMargin); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
@@ -16,6 +17,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/sdjwt"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // Reasons a presentation is refused. They are stable: clients and tests
@@ -74,6 +76,12 @@ type Result struct {
 	// DevelopmentKeys reports that the circuit keys come from the
 	// development setup: the proof shows nothing, anyone can forge one.
 	DevelopmentKeys bool `json:"development_keys,omitempty"`
+	// RequestID is the id (the state) of the request the result decides,
+	// and ClientID the platform it was made for (VerifyResponse only).
+	RequestID string `json:"request_id,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	// WalletError is the error code a wallet answered with (Decline).
+	WalletError string `json:"wallet_error,omitempty"`
 }
 
 func refuse(reasons ...string) *Result {
@@ -81,96 +89,249 @@ func refuse(reasons ...string) *Result {
 }
 
 // Verify checks a presentation document against the request it answers,
-// which must have been made by this verifier, not used before and not
-// expired. When expected is not nil (the request as the caller holds it),
-// the presentation must answer that request and the recorded one must be
-// identical to it.
+// which must have been made by this verifier (or one sharing its store),
+// not used before and not expired. When expected is not nil (the request
+// as the caller holds it), the presentation must answer that request and
+// the recorded one must be identical to it.
 //
 // Verify decides first and consumes the request after: it reads the
 // recorded request, loads everything the decision needs (the issuer's
 // state checked against the pins, root statements, the status list) and
 // decides; only then does it take the request out of the store, in one
-// transaction, so that of concurrent verifications of one request exactly
-// one returns the decision and the others "nonce unknown or already used".
-// When it cannot decide (the publication is unreachable, rolled back or
-// no longer matches the pins, the store fails) it returns an error and the
-// request is left as it was: the same presentation can be verified again
-// later. A refused presentation is a Result with Valid false, and consumes
-// the request like a valid one.
+// atomic step that also records the verdict, so that of concurrent
+// verifications of one request (on any replica) exactly one returns the
+// decision and the others "nonce unknown or already used". When it cannot
+// decide (the publication is unreachable, rolled back or no longer matches
+// the pins, the store is unavailable: ErrStoreUnavailable) it returns an
+// error and the request is left as it was: the same presentation can be
+// verified again later. A refused presentation is a Result with Valid
+// false, and consumes the request like a valid one.
 func (v *Verifier) Verify(ctx context.Context, presentation []byte, expected *Request) (*Result, error) {
+	out := v.VerifyBatch(ctx, []BatchItem{{Presentation: presentation, Expected: expected}})
+	return out[0].Result, out[0].Err
+}
+
+// BatchItem is one presentation for VerifyBatch, with the request the
+// caller expects it to answer (nil: any of this verifier's, as Verify).
+type BatchItem struct {
+	Presentation []byte
+	Expected     *Request
+}
+
+// BatchResult is the outcome of one presentation of VerifyBatch, as Verify
+// returns it: a Result (valid or refused), or Err when the verifier could
+// not decide it (the request is then left unused).
+type BatchResult struct {
+	Result *Result
+	Err    error
+}
+
+// maxParallel bounds the presentations of a batch prepared or consumed at
+// once (store round trips, proof decoding, SD-JWT signatures).
+const maxParallel = 16
+
+// VerifyBatch verifies many presentations at once, each exactly as Verify
+// would: the outcome of item i is out[i]. Their zero-knowledge proofs are
+// checked together with circuits' batch verification (one multi-pairing
+// with secret random weights), which names every proof that fails, so a
+// bad proof is refused ("proof does not verify") and never accepted while
+// the others of the batch are. Single use is still decided per
+// presentation, after its decision: two presentations of one request in a
+// batch are decided, and only the first consumes it.
+func (v *Verifier) VerifyBatch(ctx context.Context, items []BatchItem) []BatchResult {
+	steps := make([]*step, len(items))
+	each(len(items), func(i int) {
+		steps[i] = v.prepare(ctx, items[i].Presentation, items[i].Expected)
+	})
+	v.checkProofs(steps)
+	each(len(items), func(i int) { v.consume(ctx, steps[i]) })
+	out := make([]BatchResult, len(items))
+	for i, s := range steps {
+		out[i] = BatchResult{Result: s.res, Err: s.err}
+	}
+	return out
+}
+
+// each runs fn(0…n-1), up to maxParallel at once.
+func each(n int, fn func(i int)) {
+	if n == 1 {
+		fn(0)
+		return
+	}
+	sem := make(chan struct{}, maxParallel)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
+}
+
+// step is one presentation on its way through VerifyBatch: decided (res),
+// undecided (err), or decided but for its proof (check, with res the
+// result should the proof hold).
+type step struct {
+	id        string // the recorded request to consume; "" when none was read
+	resultKey []byte
+	res       *Result
+	err       error
+	check     *proofCheck
+}
+
+// proofCheck is a zero-knowledge proof still to verify.
+type proofCheck struct {
+	keys        *circuits.Keys
+	item        circuits.BatchItem
+	development bool
+}
+
+// prepare reads the recorded request and decides everything but the
+// proof. It changes nothing in the store.
+func (v *Verifier) prepare(ctx context.Context, presentation []byte, expected *Request) *step {
 	if len(presentation) > MaxDocumentSize {
-		return refuse(ReasonTooLarge), nil
+		return &step{res: refuse(ReasonTooLarge)}
 	}
 	p, err := ParsePresentation(presentation)
 	if err != nil {
-		return refuse(ReasonMalformed), nil
+		return &step{res: refuse(ReasonMalformed)}
 	}
-	if expected != nil && p.RequestID != expected.ID {
-		return refuse(ReasonOtherRequest), nil
-	}
-	if len(p.RequestID) > 256 {
-		return refuse(ReasonUnknownNonce), nil
-	}
-	doc, err := v.store.get(p.RequestID)
-	if errors.Is(err, errNoRequest) {
-		return refuse(ReasonUnknownNonce), nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	req, err := ParseRequest(doc)
-	if err != nil {
-		return nil, fmt.Errorf("verifier: recorded request %s: %w", p.RequestID, err)
-	}
-	res, err := v.decide(ctx, req, p, expected)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := v.store.take(p.RequestID); errors.Is(err, errNoRequest) {
-		// Another verification of this request decided first.
-		return refuse(ReasonUnknownNonce), nil
-	} else if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return v.prepareParsed(ctx, p, expected)
 }
 
-// decide checks p against the recorded request req. It changes nothing in
-// the store; an error means it could not decide.
-func (v *Verifier) decide(ctx context.Context, req *Request, p *Presentation, expected *Request) (*Result, error) {
+// prepareParsed is prepare of a parsed presentation.
+func (v *Verifier) prepareParsed(ctx context.Context, p *Presentation, expected *Request) *step {
+	if expected != nil && p.RequestID != expected.ID {
+		return &step{res: refuse(ReasonOtherRequest)}
+	}
+	if len(p.RequestID) > maxRequestIDSize {
+		return &step{res: refuse(ReasonUnknownNonce)}
+	}
+	data, err := v.store.GetRequest(ctx, p.RequestID)
+	if errors.Is(err, ErrUnknownRequest) {
+		return &step{res: refuse(ReasonUnknownNonce)}
+	}
+	if err != nil {
+		return &step{err: err}
+	}
+	req, key, err := parseRecord(data)
+	if err != nil {
+		return &step{err: fmt.Errorf("verifier: recorded request %s: %w", p.RequestID, err)}
+	}
+	res, check, err := v.decide(ctx, req, p, expected)
+	if err != nil {
+		return &step{err: err}
+	}
+	return &step{id: p.RequestID, resultKey: key, res: res, check: check}
+}
+
+// checkProofs verifies the proofs still to check, in one batch per key
+// set; a proof that fails is refused.
+func (v *Verifier) checkProofs(steps []*step) {
+	byKeys := map[*circuits.Keys][]*step{}
+	for _, s := range steps {
+		if s.check != nil {
+			byKeys[s.check.keys] = append(byKeys[s.check.keys], s)
+		}
+	}
+	for keys, group := range byKeys {
+		bad := make([]bool, len(group))
+		if len(group) == 1 {
+			it := group[0].check.item
+			bad[0] = keys.Verify(it.Statement, it.Pseudonym, it.Proof) != nil
+		} else {
+			batch := make([]circuits.BatchItem, len(group))
+			for i, s := range group {
+				batch[i] = s.check.item
+			}
+			err := keys.VerifyBatch(batch)
+			var be *circuits.BatchError
+			switch {
+			case errors.As(err, &be):
+				for _, i := range be.Bad {
+					bad[i] = true
+				}
+			case err != nil:
+				// Not a verdict on the proofs (a malformed batch): one
+				// by one then.
+				for i, it := range batch {
+					bad[i] = keys.Verify(it.Statement, it.Pseudonym, it.Proof) != nil
+				}
+			}
+		}
+		for i, s := range group {
+			if bad[i] {
+				s.res = refuse(ReasonProof)
+				s.res.DevelopmentKeys = s.check.development
+			}
+			s.check = nil
+		}
+	}
+}
+
+// consume takes a decided presentation's request out of the store and
+// records the verdict. Of concurrent consumes of one request (any
+// replica), one succeeds; the others are told the nonce is used.
+func (v *Verifier) consume(ctx context.Context, s *step) {
+	if s.err != nil || s.id == "" {
+		return
+	}
+	verdict, err := json.Marshal(verdictRecord{Result: s.res, ResultKey: s.resultKey})
+	if err != nil {
+		s.res, s.err = nil, err
+		return
+	}
+	switch err := v.store.ConsumeRequest(ctx, s.id, verdict, v.requestTTL+expiryMargin); {
+	case errors.Is(err, ErrUnknownRequest):
+		// Another verification of this request decided first.
+		s.res = refuse(ReasonUnknownNonce)
+	case err != nil:
+		s.res, s.err = nil, err
+	}
+}
+
+// decide checks p against the recorded request req, all but its proof: a
+// zero-knowledge presentation that passes every other check comes back
+// with the proof to check, and the result should it hold. It changes
+// nothing in the store; an error means it could not decide.
+func (v *Verifier) decide(ctx context.Context, req *Request, p *Presentation, expected *Request) (*Result, *proofCheck, error) {
 	if expected != nil {
 		if same, err := sameRequest(req, expected); err != nil {
-			return nil, err
+			return nil, nil, err
 		} else if !same {
-			return refuse(ReasonRequestMismatch), nil
+			return refuse(ReasonRequestMismatch), nil, nil
 		}
 	}
 	now := v.now()
-	expires, err := time.Parse(time.RFC3339, req.ExpiresAt)
+	expires, err := requestExpiry(req)
 	if err != nil {
-		return nil, fmt.Errorf("verifier: recorded request %s: expires_at: %w", req.ID, err)
+		return nil, nil, err
 	}
 	if now.After(expires) {
-		return refuse(ReasonExpired), nil
+		return refuse(ReasonExpired), nil, nil
 	}
 	if (req.SDJWT != nil) != (p.Type == TypeSDJWT) {
-		return refuse(ReasonWrongType), nil
+		return refuse(ReasonWrongType), nil, nil
 	}
 	iss, err := v.trust.issuerState(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if req.Issuer != iss.meta.Issuer {
-		return refuse(ReasonWrongIssuer), nil
+		return refuse(ReasonWrongIssuer), nil, nil
 	}
 	if p.Type == TypeSDJWT {
-		return v.verifySDJWT(ctx, iss, req, p, now)
+		res, err := v.verifySDJWT(ctx, iss, req, p, now)
+		return res, nil, err
 	}
-	res, err := v.verifyZK(ctx, iss, req, p, now)
+	res, check, err := v.verifyZK(ctx, iss, req, p, now)
 	if res != nil {
 		res.DevelopmentKeys = iss.development
 	}
-	return res, err
+	return res, check, err
 }
 
 // sameRequest compares two requests by their canonical JSON.
@@ -203,13 +364,13 @@ func (v *Verifier) supersededTooLong(ctx context.Context, iss *issuerState, epoc
 	return now.Sub(next.IssuedAt) > v.rootGrace, nil
 }
 
-func (v *Verifier) verifyZK(ctx context.Context, iss *issuerState, req *Request, p *Presentation, now time.Time) (*Result, error) {
+func (v *Verifier) verifyZK(ctx context.Context, iss *issuerState, req *Request, p *Presentation, now time.Time) (*Result, *proofCheck, error) {
 	if p.CircuitID != req.CircuitID || p.CircuitID != iss.keys.Manifest.CircuitID {
-		return refuse(ReasonWrongCircuit), nil
+		return refuse(ReasonWrongCircuit), nil, nil
 	}
 	epoch := *p.Epoch
 	if !slices.Contains(req.Epochs, epoch) {
-		return refuse(ReasonEpoch), nil
+		return refuse(ReasonEpoch), nil, nil
 	}
 	// The request accepted this epoch from a verified latest root, so its
 	// root was published: one missing, forged or garbled now is the
@@ -219,103 +380,59 @@ func (v *Verifier) verifyZK(ctx context.Context, iss *issuerState, req *Request,
 	root, err := v.trust.root(ctx, iss, epoch)
 	var rerr *rootError
 	if errors.As(err, &rerr) {
-		return nil, fmt.Errorf("%w: root of the accepted epoch %d: %w", ErrIssuer, epoch, err)
+		return nil, nil, fmt.Errorf("%w: root of the accepted epoch %d: %w", ErrIssuer, epoch, err)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if now.Sub(root.IssuedAt) > v.maxRootAge {
-		return refuse(ReasonStaleRoot), nil
+		return refuse(ReasonStaleRoot), nil, nil
 	}
 	// The accepted epochs were fixed when the request was made; a root
 	// superseded since (by a revocation, say) is accepted only within the
 	// grace period, so a revocation also stops requests already out.
 	if superseded, err := v.supersededTooLong(ctx, iss, epoch, now); err != nil {
-		return nil, err
+		return nil, nil, err
 	} else if superseded {
-		return refuse(ReasonSuperseded), nil
+		return refuse(ReasonSuperseded), nil, nil
 	}
 	st, err := statement(req, root)
 	if err != nil {
-		return nil, fmt.Errorf("verifier: recorded request %s: %w", req.ID, err)
+		return nil, nil, fmt.Errorf("verifier: recorded request %s: %w", req.ID, err)
 	}
 	pseudonym, err := zkhash.ParseElement(p.Pseudonym)
 	if err != nil {
-		return refuse(ReasonPseudonym), nil
+		return refuse(ReasonPseudonym), nil, nil
 	}
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(p.Proof)
 	if err != nil {
-		return refuse(ReasonProofEncoding), nil
+		return refuse(ReasonProofEncoding), nil, nil
 	}
 	var proof circuits.Proof
 	if err := proof.UnmarshalBinary(raw); err != nil {
-		return refuse(ReasonProofEncoding), nil
+		return refuse(ReasonProofEncoding), nil, nil
 	}
-	if err := iss.keys.Verify(st, pseudonym, &proof); err != nil {
-		return refuse(ReasonProof), nil
-	}
+	// The proof is checked by the caller, with the other proofs of its
+	// batch: this is the result should it hold.
 	return &Result{
-		Valid:      true,
-		Reasons:    []string{},
-		Predicates: requestPredicates(req, true),
-		Pseudonym:  zkhash.FormatElement(pseudonym),
-		Epoch:      &epoch,
-	}, nil
+			Valid:      true,
+			Reasons:    []string{},
+			Predicates: requestPredicates(req, true),
+			Pseudonym:  zkhash.FormatElement(pseudonym),
+			Epoch:      &epoch,
+		}, &proofCheck{keys: iss.keys, development: iss.development,
+			item: circuits.BatchItem{Statement: st, Pseudonym: pseudonym, Proof: &proof}}, nil
 }
 
 // statement rebuilds the circuit's public inputs from our recorded request
-// and the verified root.
+// and the verified root, with the one builder the wallet uses too.
 func statement(req *Request, root *revocation.RootStatement) (*circuits.Statement, error) {
-	s := &circuits.Statement{Root: root.Root}
-	today, err := schemas.ParseDate(req.Today)
+	s, err := wire.Statement(req)
 	if err != nil {
 		return nil, err
 	}
-	if s.Today, err = today.Code(); err != nil {
-		return nil, err
-	}
-	if s.BornAfter, err = boundCode(req.BornAfter, 0); err != nil {
-		return nil, err
-	}
-	if s.BornBefore, err = boundCode(req.BornBefore, schemas.MaxDateCode); err != nil {
-		return nil, err
-	}
-	if req.MinLevel < 0 || req.MinLevel > schemas.MaxLevel {
-		return nil, fmt.Errorf("min_level %d", req.MinLevel)
-	}
-	s.MinLevel = uint8(req.MinLevel)
-	for _, f := range req.Flags {
-		switch f {
-		case FlagGuardianConsent:
-			s.RequiredFlags |= circuits.FlagGuardianConsent
-		case FlagGuardianAcknowledgement:
-			s.RequiredFlags |= circuits.FlagGuardianAcknowledgement
-		default:
-			return nil, fmt.Errorf("unknown flag %q", f)
-		}
-	}
-	if s.Scope, err = schemas.ScopeElement(req.Scope); err != nil {
-		return nil, err
-	}
-	nonce, err := base64.RawURLEncoding.Strict().DecodeString(req.Nonce)
-	if err != nil {
-		return nil, err
-	}
-	if s.Nonce, err = schemas.NonceElement(nonce); err != nil {
-		return nil, err
-	}
+	s.Root = root.Root
 	return s, s.Check()
-}
-
-func boundCode(v *string, unbounded uint32) (uint32, error) {
-	if v == nil {
-		return unbounded, nil
-	}
-	d, err := schemas.ParseDate(*v)
-	if err != nil {
-		return 0, err
-	}
-	return d.Code()
 }
 
 // requestPredicates names the request's rules, each with the given value.
@@ -515,4 +632,12 @@ func claimPredicates(req *Request, claims map[string]any) (map[string]bool, erro
 		}
 	}
 	return out, nil
+}
+
+// verifyPresentation is Verify of a parsed presentation.
+func (v *Verifier) verifyPresentation(ctx context.Context, p *Presentation, expected *Request) (*Result, error) {
+	s := v.prepareParsed(ctx, p, expected)
+	v.checkProofs([]*step{s})
+	v.consume(ctx, s)
+	return s.res, s.err
 }

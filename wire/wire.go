@@ -6,6 +6,15 @@
 // is wire.Bundle) and keeps its own parsing rules. The package is public so
 // that a program outside this module can build, read and inspect the
 // documents the wallet and the verifier take.
+//
+// Between a platform and a wallet the documents are OpenID for Verifiable
+// Presentations 1.0: a signed Request Object (JAR, typ oauth-authz-req+jwt,
+// x5c, client_id with the x509_san_dns prefix, response_mode direct_post)
+// whose DCQL query asks for a dc+sd-jwt credential or a FormatZK proof,
+// and the vp_token that answers it. Every document of the package is read
+// strictly under one size limit, MaxDocumentSize, and the circuit statement
+// is built from a request by one function, Statement, for wallet and
+// verifier alike.
 package wire
 
 import (

@@ -217,9 +217,20 @@ func ceremonyFlow(t *testing.T, yz func(t *testing.T, want int, args ...string) 
 			t.Fatalf("verifier trust does not show contribution or beacon %s:\n%s", h, pinned)
 		}
 	}
-	req := file("request.json", yz(t, 0, "verifier", "request", "--dir", vdir, "--issuer-dir", idir,
-		"--scope", "platform-a", "--age-over", "18"))
-	pres := file("presentation.json", yz(t, 0, "holder", "prove", "--dir", wdir, "--request", req, "--issuer-dir", idir, "--yes"))
+	// The platform registers with a registrar the wallet pins.
+	rdir, pdir := filepath.Join(root, "registrar"), filepath.Join(root, "platform")
+	rootCert := strings.TrimSpace(string(yz(t, 0, "registry", "init", "--dir", rdir)))
+	yz(t, 0, "registry", "register", "--dir", rdir, "--platform", "platform-a.example", "--out", pdir, "--predicates", "age_over")
+	yz(t, 0, "holder", "trust", "--dir", wdir, "--registry", rootCert)
+	var tx struct {
+		RequestObject string `json:"request_object"`
+	}
+	if err := json.Unmarshal(yz(t, 0, "verifier", "request", "--dir", vdir, "--issuer-dir", idir,
+		"--platform", pdir, "--age-over", "18"), &tx); err != nil {
+		t.Fatal(err)
+	}
+	req := file("request.jwt", []byte(tx.RequestObject))
+	pres := file("vp_token.json", yz(t, 0, "holder", "prove", "--dir", wdir, "--request", req, "--issuer-dir", idir, "--yes"))
 	var res struct {
 		Valid           bool   `json:"valid"`
 		DevelopmentKeys bool   `json:"development_keys"`

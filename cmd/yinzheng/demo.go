@@ -19,7 +19,9 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/holder"
 	"github.com/yinzheng-id/yinzheng/issuer"
+	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/registry"
 	"github.com/yinzheng-id/yinzheng/verifier"
 )
 
@@ -66,6 +68,9 @@ type demo struct {
 	src     publication.Source
 	wallets map[string]*holder.Wallet
 	serials map[string]uint64
+
+	roots     *registry.Roots
+	platforms map[string]*verifier.Platform
 }
 
 // person is one enrolment of the demo.
@@ -196,21 +201,26 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 
-	platformA, err := d.newVerifier("platform-a")
+	if err := d.step("registrar init (SM2 root) registers platform-a.example and platform-b.example (age_over), kids.example (age_under, guardian_consent), shop.example (age_over_18 in clear); each wallet pins the registrar root", func() (string, error) {
+		return d.registerPlatforms()
+	}); err != nil {
+		return err
+	}
+	platformA, err := d.newPlatform("platform-a.example")
 	if err != nil {
 		return err
 	}
-	defer platformA.Close()
-	platformB, err := d.newVerifier("platform-b")
+	defer platformA.v.Close()
+	platformB, err := d.newPlatform("platform-b.example")
 	if err != nil {
 		return err
 	}
-	defer platformB.Close()
+	defer platformB.v.Close()
 	over18 := verifier.Policy{AgeOver: intPtr(18)}
 
 	var pseudonymA, pseudonymB string
-	if err := d.step("张伟 proves age_over 18 to platform-a (zero knowledge)", func() (string, error) {
-		r, err := d.zk(ctx, platformA, "adult", withScope(over18, "platform-a"))
+	if err := d.step("张伟 proves age_over 18 to platform-a.example (zero knowledge, signed OpenID4VP request)", func() (string, error) {
+		r, err := d.zk(ctx, platformA, "adult", over18)
 		if err != nil {
 			return resultLine(r), err
 		}
@@ -219,8 +229,8 @@ func (d *demo) run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := d.step("张伟 proves age_over 18 to platform-b", func() (string, error) {
-		r, err := d.zk(ctx, platformB, "adult", withScope(over18, "platform-b"))
+	if err := d.step("张伟 proves age_over 18 to platform-b.example", func() (string, error) {
+		r, err := d.zk(ctx, platformB, "adult", over18)
 		if err != nil {
 			return "", err
 		}
@@ -228,12 +238,12 @@ func (d *demo) run(ctx context.Context) error {
 		if pseudonymA == pseudonymB {
 			return "", errors.New("two platforms got the same pseudonym")
 		}
-		return resultLine(r) + "\npseudonyms differ across platforms: platform-a cannot link this account to platform-b's", nil
+		return resultLine(r) + "\npseudonyms differ across platforms: the scope is the certified client_id, so platform-a cannot link this account to platform-b's", nil
 	}); err != nil {
 		return err
 	}
-	if err := d.step("张伟 proves age_over 18 to platform-a again (a fresh request and nonce)", func() (string, error) {
-		r, err := d.zk(ctx, platformA, "adult", withScope(over18, "platform-a"))
+	if err := d.step("张伟 proves age_over 18 to platform-a.example again (a fresh request and nonce)", func() (string, error) {
+		r, err := d.zk(ctx, platformA, "adult", over18)
 		if err != nil {
 			return "", err
 		}
@@ -244,8 +254,35 @@ func (d *demo) run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	if err := d.step("rogue.example, certified by a registrar the wallet does not trust, asks 张伟 for age_over 18", func() (string, error) {
+		rogue, err := d.newPlatform("rogue.example")
+		if err != nil {
+			return "", err
+		}
+		defer rogue.v.Close()
+		_, err = d.zk(ctx, rogue, "adult", over18)
+		if !errors.Is(err, holder.ErrUntrustedPlatform) {
+			return "", fmt.Errorf("an unregistered platform's request was not refused as such: %v", err)
+		}
+		return "the wallet refuses: " + err.Error(), nil
+	}); err != nil {
+		return err
+	}
+	if err := d.step("platform-a.example asks for name and birth_date in clear, which its registration does not allow", func() (string, error) {
+		tx, err := platformA.v.NewPlatformRequest(ctx, verifier.Policy{SDJWTClaims: []string{"name", "birth_date"}}, platformA.pl)
+		if err != nil {
+			return "", err
+		}
+		_, err = holder.Authorize(tx.RequestObject, d.roots, time.Now())
+		if !errors.Is(err, holder.ErrNotEntitled) {
+			return "", fmt.Errorf("an over-ask was not refused as such: %v", err)
+		}
+		return "the wallet refuses: " + err.Error(), nil
+	}); err != nil {
+		return err
+	}
 	if err := d.step("李娜 (15) is asked for age_over 18", func() (string, error) {
-		_, err := d.zk(ctx, platformA, "teen", withScope(over18, "platform-a"))
+		_, err := d.zk(ctx, platformA, "teen", over18)
 		if err == nil {
 			return "", errors.New("a 15-year-old proved age_over 18")
 		}
@@ -253,33 +290,37 @@ func (d *demo) run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := d.step("王小明 (12) proves age_under 14 with guardian consent to kids-platform", func() (string, error) {
-		kids, err := d.newVerifier("kids-platform")
+	if err := d.step("王小明 (12) proves age_under 14 with guardian consent to kids.example", func() (string, error) {
+		kids, err := d.newPlatform("kids.example")
 		if err != nil {
 			return "", err
 		}
-		defer kids.Close()
-		r, err := d.zk(ctx, kids, "child", verifier.Policy{Scope: "kids-platform", AgeUnder: intPtr(14), GuardianConsent: true})
+		defer kids.v.Close()
+		r, err := d.zk(ctx, kids, "child", verifier.Policy{AgeUnder: intPtr(14), GuardianConsent: true})
 		return resultLine(r), err
 	}); err != nil {
 		return err
 	}
 
-	if err := d.step("张伟 presents an SD-JWT disclosing only age_over_18 (with consent, Art. 8)", func() (string, error) {
-		v, err := d.newVerifier("platform-c")
+	if err := d.step("张伟 presents an SD-JWT disclosing only age_over_18 to shop.example (entitled, with consent, Art. 8)", func() (string, error) {
+		shop, err := d.newPlatform("shop.example")
 		if err != nil {
 			return "", err
 		}
-		defer v.Close()
-		req, err := v.NewRequest(ctx, verifier.Policy{Scope: "platform-c", SDJWTClaims: []string{"age_over_18"}})
+		defer shop.v.Close()
+		tx, err := shop.v.NewPlatformRequest(ctx, verifier.Policy{SDJWTClaims: []string{"age_over_18"}}, shop.pl)
 		if err != nil {
 			return "", err
 		}
-		pres, err := d.wallets["adult"].Present(req)
+		a, err := holder.Authorize(tx.RequestObject, d.roots, time.Now())
 		if err != nil {
 			return "", err
 		}
-		r, err := verifyPresentation(ctx, v, pres, req)
+		pres, err := d.wallets["adult"].Present(a)
+		if err != nil {
+			return "", err
+		}
+		r, err := respond(ctx, shop, tx, pres)
 		if err != nil {
 			return "", err
 		}
@@ -287,14 +328,12 @@ func (d *demo) run(ctx context.Context) error {
 			return "", fmt.Errorf("SD-JWT presentation refused: %s", strings.Join(r.Reasons, "; "))
 		}
 		claims, _ := json.Marshal(r.Claims)
-		return fmt.Sprintf("valid; disclosed claims: %s (name, birth date and 网号 stay hidden)", claims), nil
+		return fmt.Sprintf("valid; disclosed claims: %s (name, birth date and 网号 stay hidden); the KB-JWT audience is %s", claims, r.ClientID), nil
 	}); err != nil {
 		return err
 	}
 
-	// Revocation: a request platform-a issued before the revocation is
-	// answered after it, under the root the wallet last saw.
-	pending, err := platformA.NewRequest(ctx, withScope(over18, "platform-a"))
+	pending, err := platformA.v.NewPlatformRequest(ctx, over18, platformA.pl)
 	if err != nil {
 		return err
 	}
@@ -313,11 +352,15 @@ func (d *demo) run(ctx context.Context) error {
 	if err := d.step("张伟's next proof is rejected", func() (string, error) {
 		var lines []string
 		w := d.wallets["adult"]
-		pres, err := w.Prove(ctx, pending, d.src, holder.ProveOptions{})
+		a, err := holder.Authorize(pending.RequestObject, d.roots, time.Now())
 		if err != nil {
 			return "", err
 		}
-		r, err := verifyPresentation(ctx, platformA, pres, pending)
+		pres, err := w.Prove(ctx, a, d.src, holder.ProveOptions{})
+		if err != nil {
+			return "", err
+		}
+		r, err := respond(ctx, platformA, pending, pres)
 		if err != nil {
 			return "", err
 		}
@@ -325,7 +368,7 @@ func (d *demo) run(ctx context.Context) error {
 			return "", errors.New("a proof under the pre-revocation root was accepted")
 		}
 		lines = append(lines, "proof under the root from before the revocation: "+resultLine(r))
-		_, err = d.zk(ctx, platformA, "adult", withScope(over18, "platform-a"))
+		_, err = d.zk(ctx, platformA, "adult", over18)
 		if err == nil {
 			return "", errors.New("the revoked credential proved under the new root")
 		}
@@ -337,8 +380,69 @@ func (d *demo) run(ctx context.Context) error {
 	return nil
 }
 
-// enrol creates a wallet for p, has the issuer issue to it, and imports
-// the bundle.
+// demoKDF seals the demo's registrar and platform keys cheaply (the demo
+// directory is removed at the end).
+var demoKDF = &registry.KDFParams{Time: 1, MemoryKiB: 1 << 10, Threads: 1}
+
+// registerPlatforms makes the demo's registrar, registers its platforms,
+// and has every wallet pin the registrar root; rogue.example is registered
+// by a second registrar nobody trusts.
+func (d *demo) registerPlatforms() (string, error) {
+	reg, err := registry.Init(filepath.Join(d.dir, "registrar"), jose.SuiteGM, []byte(demoPassphrase), &registry.Options{KDF: demoKDF})
+	if err != nil {
+		return "", err
+	}
+	rogueReg, err := registry.Init(filepath.Join(d.dir, "rogue-registrar"), jose.SuiteGM, []byte(demoPassphrase), &registry.Options{KDF: demoKDF})
+	if err != nil {
+		return "", err
+	}
+	d.platforms = map[string]*verifier.Platform{}
+	for _, p := range []struct {
+		r      *registry.Registrar
+		domain string
+		e      registry.Entitlements
+	}{
+		{reg, "platform-a.example", registry.Entitlements{Predicates: []string{registry.PredicateAgeOver}}},
+		{reg, "platform-b.example", registry.Entitlements{Predicates: []string{registry.PredicateAgeOver}}},
+		{reg, "kids.example", registry.Entitlements{Predicates: []string{registry.PredicateAgeUnder, registry.PredicateGuardianConsent}}},
+		{reg, "shop.example", registry.Entitlements{Claims: []string{"age_over_18"}, LegalBasis: "demo: age check for alcohol sales"}},
+		{rogueReg, "rogue.example", registry.Entitlements{Predicates: registry.Predicates()}},
+	} {
+		pl, err := p.r.Register(p.domain, p.e, 24*time.Hour)
+		if err != nil {
+			return "", err
+		}
+		status, err := p.r.StatusList()
+		if err != nil {
+			return "", err
+		}
+		d.platforms[p.domain] = &verifier.Platform{Domain: pl.Domain, Chain: pl.Chain, Key: pl.Key, Registration: pl.Registration,
+			Status: status, ResponseURI: "https://" + pl.Domain + "/openid4vp/response"}
+	}
+	d.roots = reg.Roots()
+	for _, p := range d.people() {
+		if _, err := d.wallets[p.key].TrustRegistrar(d.roots.PEM()); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("registrar root %s…; access certificates name each domain (x509_san_dns), registrations list what each may ask",
+		registry.Fingerprint(reg.Root())[:16]), nil
+}
+
+// demoPlatform is a registered platform's verifier.
+type demoPlatform struct {
+	v  *verifier.Verifier
+	pl *verifier.Platform
+}
+
+func (d *demo) newPlatform(domain string) (*demoPlatform, error) {
+	v, err := d.newVerifier(domain)
+	if err != nil {
+		return nil, err
+	}
+	return &demoPlatform{v: v, pl: d.platforms[domain]}, nil
+}
+
 func (d *demo) enrol(ctx context.Context, p person) (string, error) {
 	w, _, err := holder.Init(filepath.Join(d.dir, "wallet-"+p.key), []byte(demoPassphrase), holder.Options{})
 	if err != nil {
@@ -387,16 +491,23 @@ func (d *demo) newVerifier(scope string) (*verifier.Verifier, error) {
 }
 
 // zk has verifier v ask holder who for policy p, and verifies the answer.
-func (d *demo) zk(ctx context.Context, v *verifier.Verifier, who string, p verifier.Policy) (*verifier.Result, error) {
-	req, err := v.NewRequest(ctx, p)
+// zk runs one transaction: the platform signs a request object, the
+// wallet authorizes it against the pinned registrar and proves, and the
+// platform verifies the vp_token against its recorded transaction.
+func (d *demo) zk(ctx context.Context, p *demoPlatform, who string, policy verifier.Policy) (*verifier.Result, error) {
+	tx, err := p.v.NewPlatformRequest(ctx, policy, p.pl)
 	if err != nil {
 		return nil, err
 	}
-	pres, err := d.wallets[who].Prove(ctx, req, d.src, holder.ProveOptions{})
+	a, err := holder.Authorize(tx.RequestObject, d.roots, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	r, err := verifyPresentation(ctx, v, pres, req)
+	pres, err := d.wallets[who].Prove(ctx, a, d.src, holder.ProveOptions{})
+	if err != nil {
+		return nil, err
+	}
+	r, err := respond(ctx, p, tx, pres)
 	if err != nil {
 		return nil, err
 	}
@@ -406,12 +517,13 @@ func (d *demo) zk(ctx context.Context, v *verifier.Verifier, who string, p verif
 	return r, nil
 }
 
-func verifyPresentation(ctx context.Context, v *verifier.Verifier, p *holder.Presentation, req *verifier.Request) (*verifier.Result, error) {
-	data, err := holder.MarshalPresentation(p)
+// respond posts a presentation as its vp_token to the platform's verifier.
+func respond(ctx context.Context, p *demoPlatform, tx *verifier.Transaction, pres *holder.Presentation) (*verifier.Result, error) {
+	tok, err := holder.VPToken(pres)
 	if err != nil {
 		return nil, err
 	}
-	return v.Verify(ctx, data, req)
+	return p.v.VerifyResponse(ctx, tx.ID, tok, tx.Object)
 }
 
 func resultLine(r *verifier.Result) string {
@@ -426,11 +538,6 @@ func resultLine(r *verifier.Result) string {
 		preds = append(preds, fmt.Sprintf("%s=%v", name, r.Predicates[name]))
 	}
 	return fmt.Sprintf("valid: %s, pseudonym %s…", strings.Join(preds, " "), r.Pseudonym[:18])
-}
-
-func withScope(p verifier.Policy, scope string) verifier.Policy {
-	p.Scope = scope
-	return p
 }
 
 func intPtr(n int) *int { return &n }

@@ -19,6 +19,8 @@ import (
 	"github.com/yinzheng-id/yinzheng/internal/httpserv"
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/registry"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 const holderUsage = `usage:
@@ -33,26 +35,32 @@ const holderUsage = `usage:
   yinzheng holder refresh --dir W (--issuer-dir DIR | --issuer-url URL)
         bring every credential's witness up to the issuer's latest signed root
         (and complete pending credentials once their epoch is published)
-  yinzheng holder prove --dir W --request REQUEST_JSON [--issuer-dir DIR | --issuer-url URL] [--yes]
-        answer a zero-knowledge request; prints the presentation JSON
-  yinzheng holder present --dir W --request REQUEST_JSON [--yes]
-        answer an SD-JWT request with only the requested claims; prints the presentation JSON
+  yinzheng holder trust --dir W --registry ROOT_CERT
+        pin the registrar whose registered platforms the wallet answers
+  yinzheng holder prove --dir W --request REQUEST [--issuer-dir DIR | --issuer-url URL] [--yes]
+        answer a platform's zero-knowledge request (an openid4vp:// URL, or a file with it
+        or the request object); prints the vp_token JSON
+  yinzheng holder present --dir W --request REQUEST [--yes]
+        answer a platform's SD-JWT request with only the requested claims; prints the vp_token
+  yinzheng holder answer --dir W --request OPENID4VP_URL [--issuer-dir DIR | --issuer-url URL] [--yes]
+        the same-device flow: fetch the request, ask, prove or present, post it to the
+        platform (direct_post); prints the redirect_uri
   yinzheng holder list --dir W
         list the wallet's credentials
   yinzheng holder serve --dir W [--addr 127.0.0.1:PORT] [--allow-origin ORIGIN]
         keep the wallet open (one unlock, circuit and keys loaded) as a local agent on a
-        loopback address; prove, present, import and list use it while it runs (the token
+        loopback address; prove, present, answer, import and list use it while it runs (the token
         is in W/agent.json, mode 0600), and browser pages of --allow-origin may call it
 "-" reads a document from stdin. The passphrase comes from YINZHENG_PASSPHRASE or a
 prompt; when a document comes from stdin, set YINZHENG_PASSPHRASE. Without --issuer-dir
 or --issuer-url, the issuer's publication is fetched from the issuer URL named in the
-bundle or request. prove, present, import and list hand their work to the wallet's
+bundle or request. prove, present, answer, import and list hand their work to the wallet's
 agent (holder serve) when one runs; --agent makes that a requirement.`
 
 // holderFlags are the flags of every holder subcommand; each uses a subset.
 type holderFlags struct {
-	dir, bundle, request, issuerDir, issuerURL *string
-	recover, yes, agent                        *bool
+	dir, bundle, request, issuerDir, issuerURL, registry *string
+	recover, yes, agent                                  *bool
 }
 
 // runHolder implements `yinzheng holder …`.
@@ -84,13 +92,15 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		useAgent()
 	case "refresh":
 		source()
-	case "prove":
-		f.request = fs.String("request", "", "request JSON file, or - for stdin")
+	case "trust":
+		f.registry = fs.String("registry", "", "the registrar's root certificate (PEM file, or - for stdin)")
+	case "prove", "answer":
+		f.request = fs.String("request", "", "the request: an openid4vp:// invocation URL, or a file (- for stdin) holding it or the request object JWT")
 		f.yes = fs.Bool("yes", false, "do not ask for confirmation")
 		source()
 		useAgent()
 	case "present":
-		f.request = fs.String("request", "", "request JSON file, or - for stdin")
+		f.request = fs.String("request", "", "the request: an openid4vp:// invocation URL, or a file (- for stdin) holding it or the request object JWT")
 		f.yes = fs.Bool("yes", false, "do not ask for confirmation")
 		useAgent()
 	case "serve":
@@ -219,59 +229,135 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			}
 			return writeJSON(stdout, reps)
 		})
-	case "prove", "present":
-		if *f.request == "" {
-			return usageError("--request is required")
+	case "trust":
+		if *f.registry == "" {
+			return usageError("--registry is required")
 		}
-		data, err := readInput(*f.request, stdin)
+		data, err := readInput(*f.registry, stdin)
 		if err != nil {
 			return err
 		}
-		req, err := holder.ParseRequest(data)
-		if err != nil {
-			return err
-		}
-		if sub == "prove" && req.SDJWT != nil {
-			return errors.New("this request asks for an SD-JWT presentation: answer it with holder present")
-		}
-		if sub == "present" && req.SDJWT == nil {
-			return errors.New("this request asks for a zero-knowledge proof: answer it with holder prove")
-		}
-		fmt.Fprint(stderr, holder.Reveal(req))
-		if err := confirm(*f.yes, *f.request == "-", stdin, stderr); err != nil {
-			return err
-		}
-		if client != nil {
-			var p *holder.Presentation
-			if sub == "present" {
-				p, err = client.Present(ctx, data)
-			} else {
-				p, err = client.Prove(ctx, data, *f.issuerURL, *f.issuerDir)
-			}
+		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
+			roots, err := w.TrustRegistrar(data)
 			if err != nil {
 				return err
 			}
-			return writeJSON(stdout, p)
+			for _, c := range roots.Certificates() {
+				fmt.Fprintf(stderr, "trusting registrar %s (SHA-256 %s)\n", c.Subject.CommonName, registry.Fingerprint(c))
+			}
+			return writeJSON(stdout, map[string]any{"registrars": len(roots.Certificates())})
+		})
+	case "prove", "present", "answer":
+		if *f.request == "" {
+			return usageError("--request is required")
+		}
+		request := *f.request
+		if !strings.HasPrefix(request, wire.InvocationScheme+"://") {
+			data, err := readInput(request, stdin)
+			if err != nil {
+				return err
+			}
+			request = strings.TrimSpace(string(data))
+		}
+		if sub == "answer" && !strings.HasPrefix(request, wire.InvocationScheme+"://") {
+			return usageError("holder answer takes the invocation URL (openid4vp://?client_id=…&request_uri=…)")
+		}
+		if client != nil {
+			return answerThroughAgent(ctx, client, f, sub, request, stdin, stdout, stderr)
 		}
 		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
+			roots, err := w.Registrars()
+			if err != nil {
+				return err
+			}
+			a, err := holder.FetchRequest(ctx, nil, request, roots, time.Now())
+			if err != nil {
+				return err
+			}
+			req := a.Request()
+			if sub == "prove" && req.SDJWT != nil {
+				return errors.New("this request asks for an SD-JWT presentation: answer it with holder present")
+			}
+			if sub == "present" && req.SDJWT == nil {
+				return errors.New("this request asks for a zero-knowledge proof: answer it with holder prove")
+			}
+			fmt.Fprint(stderr, holder.Consent(a))
+			if err := confirm(*f.yes, *f.request == "-", stdin, stderr); err != nil {
+				if sub == "answer" {
+					if _, derr := holder.Decline(ctx, nil, a, wire.ErrorAccessDenied); derr != nil {
+						fmt.Fprintf(stderr, "warning: could not tell %s: %v\n", a.Platform, derr)
+					}
+				}
+				return err
+			}
 			var p *holder.Presentation
-			if sub == "present" {
-				p, err = w.Present(req)
+			if req.SDJWT != nil {
+				p, err = w.Present(a)
 			} else {
 				var src publication.Source
 				if src, err = issuerSource(f, req.Issuer); err != nil {
 					return err
 				}
 				warn := func(m string) { fmt.Fprintf(stderr, "warning: %s\n", m) }
-				p, err = w.Prove(ctx, req, src, holder.ProveOptions{Warn: warn})
+				p, err = w.Prove(ctx, a, src, holder.ProveOptions{Warn: warn})
 			}
 			if err != nil {
 				return err
 			}
-			return writeJSON(stdout, p)
+			tok, err := holder.VPToken(p)
+			if err != nil {
+				return err
+			}
+			if sub != "answer" {
+				_, err = fmt.Fprintf(stdout, "%s\n", tok)
+				return err
+			}
+			redirect, err := holder.PostResponse(ctx, nil, a, tok)
+			if err != nil {
+				return err
+			}
+			return writeJSON(stdout, map[string]string{"platform": a.Platform, "redirect_uri": redirect})
 		})
 	}
 	return nil
+}
+
+// answerThroughAgent is prove, present and answer when the wallet is open
+// in its agent: the agent fetches and authorizes the request with the
+// wallet's pinned registrars, and the holder consents here.
+func answerThroughAgent(ctx context.Context, client *agent.Client, f holderFlags, sub, request string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o, err := client.Open(ctx, request)
+	if err != nil {
+		return err
+	}
+	if sub == "prove" && !o.ZK {
+		return errors.New("this request asks for an SD-JWT presentation: answer it with holder present")
+	}
+	if sub == "present" && o.ZK {
+		return errors.New("this request asks for a zero-knowledge proof: answer it with holder prove")
+	}
+	fmt.Fprint(stderr, o.Consent)
+	if err := confirm(*f.yes, *f.request == "-", stdin, stderr); err != nil {
+		if sub == "answer" {
+			if _, derr := client.Answer(ctx, agent.AnswerBody{ID: o.ID, Decline: true}); derr != nil {
+				fmt.Fprintf(stderr, "warning: could not tell %s: %v\n", o.Platform, derr)
+			}
+		}
+		return err
+	}
+	body := agent.AnswerBody{ID: o.ID, Post: sub == "answer"}
+	if f.issuerDir != nil {
+		body.IssuerDir, body.IssuerURL = *f.issuerDir, *f.issuerURL
+	}
+	ans, err := client.Answer(ctx, body)
+	if err != nil {
+		return err
+	}
+	if sub != "answer" {
+		_, err = fmt.Fprintf(stdout, "%s\n", ans.VPToken)
+		return err
+	}
+	return writeJSON(stdout, map[string]string{"platform": o.Platform, "redirect_uri": ans.RedirectURI})
 }
 
 // holderInit creates a wallet, or restores one from a recovery phrase.

@@ -20,6 +20,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
 	"github.com/yinzheng-id/yinzheng/issuer"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/registry"
 	"github.com/yinzheng-id/yinzheng/verifier"
 )
 
@@ -28,6 +29,7 @@ import (
 type agentWorld struct {
 	idir, wdir string
 	v          *verifier.Verifier
+	pl         *verifier.Platform
 }
 
 func newAgentWorld(t *testing.T) *agentWorld {
@@ -71,17 +73,27 @@ func newAgentWorld(t *testing.T) *agentWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.v.Close() })
+	// The wallet answers platforms of the registrar it pins.
+	reg, pl := testPlatform(t, "platform-a.example", registry.Entitlements{Predicates: registry.Predicates()})
+	w.pl = pl
+	mustHolder(t, "", "trust", "--dir", w.wdir, "--registry", reg.RootPath())
 	return w
 }
 
-func (w *agentWorld) request(t *testing.T, p verifier.Policy) (*verifier.Request, string) {
+// request is a transaction of the platform and the file holding its
+// request object.
+func (w *agentWorld) request(t *testing.T, p verifier.Policy) (*verifier.Transaction, string) {
 	t.Helper()
-	r, err := w.v.NewRequest(context.Background(), p)
+	tx, err := w.v.NewPlatformRequest(context.Background(), p, w.pl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := json.Marshal(r)
-	return r, writeTemp(t, "request.json", data)
+	return tx, writeTemp(t, "request.jwt", []byte(tx.RequestObject))
+}
+
+func (w *agentWorld) verify(t *testing.T, tx *verifier.Transaction, vpToken string) (*verifier.Result, error) {
+	t.Helper()
+	return w.v.VerifyResponse(context.Background(), tx.ID, []byte(vpToken), tx.Object)
 }
 
 // startAgent runs the agent of `holder serve` for the wallet until the test
@@ -122,20 +134,50 @@ func TestHolderAgent(t *testing.T) {
 	// Through the agent, prove needs no passphrase: the wallet is unlocked
 	// once, in the agent.
 	t.Setenv(passphrase.EnvVar, "")
-	zreq, path := w.request(t, verifier.Policy{Scope: "platform-a", AgeOver: &eighteen})
-	out, _ := mustHolder(t, "", "prove", "--dir", w.wdir, "--request", path, "--issuer-dir", w.idir, "--yes", "--agent")
-	if res, err := w.v.Verify(context.Background(), []byte(out), zreq); err != nil || !res.Valid {
+	ztx, path := w.request(t, verifier.Policy{AgeOver: &eighteen})
+	out, errOut := mustHolder(t, "", "prove", "--dir", w.wdir, "--request", path, "--issuer-dir", w.idir, "--yes", "--agent")
+	if !strings.Contains(errOut, "platform-a.example") || !strings.Contains(errOut, "18 or over") {
+		t.Fatalf("no consent text through the agent: %q", errOut)
+	}
+	if res, err := w.verify(t, ztx, out); err != nil || !res.Valid {
 		t.Fatalf("proof through the agent refused: %+v %v", res, err)
 	}
 	// Without --agent, a running agent is used too (no passphrase is set).
-	zreq, path = w.request(t, verifier.Policy{Scope: "platform-a", AgeOver: &eighteen})
+	ztx, path = w.request(t, verifier.Policy{AgeOver: &eighteen})
 	out, _ = mustHolder(t, "", "prove", "--dir", w.wdir, "--request", path, "--issuer-dir", w.idir, "--yes")
-	if res, err := w.v.Verify(context.Background(), []byte(out), zreq); err != nil || !res.Valid {
+	if res, err := w.verify(t, ztx, out); err != nil || !res.Valid {
 		t.Fatalf("second proof through the agent refused: %+v %v", res, err)
 	}
+	// The agent authorizes with the wallet's pinned registrars: a
+	// platform of another registrar is refused.
+	_, stranger := testPlatform(t, "platform-x.example", registry.Entitlements{Predicates: registry.Predicates()})
+	xtx, err := w.v.NewPlatformRequest(context.Background(), verifier.Policy{AgeOver: &eighteen}, stranger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := holderCLI(t, "", "prove", "--dir", w.wdir, "--request", writeTemp(t, "x.jwt", []byte(xtx.RequestObject)), "--issuer-dir", w.idir, "--yes"); !errors.Is(err, holder.ErrUntrustedPlatform) {
+		t.Fatalf("another registrar's platform through the agent: %v, want holder.ErrUntrustedPlatform", err)
+	}
+	// An opened request is answered once.
+	client, err := agent.Dial(context.Background(), w.wdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, path = w.request(t, verifier.Policy{AgeOver: &eighteen})
+	jwt, _ := os.ReadFile(path)
+	o, err := client.Open(context.Background(), string(jwt))
+	if err != nil || !o.ZK || o.Platform != "platform-a.example" {
+		t.Fatalf("open: %+v %v", o, err)
+	}
+	if _, err := client.Answer(context.Background(), agent.AnswerBody{ID: o.ID, IssuerDir: w.idir}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Answer(context.Background(), agent.AnswerBody{ID: o.ID, IssuerDir: w.idir}); !errors.Is(err, agent.ErrUnknownRequest) {
+		t.Fatalf("second answer to one request: %v, want agent.ErrUnknownRequest", err)
+	}
 	// A refusal comes back as the library's sentinel, with its reason.
-	_, path = w.request(t, verifier.Policy{Scope: "platform-a", AgeUnder: &eighteen})
-	_, _, err := holderCLI(t, "", "prove", "--dir", w.wdir, "--request", path, "--issuer-dir", w.idir, "--yes")
+	_, path = w.request(t, verifier.Policy{AgeUnder: &eighteen})
+	_, _, err = holderCLI(t, "", "prove", "--dir", w.wdir, "--request", path, "--issuer-dir", w.idir, "--yes")
 	if !errors.Is(err, circuits.ErrBirthDate) || !strings.Contains(err.Error(), "not under 18") {
 		t.Fatalf("refused request through the agent: %v, want circuits.ErrBirthDate", err)
 	}
@@ -145,10 +187,10 @@ func TestHolderAgent(t *testing.T) {
 	}
 
 	info := a.Info()
-	body := `{"request":{}}`
+	body := `{"request":""}`
 	call := func(host, origin, token string) (int, http.Header, string) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", info.URL+"/v1/reveal", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", info.URL+"/v1/open", strings.NewReader(body))
 		req.Host = host
 		if origin != "" {
 			req.Header.Set("Origin", origin)
@@ -165,11 +207,11 @@ func TestHolderAgent(t *testing.T) {
 		return resp.StatusCode, resp.Header, string(data)
 	}
 	host := strings.TrimPrefix(info.URL, "http://")
-	_, zpath := w.request(t, verifier.Policy{Scope: "platform-a", AgeOver: &eighteen})
-	zjson, _ := os.ReadFile(zpath)
-	body = `{"request":` + string(zjson) + `}`
+	_, zpath := w.request(t, verifier.Policy{AgeOver: &eighteen})
+	zjwt, _ := os.ReadFile(zpath)
+	body = `{"request":"` + string(zjwt) + `"}`
 	if status, _, data := call(host, "", info.Token); status != 200 || !strings.Contains(data, "18 or over") {
-		t.Fatalf("reveal with the token: %d %s", status, data)
+		t.Fatalf("open with the token: %d %s", status, data)
 	}
 	for _, c := range []struct {
 		name, host, origin, token string

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,7 +16,10 @@ import (
 	"github.com/yinzheng-id/yinzheng/holder"
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
 	"github.com/yinzheng-id/yinzheng/issuer"
+	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/registry"
+	"github.com/yinzheng-id/yinzheng/registry/registrytest"
 	"github.com/yinzheng-id/yinzheng/verifier"
 )
 
@@ -134,49 +138,60 @@ func TestHolderCLIEndToEnd(t *testing.T) {
 	defer v.Close()
 	ctx := context.Background()
 	eighteen := 18
+	reg, plA := testPlatform(t, "platform-a.example", registry.Entitlements{Predicates: registry.Predicates()})
+	plB := platformOf(reg.Register(t, "platform-b.example", registry.Entitlements{Claims: []string{"age_over_18"}, LegalBasis: "test basis"}))
+	// Without a pinned registrar the wallet answers nobody.
+	zt, err := v.NewPlatformRequest(ctx, verifier.Policy{AgeOver: &eighteen}, plA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zreqPath := writeTemp(t, "req.jwt", []byte(zt.RequestObject))
+	if _, _, err := holderCLI(t, "", "prove", "--dir", wdir, "--request", zreqPath, "--issuer-dir", idir, "--yes"); !errors.Is(err, holder.ErrNoRegistrar) {
+		t.Fatalf("prove with no registrar pinned: %v", err)
+	}
+	_, errOut = mustHolder(t, "", "trust", "--dir", wdir, "--registry", reg.RootPath())
+	if !strings.Contains(errOut, "trusting registrar") {
+		t.Fatalf("trust: %q", errOut)
+	}
 
 	// A zero-knowledge request, answered by prove and accepted by the verifier.
-	zreq, err := v.NewRequest(ctx, verifier.Policy{Scope: "platform-a", AgeOver: &eighteen})
-	if err != nil {
-		t.Fatal(err)
+	out, errOut = mustHolder(t, "", "prove", "--dir", wdir, "--request", zreqPath, "--issuer-dir", idir, "--yes")
+	if !strings.Contains(errOut, "age 18 or over") || !strings.Contains(errOut, "pseudonym") || !strings.Contains(errOut, "platform-a.example") {
+		t.Fatalf("prove did not show who asks and what will be revealed: %q", errOut)
 	}
-	zreqJSON, err := json.Marshal(zreq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, errOut = mustHolder(t, "", "prove", "--dir", wdir, "--request", writeTemp(t, "req.json", zreqJSON), "--issuer-dir", idir, "--yes")
-	if !strings.Contains(errOut, "age 18 or over") || !strings.Contains(errOut, "pseudonym") {
-		t.Fatalf("prove did not show what will be revealed: %q", errOut)
-	}
-	res, err := v.Verify(ctx, []byte(out), zreq)
+	res, err := v.VerifyResponse(ctx, zt.ID, []byte(out), zt.Object)
 	if err != nil || !res.Valid {
 		t.Fatalf("the verifier refuses the proof: %+v, %v", res, err)
 	}
 
 	// An SD-JWT request, answered by present with only the requested claim.
-	sreq, err := v.NewRequest(ctx, verifier.Policy{Scope: "platform-b", AgeOver: &eighteen, SDJWTClaims: []string{"age_over_18"}})
+	st, err := v.NewPlatformRequest(ctx, verifier.Policy{AgeOver: &eighteen, SDJWTClaims: []string{"age_over_18"}}, plB)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sreqJSON, err := json.Marshal(sreq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sreqPath := writeTemp(t, "sreq.jwt", []byte(st.RequestObject))
 	// prove refuses an SD-JWT request.
-	sreqPath := writeTemp(t, "sreq.json", sreqJSON)
 	if _, _, err := holderCLI(t, "", "prove", "--dir", wdir, "--request", sreqPath, "--issuer-dir", idir); err == nil {
 		t.Fatal("prove answered an SD-JWT request")
 	}
 	out, errOut = mustHolder(t, "", "present", "--dir", wdir, "--request", sreqPath)
-	if !strings.Contains(errOut, "age_over_18") {
-		t.Fatalf("present did not show what will be revealed: %q", errOut)
+	if !strings.Contains(errOut, "age_over_18") || !strings.Contains(errOut, "test basis") {
+		t.Fatalf("present did not show what will be revealed and why: %q", errOut)
 	}
-	res, err = v.Verify(ctx, []byte(out), sreq)
+	res, err = v.VerifyResponse(ctx, st.ID, []byte(out), st.Object)
 	if err != nil || !res.Valid {
 		t.Fatalf("the verifier refuses the SD-JWT presentation: %+v, %v", res, err)
 	}
 	if len(res.Claims) != 1 || res.Claims["age_over_18"] != true {
 		t.Fatalf("disclosed claims %v", res.Claims)
+	}
+	// platform-a may not see claims in clear: the wallet refuses.
+	over, err := v.NewPlatformRequest(ctx, verifier.Policy{SDJWTClaims: []string{"name"}}, plA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := holderCLI(t, "", "present", "--dir", wdir, "--request", writeTemp(t, "over.jwt", []byte(over.RequestObject))); !errors.Is(err, holder.ErrNotEntitled) {
+		t.Fatalf("over-ask: %v", err)
 	}
 
 	// Revocation: refresh says so.
@@ -211,19 +226,21 @@ func TestHolderCLIErrors(t *testing.T) {
 		stdin string
 		want  string
 	}{
-		"no subcommand":     {nil, "", "usage"},
-		"unknown":           {[]string{"frobnicate"}, "", "unknown subcommand"},
-		"no dir":            {[]string{"request"}, "", "--dir is required"},
-		"two sources":       {[]string{"refresh", "--dir", wdir, "--issuer-dir", "x", "--issuer-url", "https://x"}, "", "not both"},
-		"refresh no source": {[]string{"refresh", "--dir", wdir}, "", "--issuer-dir or --issuer-url"},
-		"bad url":           {[]string{"refresh", "--dir", wdir, "--issuer-url", "ftp://x"}, "", "--issuer-url"},
-		"no bundle":         {[]string{"import", "--dir", wdir}, "", "--bundle is required"},
-		"bad bundle":        {[]string{"import", "--dir", wdir, "--bundle", "-"}, `{"version":1,"x":1}`, "unknown field"},
-		"no request":        {[]string{"prove", "--dir", wdir}, "", "--request is required"},
-		"zk to present":     {[]string{"present", "--dir", wdir, "--request", "-"}, `{"version":1}`, "holder prove"},
-		"stray argument":    {[]string{"list", "--dir", wdir, "extra"}, "", "unexpected argument"},
-		"init twice":        {[]string{"init", "--dir", wdir}, "", "not empty"},
-		"bad phrase":        {[]string{"init", "--dir", filepath.Join(t.TempDir(), "r"), "--recover"}, "0000-1111\n", "recovery phrase"},
+		"no subcommand":      {nil, "", "usage"},
+		"unknown":            {[]string{"frobnicate"}, "", "unknown subcommand"},
+		"no dir":             {[]string{"request"}, "", "--dir is required"},
+		"two sources":        {[]string{"refresh", "--dir", wdir, "--issuer-dir", "x", "--issuer-url", "https://x"}, "", "not both"},
+		"refresh no source":  {[]string{"refresh", "--dir", wdir}, "", "--issuer-dir or --issuer-url"},
+		"bad url":            {[]string{"refresh", "--dir", wdir, "--issuer-url", "ftp://x"}, "", "--issuer-url"},
+		"no bundle":          {[]string{"import", "--dir", wdir}, "", "--bundle is required"},
+		"bad bundle":         {[]string{"import", "--dir", wdir, "--bundle", "-"}, `{"version":1,"x":1}`, "unknown field"},
+		"no request":         {[]string{"prove", "--dir", wdir}, "", "--request is required"},
+		"plain JSON request": {[]string{"present", "--dir", wdir, "--request", "-"}, `{"version":1}`, "no registrar"},
+		"answer a file":      {[]string{"answer", "--dir", wdir, "--request", "-"}, `x.y.z`, "invocation URL"},
+		"no registry":        {[]string{"trust", "--dir", wdir}, "", "--registry is required"},
+		"stray argument":     {[]string{"list", "--dir", wdir, "extra"}, "", "unexpected argument"},
+		"init twice":         {[]string{"init", "--dir", wdir}, "", "not empty"},
+		"bad phrase":         {[]string{"init", "--dir", filepath.Join(t.TempDir(), "r"), "--recover"}, "0000-1111\n", "recovery phrase"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := holderCLI(t, tc.stdin, tc.args...)
@@ -237,4 +254,17 @@ func TestHolderCLIErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "wrong passphrase") {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
+}
+
+// testPlatform registers domain with a test registrar and returns the
+// registrar and the platform as a verifier uses it.
+func testPlatform(t *testing.T, domain string, e registry.Entitlements) (*registrytest.Registrar, *verifier.Platform) {
+	t.Helper()
+	r := registrytest.New(t, jose.SuiteGM)
+	return r, platformOf(r.Register(t, domain, e))
+}
+
+func platformOf(p *registry.Platform) *verifier.Platform {
+	return &verifier.Platform{Domain: p.Domain, Chain: p.Chain, Key: p.Key, Registration: p.Registration,
+		Status: p.Status, ResponseURI: "https://" + p.Domain + "/openid4vp/response"}
 }

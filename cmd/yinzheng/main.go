@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"holder":     {"the wallet (init | request | import | refresh | prove | present)", runHolder},
 		"verifier":   {"pin an issuer, ask for and check presentations (trust | request | verify)", runVerifier},
 		"serve":      {"run the issuer or verifier HTTP service (issuer | verifier)", runServe},
+		"registry":   {"the registrar: certify platforms and what they may ask (init | register | revoke | status)", runRegistry},
 		"version":    {"print the build: version, commit, commit date, Go, gnark and gnark-crypto", runVersion},
 		"completion": {"print a shell completion script (bash | zsh)", runCompletion},
 	}

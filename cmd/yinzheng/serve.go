@@ -27,6 +27,10 @@ import (
 // admin token (for POST /offers). Unset, offers are disabled.
 const adminTokenEnv = "YINZHENG_ADMIN_TOKEN"
 
+// redisPasswordEnv names the environment variable holding the Redis
+// password of `serve verifier --store redis://…` when the URL has none.
+const redisPasswordEnv = "YINZHENG_REDIS_PASSWORD"
+
 // runServe runs `yinzheng serve issuer|verifier`.
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -50,6 +54,7 @@ type serverFlags struct {
 	maxBody              int64
 	logLevel             slog.Level
 	limits               limitFlags
+	tls                  tlsFlags
 }
 
 func (f *serverFlags) register(fs interface {
@@ -67,6 +72,7 @@ func (f *serverFlags) register(fs interface {
 		return err
 	})
 	f.limits.register(fs)
+	f.tls.register(fs)
 }
 
 func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -94,7 +100,11 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	}
 	defer iss.Close()
 	logger := serviceLogger(stderr, f.logLevel)
-	srv := httpserv.New(f.limits.apply(httpserv.Config{Name: "issuer", Logger: logger, MaxBodyBytes: f.maxBody}))
+	cfg, err := f.tls.apply(f.limits.apply(httpserv.Config{Name: "issuer", Logger: logger, MaxBodyBytes: f.maxBody}), f.addr, stderr)
+	if err != nil {
+		return err
+	}
+	srv := httpserv.New(cfg)
 	if _, err := issuerapi.New(srv, issuerapi.FromIssuer(iss), issuerapi.Options{
 		Dir: f.dir, PublicURL: f.publicURL, AdminToken: []byte(os.Getenv(adminTokenEnv)),
 	}); err != nil {
@@ -110,7 +120,7 @@ func serveIssuer(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		logger.Info("published an epoch", "epoch", e.Epoch, "leaf_count", e.LeafCount)
 	}}
 	go epochs.Run(ctx)
-	return listen(srv, f.addr, stdout)
+	return listen(srv, f.addr, f.tls.scheme(), stdout)
 }
 
 func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -121,11 +131,25 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	issuerURL := fs.String("issuer-url", "", "read the issuer's publication from this issuer service (https, or http to a loopback address)")
 	maxRootAge := fs.Duration("max-root-age", verifier.DefaultMaxRootAge, "oldest root statement a proof may use (three of the issuer's epoch intervals)")
 	devKeys := fs.Bool("allow-development-keys", false, "accept development circuit keys (anyone can forge proofs; tests and demos only)")
+	platformDir := fs.String("platform", "", "serve OpenID4VP 1.0 for the registered platform in `PDIR` (yinzheng registry register): /v1/transactions, /openid4vp/request/{id}, /openid4vp/response")
+	tokenFile := fs.String("api-token-file", "", "with --platform: the `FILE` holding the platform backend's API token (at least 32 bytes)")
+	redirectURI := fs.String("redirect-uri", "", "with --platform: where wallets send the user after a same-device answer (`URL`; a response_code is appended)")
+	store := fs.String("store", "", "shared store of a fleet of replicas: redis://HOST:PORT/DB or rediss://… (TLS); password in the URL or $"+redisPasswordEnv+" (default: the embedded store in --dir, one process)")
+	maxBatch := fs.Int("max-batch", verifierapi.DefaultMaxBatch, "largest batch of concurrent responses verified together (1: one by one)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if f.dir == "" {
 		return usageError("--dir is required")
+	}
+	if (*platformDir == "") != (*tokenFile == "") {
+		return usageError("--platform and --api-token-file go together")
+	}
+	if *store != "" && !strings.HasPrefix(*store, "redis://") && !strings.HasPrefix(*store, "rediss://") {
+		return usageError("--store must be a redis:// or rediss:// URL")
+	}
+	if *maxBatch < 1 || *maxBatch > 4096 {
+		return usageError("--max-batch %d outside 1…4096", *maxBatch)
 	}
 	var src publication.Source
 	switch {
@@ -139,8 +163,12 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		}
 		src = publication.HTTPSource(*issuerURL, nil)
 	}
+	cfg, err := f.tls.apply(f.limits.apply(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody}), f.addr, stderr)
+	if err != nil {
+		return err
+	}
 	v, err := verifier.New(verifier.Options{Dir: f.dir, Source: src, MaxRootAge: *maxRootAge,
-		AllowDevelopmentKeys: *devKeys})
+		AllowDevelopmentKeys: *devKeys, StoreURL: *store, StorePassword: os.Getenv(redisPasswordEnv)})
 	if err != nil {
 		return err
 	}
@@ -151,23 +179,29 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	}
 	publicURL := f.publicURL
 	if publicURL == "" {
-		publicURL = "http://" + ln.Addr().String()
+		publicURL = f.tls.scheme() + "://" + ln.Addr().String()
 	}
-	srv := httpserv.New(f.limits.apply(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody}))
-	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL,
+	srv := httpserv.New(cfg)
+	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL, MaxBatch: *maxBatch,
 		Logger: srv.Logger(), Metrics: srv.Metrics(), Registerer: srv.Metrics().Registry()}); err != nil {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "verifier service listening on http://%s\n", ln.Addr())
+	if *platformDir != "" {
+		if err := servePlatform(srv, v, *platformDir, *tokenFile, publicURL, *redirectURI, stdin, stderr); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "verifier service listening on %s://%s\n", f.tls.scheme(), ln.Addr())
 	return srv.Serve(context.Background(), ln)
 }
 
 // listen serves srv on addr and prints the bound address on stdout (with
 // port 0 it is the only way to learn it).
-func listen(srv *httpserv.Server, addr string, stdout io.Writer) error {
+func listen(srv *httpserv.Server, addr, scheme string, stdout io.Writer) error {
 	return srv.ListenAndServe(context.Background(), addr, func(a net.Addr) {
-		fmt.Fprintf(stdout, "issuer service listening on http://%s\n", a)
+		fmt.Fprintf(stdout, "issuer service listening on %s://%s\n", scheme, a)
 	})
 }
 
@@ -235,4 +269,20 @@ func walletEngine(wasmPath string, stderr io.Writer) (*web.Engine, error) {
 	}
 	fmt.Fprintln(stderr, "building the wallet engine (GOOS=js GOARCH=wasm)…")
 	return web.Build(context.Background(), filepath.Join(base, "wallet-web"))
+}
+
+// servePlatform mounts the OpenID4VP platform service for the platform in
+// dir, authenticated by the token in tokenFile.
+func servePlatform(srv *httpserv.Server, v *verifier.Verifier, dir, tokenFile, publicURL, redirectURI string, stdin io.Reader, stderr io.Writer) error {
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return fmt.Errorf("--api-token-file: %w", err)
+	}
+	pl, err := loadPlatform(dir, strings.TrimRight(publicURL, "/")+verifierapi.ResponsePath, stdin, stderr)
+	if err != nil {
+		return err
+	}
+	_, err = verifierapi.NewPlatform(srv, v, verifierapi.PlatformOptions{Platform: pl, APIToken: strings.TrimSpace(string(token)),
+		PublicURL: publicURL, RedirectURI: redirectURI, Logger: srv.Logger(), Metrics: srv.Metrics()})
+	return err
 }

@@ -31,6 +31,8 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"verifier", "--dir", "x"}, "exactly one of --issuer-dir and --issuer-url"},
 		{[]string{"verifier", "--dir", "x", "--issuer-dir", "a", "--issuer-url", "http://b"}, "exactly one of"},
 		{[]string{"verifier", "--dir", "x", "--issuer-url", "ftp://b"}, "--issuer-url"},
+		{[]string{"verifier", "--dir", "x", "--issuer-dir", "a", "--store", "memcached://h"}, "--store must be a redis://"},
+		{[]string{"verifier", "--dir", "x", "--issuer-dir", "a", "--max-batch", "0"}, "--max-batch 0 outside"},
 		{[]string{"issuer", "--dir", "x", "stray"}, "unexpected argument"},
 		{[]string{"issuer", "--dir", "x", "--epoch-interval", "0s"}, "--epoch-interval must be"},
 		{[]string{"issuer", "--dir", "x", "--epoch-interval", "13h"}, "--epoch-interval must be"},

@@ -2,17 +2,24 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/yinzheng-id/yinzheng/internal/passphrase"
+	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/registry"
 	"github.com/yinzheng-id/yinzheng/verifier"
+	verifierapi "github.com/yinzheng-id/yinzheng/verifier/httpapi"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // runVerifier implements `yinzheng verifier trust|request|verify`.
@@ -24,7 +31,7 @@ func runVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	case "trust":
 		return runVerifierTrust(args[1:], stdin, stdout, stderr)
 	case "request":
-		return runVerifierRequest(args[1:], stdout, stderr)
+		return runVerifierRequest(args[1:], stdin, stdout, stderr)
 	case "verify":
 		return runVerifierVerify(args[1:], stdin, stdout, stderr)
 	default:
@@ -102,11 +109,40 @@ func optionalInt(fs *flag.FlagSet, name, usage string) **int {
 	return &p
 }
 
-func runVerifierRequest(args []string, stdout, stderr io.Writer) error {
+// loadPlatform reads a platform directory (`yinzheng registry register`),
+// its key opened with the passphrase (YINZHENG_PLATFORM_PASSPHRASE, else
+// YINZHENG_PASSPHRASE or a prompt), as the verifier's platform identity.
+func loadPlatform(dir, responseURI string, stdin io.Reader, stderr io.Writer) (*verifier.Platform, error) {
+	pass := []byte(os.Getenv(platformPassphraseEnv))
+	if len(pass) == 0 {
+		var err error
+		if pass, err = passphrase.Get("platform passphrase", stdin, stderr, false); err != nil {
+			return nil, err
+		}
+	}
+	p, err := registry.LoadPlatform(dir, pass)
+	if err != nil {
+		return nil, err
+	}
+	if responseURI == "" {
+		responseURI = "https://" + p.Domain + verifierapi.ResponsePath
+	}
+	return &verifier.Platform{Domain: p.Domain, Chain: p.Chain, Key: p.Key, Registration: p.Registration,
+		Status: p.Status, ResponseURI: responseURI}, nil
+}
+
+// transactionDocument is what `verifier request` prints (and POST
+// /v1/transactions answers).
+type transactionDocument = verifierapi.TransactionDocument
+
+func runVerifierRequest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("verifier request", stderr)
 	var vf verifierFlags
 	vf.register(fs)
-	scope := fs.String("scope", "", "the platform's scope (pseudonyms are per scope)")
+	platformDir := fs.String("platform", "", "the platform directory (`PDIR`) written by yinzheng registry register")
+	responseURI := fs.String("response-uri", "", "where wallets post the answer (`URL`, default https://DOMAIN"+verifierapi.ResponsePath+")")
+	requestURI := fs.String("request-uri", "", "where request_uri serves the request object (`URL`, default https://DOMAIN"+verifierapi.RequestPath+"ID)")
+	qr := fs.Bool("qr", false, "also draw the invocation URL as a QR code on stderr")
 	ageOver := optionalInt(fs, "age-over", "require an age of at least `N`")
 	ageUnder := optionalInt(fs, "age-under", "require an age below `N`")
 	minLevel := fs.Int("min-level", 0, "minimum verification level `L` (1 to 4)")
@@ -117,13 +153,13 @@ func runVerifierRequest(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *scope == "" {
-		return usageError("--scope is required")
+	if *platformDir == "" {
+		return usageError("--platform is required: requests are made under a registered platform's identity (yinzheng registry register)")
 	}
-	if *ttl <= 0 || *grace < 0 {
-		return usageError("--ttl must be positive and --root-grace not negative")
+	if *ttl <= 0 || *grace < 0 || *ttl > wire.MaxRequestLifetime {
+		return usageError("--ttl must be positive and at most %s, --root-grace not negative", wire.MaxRequestLifetime)
 	}
-	p := verifier.Policy{Scope: *scope, AgeOver: *ageOver, AgeUnder: *ageUnder, MinLevel: *minLevel, GuardianConsent: *consent}
+	p := verifier.Policy{AgeOver: *ageOver, AgeUnder: *ageUnder, MinLevel: *minLevel, GuardianConsent: *consent}
 	if *claims != "" {
 		for _, c := range strings.Split(*claims, ",") {
 			if c = strings.TrimSpace(c); c == "" {
@@ -132,24 +168,38 @@ func runVerifierRequest(args []string, stdout, stderr io.Writer) error {
 			p.SDJWTClaims = append(p.SDJWTClaims, strings.TrimSpace(c))
 		}
 	}
+	pl, err := loadPlatform(*platformDir, *responseURI, stdin, stderr)
+	if err != nil {
+		return err
+	}
 	v, err := vf.open(func(o *verifier.Options) { o.RequestTTL, o.RootGrace = *ttl, *grace })
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	req, err := v.NewRequest(context.Background(), p)
+	tx, err := v.NewPlatformRequest(context.Background(), p, pl)
 	if err != nil {
 		return err
 	}
-	return writeJSON(stdout, req)
+	ruri := *requestURI
+	if ruri == "" {
+		ruri = "https://" + pl.Domain + verifierapi.RequestPath + tx.ID
+	}
+	doc := verifierapi.NewTransactionDocument(tx, ruri)
+	if *qr {
+		if err := writeQR(stderr, doc.Invocation); err != nil {
+			return err
+		}
+	}
+	return writeJSON(stdout, doc)
 }
 
 func runVerifierVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("verifier verify", stderr)
 	var vf verifierFlags
 	vf.register(fs)
-	reqName := fs.String("request", "", "the request (`REQUEST_JSON` file, - for stdin) the presentation answers")
-	presName := fs.String("presentation", "", "the presentation (`PRESENTATION_JSON` file, - for stdin)")
+	reqName := fs.String("request", "", "the request object (`FILE` with the compact JWT, or the JSON `verifier request` printed; - for stdin)")
+	presName := fs.String("presentation", "", "the vp_token JSON (`FILE`, - for stdin)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -163,7 +213,33 @@ func runVerifierVerify(args []string, stdin io.Reader, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	req, err := verifier.ParseRequest(reqDoc)
+	jwt := strings.TrimSpace(string(reqDoc))
+	if strings.HasPrefix(jwt, "{") {
+		var doc transactionDocument
+		if err := json.Unmarshal(reqDoc, &doc); err != nil || doc.RequestObject == "" {
+			return fmt.Errorf("request: not a request object nor the JSON of verifier request")
+		}
+		jwt = doc.RequestObject
+	}
+	v, err := vf.open(nil)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	// Our own request object: its signature and rules are checked as a
+	// wallet would have when it was issued (whether it has expired since is
+	// the recorded transaction's to say: "request expired"), and then the
+	// transaction recorded under its state decides.
+	issued := time.Now()
+	if j, err := jose.ParseCompact(jwt); err == nil {
+		var claims struct {
+			IssuedAt int64 `json:"iat"`
+		}
+		if json.Unmarshal(j.Payload, &claims) == nil && claims.IssuedAt > 0 {
+			issued = time.Unix(claims.IssuedAt, 0)
+		}
+	}
+	sro, err := wire.VerifyRequestObject(jwt, issued)
 	if err != nil {
 		return fmt.Errorf("request: %w", err)
 	}
@@ -171,12 +247,7 @@ func runVerifierVerify(args []string, stdin io.Reader, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	v, err := vf.open(nil)
-	if err != nil {
-		return err
-	}
-	defer v.Close()
-	res, err := v.Verify(context.Background(), pres, req)
+	res, err := v.VerifyResponse(context.Background(), sro.Object.State, pres, sro.Object)
 	if err != nil {
 		return err
 	}
@@ -189,9 +260,6 @@ func runVerifierVerify(args []string, stdin io.Reader, stdout, stderr io.Writer)
 	return nil
 }
 
-// runVerifierTrust implements `yinzheng verifier trust`: it reads the
-// issuer's publication, shows its fingerprints (and what changed since the
-// last pin) and pins it in VDIR/trust.json once the operator agrees.
 func runVerifierTrust(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("verifier trust", stderr)
 	var vf verifierFlags

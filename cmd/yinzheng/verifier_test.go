@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/registry/registrytest"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	"github.com/yinzheng-id/yinzheng/verifier/verifiertest"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 func verifierCLI(t *testing.T, args ...string) (string, error) {
@@ -51,20 +53,39 @@ func TestVerifierCLI(t *testing.T) {
 			t.Errorf("trust output lacks %q:\n%s", want, out)
 		}
 	}
+	reg := registrytest.New(t, jose.SuiteGM)
+	pdir := registrytest.Save(t, reg.Register(t, "platform-a.example", registrytest.AgeOnly()))
+	t.Setenv(platformPassphraseEnv, string(registrytest.Passphrase))
 	for _, source := range [][]string{{"--issuer-dir", iss.Dir}, {"--issuer-url", srv.URL}} {
-		out, err := verifierCLI(t, append([]string{"request", "--dir", vdir, "--scope", "platform-a", "--age-over", "18",
+		out, err := verifierCLI(t, append([]string{"request", "--dir", vdir, "--platform", pdir, "--age-over", "18",
 			"--allow-development-keys"}, source...)...)
 		if err != nil {
 			t.Fatalf("request %v: %v", source, err)
 		}
-		req, err := verifier.ParseRequest([]byte(out))
+		var doc transactionDocument
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.TransactionID == "" || doc.RequestObject == "" ||
+			!strings.HasPrefix(doc.Invocation, "openid4vp://?") {
+			t.Fatalf("request output %s (%v)", out, err)
+		}
+		sro, err := wire.VerifyRequestObject(doc.RequestObject, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		reqFile := filepath.Join(t.TempDir(), "request.json")
-		presFile := filepath.Join(t.TempDir(), "presentation.json")
-		os.WriteFile(reqFile, []byte(out), 0o600)
-		os.WriteFile(presFile, verifiertest.JSON(t, holder.Prove(t, req, epoch)), 0o600)
+		req, err := sro.Object.YinzhengRequest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req.Scope != "x509_san_dns:platform-a.example" {
+			t.Fatalf("scope %q", req.Scope)
+		}
+		tok, err := wire.NewVPToken(holder.Prove(t, req, epoch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqFile := filepath.Join(t.TempDir(), "request.jwt")
+		presFile := filepath.Join(t.TempDir(), "vp_token.json")
+		os.WriteFile(reqFile, []byte(doc.RequestObject), 0o600)
+		os.WriteFile(presFile, tok, 0o600)
 		verify := append([]string{"verify", "--dir", vdir, "--request", reqFile, "--presentation", presFile,
 			"--allow-development-keys"}, source...)
 		out, err = verifierCLI(t, verify...)
@@ -72,7 +93,8 @@ func TestVerifierCLI(t *testing.T) {
 			t.Fatalf("verify %v: %v", source, err)
 		}
 		var res verifier.Result
-		if err := json.Unmarshal([]byte(out), &res); err != nil || !res.Valid || res.Pseudonym != holder.Pseudonym(t, "platform-a") {
+		if err := json.Unmarshal([]byte(out), &res); err != nil || !res.Valid || res.Pseudonym != holder.Pseudonym(t, req.Scope) ||
+			res.RequestID != doc.TransactionID {
 			t.Fatalf("result %s (%v)", out, err)
 		}
 		// The same presentation again: refused, the reason on stderr and in the JSON.
@@ -90,6 +112,9 @@ func TestVerifierCLIErrors(t *testing.T) {
 	if _, _, err := verifierTrustCLI(t, "--dir", vdir, "--issuer-dir", iss.Dir, "--allow-development-keys", "--yes"); err != nil {
 		t.Fatal(err)
 	}
+	reg := registrytest.New(t, jose.SuiteGM)
+	pdir := registrytest.Save(t, reg.Register(t, "platform-a.example", registrytest.AgeOnly()))
+	t.Setenv(platformPassphraseEnv, string(registrytest.Passphrase))
 	for name, c := range map[string]struct {
 		args  []string
 		usage bool
@@ -97,17 +122,18 @@ func TestVerifierCLIErrors(t *testing.T) {
 	}{
 		"no subcommand":   {nil, true, "subcommand"},
 		"bad subcommand":  {[]string{"frobnicate"}, true, "frobnicate"},
-		"no dir":          {[]string{"request", "--scope", "s", "--issuer-dir", iss.Dir}, true, "--dir"},
-		"no scope":        {[]string{"request", "--dir", vdir, "--issuer-dir", iss.Dir}, true, "--scope"},
-		"no issuer":       {[]string{"request", "--dir", vdir, "--scope", "s"}, true, "--issuer-dir"},
-		"two issuers":     {[]string{"request", "--dir", vdir, "--scope", "s", "--issuer-dir", iss.Dir, "--issuer-url", "http://x"}, true, "not both"},
-		"bad url":         {[]string{"request", "--dir", vdir, "--scope", "s", "--issuer-url", "ftp://x"}, true, "http"},
-		"bad age":         {[]string{"request", "--dir", vdir, "--scope", "s", "--age-over", "x", "--issuer-dir", iss.Dir}, true, "integer"},
-		"empty claim":     {[]string{"request", "--dir", vdir, "--scope", "s", "--sd-jwt", "a,,b", "--issuer-dir", iss.Dir}, true, "empty claim"},
-		"not pinned":      {[]string{"request", "--dir", t.TempDir(), "--scope", "s", "--issuer-dir", iss.Dir}, false, "yinzheng verifier trust"},
-		"dev keys":        {[]string{"request", "--dir", vdir, "--scope", "s", "--issuer-dir", iss.Dir}, false, "development keys"},
-		"bad policy":      {[]string{"request", "--dir", vdir, "--scope", "s", "--min-level", "9", "--issuer-dir", iss.Dir, "--allow-development-keys"}, false, "min level"},
-		"http url":        {[]string{"request", "--dir", vdir, "--scope", "s", "--issuer-url", "http://issuer.example"}, true, "https"},
+		"no dir":          {[]string{"request", "--platform", pdir, "--issuer-dir", iss.Dir}, true, "--dir"},
+		"no platform":     {[]string{"request", "--dir", vdir, "--issuer-dir", iss.Dir}, true, "--platform"},
+		"not a platform":  {[]string{"request", "--dir", vdir, "--platform", t.TempDir(), "--issuer-dir", iss.Dir, "--allow-development-keys"}, false, "registry"},
+		"no issuer":       {[]string{"request", "--dir", vdir, "--platform", pdir}, true, "--issuer-dir"},
+		"two issuers":     {[]string{"request", "--dir", vdir, "--platform", pdir, "--issuer-dir", iss.Dir, "--issuer-url", "http://x"}, true, "not both"},
+		"bad url":         {[]string{"request", "--dir", vdir, "--platform", pdir, "--issuer-url", "ftp://x"}, true, "http"},
+		"bad age":         {[]string{"request", "--dir", vdir, "--platform", pdir, "--age-over", "x", "--issuer-dir", iss.Dir}, true, "integer"},
+		"empty claim":     {[]string{"request", "--dir", vdir, "--platform", pdir, "--sd-jwt", "a,,b", "--issuer-dir", iss.Dir}, true, "empty claim"},
+		"not pinned":      {[]string{"request", "--dir", t.TempDir(), "--platform", pdir, "--issuer-dir", iss.Dir}, false, "yinzheng verifier trust"},
+		"dev keys":        {[]string{"request", "--dir", vdir, "--platform", pdir, "--issuer-dir", iss.Dir}, false, "development keys"},
+		"bad policy":      {[]string{"request", "--dir", vdir, "--platform", pdir, "--min-level", "9", "--issuer-dir", iss.Dir, "--allow-development-keys"}, false, "min level"},
+		"http url":        {[]string{"request", "--dir", vdir, "--platform", pdir, "--issuer-url", "http://issuer.example"}, true, "https"},
 		"trust no source": {[]string{"trust", "--dir", vdir}, true, "--issuer-dir"},
 		"trust http url":  {[]string{"trust", "--dir", vdir, "--issuer-url", "http://issuer.example"}, true, "https"},
 		"verify no files": {[]string{"verify", "--dir", vdir, "--issuer-dir", iss.Dir}, true, "--request"},

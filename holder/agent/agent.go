@@ -14,7 +14,8 @@
 // agent started.
 //
 // The agent makes no decision of its own: every answer is the holder
-// library's (Reveal, Prove, Present, Import), and a refusal travels back as
+// library's (FetchRequest with the wallet's pinned registrars, Consent,
+// Prove, Present, PostResponse, Import), and a refusal travels back as
 // its sentinel's code, so the client's errors.Is sees the same sentinel as
 // an in-process call would.
 package agent
@@ -34,6 +35,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/circuits"
@@ -41,6 +43,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/internal/atomicfile"
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // AgentFile is the file, in the wallet directory, that tells the command
@@ -58,6 +61,9 @@ var (
 	// ErrForbidden reports a call from a host or page origin the agent does
 	// not serve.
 	ErrForbidden = errors.New("agent: the call comes from a host or page origin this agent does not serve")
+	// ErrUnknownRequest reports an answer to a request the agent did not
+	// open, already answered, or forgot (after ten minutes).
+	ErrUnknownRequest = errors.New("agent: no opened request with this id (open it again)")
 )
 
 // sentinels are the holder library's refusals, by the code they travel as.
@@ -71,6 +77,14 @@ var sentinels = map[string]error{
 	"level":           circuits.ErrLevel,
 	"flags":           circuits.ErrFlags,
 	"expired":         circuits.ErrExpired,
+	"untrusted":       holder.ErrUntrustedPlatform,
+	"unsigned":        holder.ErrUnsignedRequest,
+	"client_id":       holder.ErrClientID,
+	"response_uri":    holder.ErrResponseURI,
+	"not_entitled":    holder.ErrNotEntitled,
+	"no_registrar":    holder.ErrNoRegistrar,
+	"response":        holder.ErrResponse,
+	"unknown_request": ErrUnknownRequest,
 	"unauthorized":    ErrUnauthorized,
 	"forbidden":       ErrForbidden,
 }
@@ -137,6 +151,9 @@ type Config struct {
 	Source func(issuer string) (publication.Source, error)
 	// Warn receives the library's warnings to the holder; nil discards.
 	Warn func(msg string)
+	// HTTPClient fetches request objects and posts answers to platforms;
+	// nil is http.DefaultClient (the system's TLS roots).
+	HTTPClient *http.Client
 }
 
 // Agent is a running wallet agent's handler.
@@ -144,6 +161,9 @@ type Agent struct {
 	cfg   Config
 	token string
 	host  string // the Host calls must name
+
+	mu     sync.Mutex
+	opened map[string]openedRequest
 }
 
 // New returns an agent for the wallet that will listen at ln's address.
@@ -170,7 +190,7 @@ func New(cfg Config, ln net.Listener) (*Agent, error) {
 	if cfg.Warn == nil {
 		cfg.Warn = func(string) {}
 	}
-	return &Agent{cfg: cfg, token: base64.RawURLEncoding.EncodeToString(tok), host: ln.Addr().String()}, nil
+	return &Agent{cfg: cfg, token: base64.RawURLEncoding.EncodeToString(tok), host: ln.Addr().String(), opened: map[string]openedRequest{}}, nil
 }
 
 // Info returns what AgentFile holds for this agent.
@@ -195,22 +215,44 @@ func (a *Agent) WriteInfo() (remove func(), err error) {
 
 // Request bodies.
 type (
-	// RequestBody carries a verifier request (the JSON the wallet parses
-	// strictly) and, for proofs, where to read the issuer's publication.
-	RequestBody struct {
-		Request   json.RawMessage `json:"request"`
-		IssuerURL string          `json:"issuer_url,omitempty"`
-		IssuerDir string          `json:"issuer_dir,omitempty"`
+	// OpenBody carries a platform's request as the holder was handed it:
+	// an openid4vp:// invocation URL, or the compact request object.
+	OpenBody struct {
+		Request string `json:"request"`
+	}
+	// Opened is the agent's answer to /v1/open: the request, fetched and
+	// authorized with the wallet's pinned registrars, is kept under ID for
+	// one /v1/answer; Consent is the holder library's text to show first.
+	Opened struct {
+		ID       string `json:"id"`
+		Platform string `json:"platform"`
+		Consent  string `json:"consent"`
+		// ZK is true for a zero-knowledge request, false for an SD-JWT one.
+		ZK bool `json:"zk"`
+	}
+	// AnswerBody answers an opened request: Decline tells the platform
+	// the holder refused; otherwise the agent proves or presents, and
+	// posts the vp_token to the platform when Post is set. IssuerURL or
+	// IssuerDir say where to read the issuer's publication for a proof.
+	AnswerBody struct {
+		ID        string `json:"id"`
+		Decline   bool   `json:"decline,omitempty"`
+		Post      bool   `json:"post,omitempty"`
+		IssuerURL string `json:"issuer_url,omitempty"`
+		IssuerDir string `json:"issuer_dir,omitempty"`
+	}
+	// Answered is the agent's answer to /v1/answer: the vp_token (not
+	// when declined) and, when posted or declined, the platform's
+	// redirect_uri.
+	Answered struct {
+		VPToken     json.RawMessage `json:"vp_token,omitempty"`
+		RedirectURI string          `json:"redirect_uri,omitempty"`
 	}
 	// ImportBody carries a bundle.
 	ImportBody struct {
 		Bundle    json.RawMessage `json:"bundle"`
 		IssuerURL string          `json:"issuer_url,omitempty"`
 		IssuerDir string          `json:"issuer_dir,omitempty"`
-	}
-	// RevealAnswer is the consent text for a request.
-	RevealAnswer struct {
-		Consent string `json:"consent"`
 	}
 	// errorBody is every refusal.
 	errorBody struct {
@@ -222,44 +264,136 @@ type (
 // maxBody bounds a call's body: a document and a few members.
 const maxBody = holder.MaxDocumentBytes + 4096
 
-// Handler returns the agent's routes: POST /v1/reveal, /v1/prove,
-// /v1/present, /v1/import and GET /v1/credentials.
-func (a *Agent) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/reveal", func(w http.ResponseWriter, r *http.Request) {
-		var body RequestBody
-		req, ok := a.readRequest(w, r, &body)
-		if !ok {
-			return
-		}
-		writeJSON(w, http.StatusOK, RevealAnswer{Consent: holder.Reveal(req)})
-	})
-	answer := func(zk bool) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			var body RequestBody
-			req, ok := a.readRequest(w, r, &body)
-			if !ok {
-				return
-			}
-			var p *holder.Presentation
-			var err error
-			if zk {
-				var src publication.Source
-				if src, err = a.source(body.IssuerURL, body.IssuerDir, req.Issuer); err == nil {
-					p, err = a.cfg.Wallet.Prove(r.Context(), req, src, holder.ProveOptions{Warn: a.cfg.Warn})
-				}
-			} else {
-				p, err = a.cfg.Wallet.Present(req)
-			}
-			if err != nil {
-				writeErr(w, http.StatusUnprocessableEntity, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, p)
+// Opened requests are kept this long, and at most maxOpened at once (the
+// oldest goes first): a request object expires within minutes anyway.
+const (
+	openedTTL  = 10 * time.Minute
+	maxOpened  = 64
+	openIDSize = 16
+)
+
+type openedRequest struct {
+	a  *holder.AuthorizedRequest
+	at time.Time
+}
+
+// open fetches and authorizes a request with the wallet's pinned
+// registrars and keeps it for one answer.
+func (a *Agent) open(ctx context.Context, request string) (*Opened, error) {
+	roots, err := a.cfg.Wallet.Registrars()
+	if err != nil {
+		return nil, err
+	}
+	ar, err := holder.FetchRequest(ctx, a.cfg.HTTPClient, request, roots, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	raw := make([]byte, openIDSize)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	id := base64.RawURLEncoding.EncodeToString(raw)
+	a.mu.Lock()
+	now := time.Now()
+	for k, o := range a.opened {
+		if now.Sub(o.at) > openedTTL {
+			delete(a.opened, k)
 		}
 	}
-	mux.HandleFunc("POST /v1/prove", answer(true))
-	mux.HandleFunc("POST /v1/present", answer(false))
+	for len(a.opened) >= maxOpened {
+		oldest := ""
+		for k, o := range a.opened {
+			if oldest == "" || o.at.Before(a.opened[oldest].at) {
+				oldest = k
+			}
+		}
+		delete(a.opened, oldest)
+	}
+	a.opened[id] = openedRequest{a: ar, at: now}
+	a.mu.Unlock()
+	req := ar.Request()
+	return &Opened{ID: id, Platform: ar.Platform, Consent: holder.Consent(ar), ZK: req.SDJWT == nil}, nil
+}
+
+// take removes and returns the opened request id: each is answered once.
+func (a *Agent) take(id string) (*holder.AuthorizedRequest, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o, ok := a.opened[id]
+	delete(a.opened, id)
+	if !ok || time.Since(o.at) > openedTTL {
+		return nil, ErrUnknownRequest
+	}
+	return o.a, nil
+}
+
+// answer declines, or proves or presents (and posts) an opened request.
+func (a *Agent) answer(ctx context.Context, body AnswerBody) (*Answered, error) {
+	ar, err := a.take(body.ID)
+	if err != nil {
+		return nil, err
+	}
+	if body.Decline {
+		redirect, err := holder.Decline(ctx, a.cfg.HTTPClient, ar, wire.ErrorAccessDenied)
+		if err != nil {
+			return nil, err
+		}
+		return &Answered{RedirectURI: redirect}, nil
+	}
+	req := ar.Request()
+	var p *holder.Presentation
+	if req.SDJWT != nil {
+		p, err = a.cfg.Wallet.Present(ar)
+	} else {
+		var src publication.Source
+		if src, err = a.source(body.IssuerURL, body.IssuerDir, req.Issuer); err == nil {
+			p, err = a.cfg.Wallet.Prove(ctx, ar, src, holder.ProveOptions{Warn: a.cfg.Warn})
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	tok, err := holder.VPToken(p)
+	if err != nil {
+		return nil, err
+	}
+	out := &Answered{VPToken: tok}
+	if body.Post {
+		if out.RedirectURI, err = holder.PostResponse(ctx, a.cfg.HTTPClient, ar, tok); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Handler returns the agent's routes: POST /v1/open, /v1/answer,
+// /v1/import and GET /v1/credentials.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/open", func(w http.ResponseWriter, r *http.Request) {
+		var body OpenBody
+		if !a.readBody(w, r, &body) {
+			return
+		}
+		o, err := a.open(r.Context(), body.Request)
+		if err != nil {
+			writeErr(w, http.StatusUnprocessableEntity, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, o)
+	})
+	mux.HandleFunc("POST /v1/answer", func(w http.ResponseWriter, r *http.Request) {
+		var body AnswerBody
+		if !a.readBody(w, r, &body) {
+			return
+		}
+		out, err := a.answer(r.Context(), body)
+		if err != nil {
+			writeErr(w, http.StatusUnprocessableEntity, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
 	mux.HandleFunc("POST /v1/import", func(w http.ResponseWriter, r *http.Request) {
 		var body ImportBody
 		if !a.readBody(w, r, &body) {
@@ -330,18 +464,6 @@ func (a *Agent) readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
-}
-
-func (a *Agent) readRequest(w http.ResponseWriter, r *http.Request, body *RequestBody) (*holder.Request, bool) {
-	if !a.readBody(w, r, body) {
-		return nil, false
-	}
-	req, err := holder.ParseRequest(body.Request)
-	if err != nil {
-		writeErr(w, http.StatusBadRequest, err)
-		return nil, false
-	}
-	return req, true
 }
 
 // source picks the publication a call names, or the issuer's own URL.
@@ -462,24 +584,25 @@ func (c *Client) call(ctx context.Context, method, path string, body, out any) e
 	return json.Unmarshal(data, out)
 }
 
-// Prove asks the agent to answer a zero-knowledge request (the JSON of a
-// verifier request), reading the issuer's publication from issuerURL or
-// issuerDir, or the request's issuer URL when both are empty.
-func (c *Client) Prove(ctx context.Context, request []byte, issuerURL, issuerDir string) (*holder.Presentation, error) {
-	var p holder.Presentation
-	if err := c.call(ctx, "POST", "/v1/prove", RequestBody{Request: request, IssuerURL: issuerURL, IssuerDir: issuerDir}, &p); err != nil {
+// Open hands the agent a platform's request (an openid4vp:// invocation
+// URL or the compact request object); the agent fetches and authorizes it
+// with the wallet's pinned registrars and returns the consent text and
+// the id to answer it with.
+func (c *Client) Open(ctx context.Context, request string) (*Opened, error) {
+	var o Opened
+	if err := c.call(ctx, "POST", "/v1/open", OpenBody{Request: request}, &o); err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return &o, nil
 }
 
-// Present asks the agent to answer an SD-JWT request.
-func (c *Client) Present(ctx context.Context, request []byte) (*holder.Presentation, error) {
-	var p holder.Presentation
-	if err := c.call(ctx, "POST", "/v1/present", RequestBody{Request: request}, &p); err != nil {
+// Answer answers a request Open returned (once).
+func (c *Client) Answer(ctx context.Context, body AnswerBody) (*Answered, error) {
+	var out Answered
+	if err := c.call(ctx, "POST", "/v1/answer", body, &out); err != nil {
 		return nil, err
 	}
-	return &p, nil
+	return &out, nil
 }
 
 // Import hands the agent a bundle.

@@ -16,6 +16,7 @@ package httpserv
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,6 +77,10 @@ type Config struct {
 	// Content-Type header, never Authorization, so a page can call no
 	// route that takes a token. Empty: no CORS headers at all.
 	AllowOrigins []string
+	// TLS, when set, makes Serve speak HTTPS on its listener with this
+	// configuration (its certificates); nil serves plain HTTP, for loopback
+	// development or behind a TLS-terminating proxy.
+	TLS *tls.Config
 	// now is the limiter's clock (tests).
 	now func() time.Time
 }
@@ -187,6 +192,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stop()
 
 	ln = newLimitListener(ln, s.cfg.MaxConns)
+	if s.cfg.TLS != nil {
+		// The handshake happens on the accepted connection, inside the
+		// connection cap and the read timeouts like any request.
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,

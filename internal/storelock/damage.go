@@ -138,11 +138,13 @@ func Update(db *badger.DB, fn func(txn *badger.Txn) error) error {
 //     (one torn record alone is what a crash during an append leaves, and
 //     the tables it described are rebuilt from the memtable log), or that
 //     lists no table at all while tables remain and no memtable log does;
-//   - a table that fails its checksums (every block and the index).
+//   - a table that fails its checksums (every block and the index);
+//   - a memtable log (.mem) whose replay would stop at damage rather than
+//     at what a crash leaves (see checkMemLog).
 //
-// It also removes a zero-length newest value log, which a kill between
-// creating the file and writing its header leaves and which makes Badger's
-// open fail; nothing can refer to it. A zero-length older log is damage.
+// It also removes the zero-length value logs and memtable logs a kill
+// leaves (see checkVlogs): they hold nothing, and Badger's open fails on
+// some of them.
 func checkFiles(opts badger.Options) error {
 	dir := opts.Dir
 	entries, err := os.ReadDir(dir)
@@ -157,7 +159,7 @@ func checkFiles(opts badger.Options) error {
 		data        []string
 		tables      = map[uint64]string{}
 		vlogs       []uint64
-		mems        int
+		mems        []string
 	)
 	for _, e := range entries {
 		name := e.Name()
@@ -176,7 +178,7 @@ func checkFiles(opts badger.Options) error {
 			}
 		case strings.HasSuffix(name, memExt):
 			data = append(data, name)
-			mems++
+			mems = append(mems, name)
 		}
 	}
 	if !hasManifest {
@@ -187,6 +189,11 @@ func checkFiles(opts badger.Options) error {
 	}
 	if err := checkVlogs(dir, vlogs, opts.ReadOnly); err != nil {
 		return err
+	}
+	for _, name := range mems {
+		if err := checkMemLog(dir, name, opts.ReadOnly); err != nil {
+			return err
+		}
 	}
 	f, err := os.Open(filepath.Join(dir, manifestFile))
 	if err != nil {
@@ -212,7 +219,7 @@ func checkFiles(opts badger.Options) error {
 		return damaged(dir, "MANIFEST is cut short (%d of %d bytes replay) and does not list %d tables (%s…)",
 			end, fi.Size(), len(unlisted), tables[unlisted[0]])
 	}
-	if len(m.Tables) == 0 && len(tables) > 0 && mems == 0 {
+	if len(m.Tables) == 0 && len(tables) > 0 && len(mems) == 0 {
 		// Nothing but a MANIFEST cut back to a record boundary (or to its
 		// header) lists no table while tables remain and no memtable log
 		// could rebuild them: Badger would open an empty database.
@@ -246,18 +253,22 @@ func replayManifest(f *os.File, opts badger.Options) (m badger.Manifest, end int
 	return badger.ReplayManifestFile(f, opts.ExternalMagicVersion, opts)
 }
 
-// checkVlogs removes a zero-length newest value log (in a read-write open)
-// and refuses a zero-length older one.
+// checkVlogs removes, in a read-write open, every zero-length value log. A
+// kill leaves one in two ways: between creating the newest log and sizing
+// it, and while Badger deletes a log (badger's logFile.Delete, ristretto's
+// MmapFile.Delete: it truncates the file to zero, then removes it), which
+// it does at every open for the log the last open created and left empty.
+// Badger's open fails on the first; a zero-length file holds no value in
+// either case (a value pointer into a removed log fails its read, which
+// [Guard] reports).
 func checkVlogs(dir string, fids []uint64, readOnly bool) error {
 	sort.Slice(fids, func(i, j int) bool { return fids[i] < fids[j] })
-	for i, fid := range fids {
+	removed := false
+	for _, fid := range fids {
 		path := filepath.Join(dir, fmt.Sprintf("%06d%s", fid, vlogExt))
 		fi, err := os.Lstat(path)
 		if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
 			continue
-		}
-		if i != len(fids)-1 {
-			return damaged(dir, "value log %s is empty but newer logs follow it", filepath.Base(path))
 		}
 		if readOnly {
 			// Badger's read-only open fails on it with its own error; only a
@@ -267,9 +278,10 @@ func checkVlogs(dir string, fids []uint64, readOnly bool) error {
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("storelock: removing the empty value log %s: %w", path, err)
 		}
-		if err := syncDir(dir); err != nil {
-			return err
-		}
+		removed = true
+	}
+	if removed {
+		return syncDir(dir)
 	}
 	return nil
 }

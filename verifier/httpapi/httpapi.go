@@ -5,10 +5,22 @@
 // the response endpoint (POST /response), which answers with the result.
 //
 // Every check is the verifier library's: this package parses, routes,
-// limits and counts. Requests are kept in memory only for GET
-// /requests/{id}; the single-use nonce and the request the proof is checked
-// against live in the verifier's own store. GET /readyz says whether the
-// verifier can decide now (see docs/http.md).
+// limits, batches and counts. It keeps nothing itself: requests, their
+// single-use nonces and verdicts live in the verifier's store, so replicas
+// sharing one (Redis) are interchangeable behind a load balancer: any of
+// them serves GET /requests/{id}, accepts the response and reports the
+// result (GET /requests/{id}/result) of a request another made. GET
+// /readyz says whether the verifier can decide now (see docs/http.md).
+//
+// Under load, concurrent responses are verified together in batches
+// (verifier.VerifyBatch): while one batch is being verified the next
+// gathers, so a lone response waits for nothing.
+//
+// NewPlatform is the OpenID4VP 1.0 service of one registered platform:
+// transactions created and verdicts read over an authenticated API, signed
+// request objects served at request_uri, direct_post answered 200 with a
+// response_code (see docs/verifier.md). New's routes above carry no platform
+// identity, and wallets refuse their requests.
 //
 // The service registers its routes on any mux with HandleFunc (an
 // *http.ServeMux, or the server of `yinzheng serve`), so a program outside
@@ -24,7 +36,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,9 +55,16 @@ const readyTimeout = 5 * time.Second
 
 // Verifier is what the service needs from the verifier library.
 type Verifier interface {
-	// NewRequest makes a request for policy and records its nonce. An
-	// error wrapping verifier.ErrPolicy is the caller's fault.
-	NewRequest(ctx context.Context, policy verifier.Policy) (*verifier.Request, error)
+	// NewTransaction makes a request for policy, records it and returns
+	// it with its result token. An error wrapping verifier.ErrPolicy is
+	// the caller's fault.
+	NewTransaction(ctx context.Context, policy verifier.Policy) (*verifier.Request, string, error)
+	// PendingRequest returns a recorded request that can still be
+	// answered; an error wrapping verifier.ErrUnknownRequest otherwise.
+	PendingRequest(ctx context.Context, id string) (*verifier.Request, error)
+	// Result returns the verdict on request id for its result token;
+	// verifier.ErrNoResult when there is none (yet) or the token is wrong.
+	Result(ctx context.Context, id, token string) (*verifier.Result, error)
 	// Verify checks a presentation against the stored request it answers.
 	// An error means the verifier could not decide (for example the
 	// issuer's publication was unreachable), not that the
@@ -64,8 +82,25 @@ func FromVerifier(v *verifier.Verifier) Verifier { return libVerifier{v} }
 
 type libVerifier struct{ v *verifier.Verifier }
 
-func (l libVerifier) NewRequest(ctx context.Context, p verifier.Policy) (*verifier.Request, error) {
-	return l.v.NewRequest(ctx, p)
+func (l libVerifier) NewTransaction(ctx context.Context, p verifier.Policy) (*verifier.Request, string, error) {
+	return l.v.NewTransaction(ctx, p)
+}
+
+func (l libVerifier) PendingRequest(ctx context.Context, id string) (*verifier.Request, error) {
+	return l.v.PendingRequest(ctx, id)
+}
+
+func (l libVerifier) Result(ctx context.Context, id, token string) (*verifier.Result, error) {
+	return l.v.Result(ctx, id, token)
+}
+
+// VerifyBatch passes no expected requests, as Verify.
+func (l libVerifier) VerifyBatch(ctx context.Context, presentations [][]byte) []verifier.BatchResult {
+	items := make([]verifier.BatchItem, len(presentations))
+	for i, p := range presentations {
+		items[i].Presentation = p
+	}
+	return l.v.VerifyBatch(ctx, items)
 }
 
 func (l libVerifier) Ready(ctx context.Context) (verifier.Readiness, error) {
@@ -101,8 +136,23 @@ type AuthorizationRequest struct {
 	Request      *verifier.Request `json:"request"`
 }
 
-// DefaultMaxPending bounds the requests kept in memory for GET /requests/{id}.
-const DefaultMaxPending = 100000
+// BatchVerifier is a Verifier that can verify many presentations at once,
+// as verifier.Verifier.VerifyBatch does; the service then batches the
+// responses that arrive together.
+type BatchVerifier interface {
+	VerifyBatch(ctx context.Context, presentations [][]byte) []verifier.BatchResult
+}
+
+// DefaultMaxBatch is the largest batch of responses verified together.
+const DefaultMaxBatch = 64
+
+// ResultTokenHeader is the header of the POST /requests answer that
+// carries the request's result token: a secret for the platform that made
+// the request (not for the wallet), sent back as "Authorization: Bearer
+// <token>" to GET /requests/{id}/result. It is a header, not a member of
+// the request document, so that a platform passing the document on to a
+// wallet does not pass it on too.
+const ResultTokenHeader = "Yinzheng-Result-Token"
 
 // Mux is where the service registers its routes: an *http.ServeMux, or
 // any router with the same HandleFunc. Patterns are net/http's ("POST
@@ -122,8 +172,9 @@ type Options struct {
 	// PublicURL is the base URL wallets reach the service at, for
 	// response_uri and request_uri.
 	PublicURL string
-	// MaxPending bounds the requests kept for GET /requests/{id}.
-	MaxPending int
+	// MaxBatch bounds the responses verified together when the verifier
+	// is a BatchVerifier; 0 is DefaultMaxBatch, 1 verifies one by one.
+	MaxBatch int
 	// Now returns the current time (tests); nil is time.Now.
 	Now func() time.Time
 	// Logger receives errors the client is not shown; nil discards them.
@@ -138,27 +189,15 @@ type Options struct {
 
 // Service is the verifier's HTTP service.
 type Service struct {
-	v    Verifier
-	opts Options
-	log  *slog.Logger
-
-	mu      sync.Mutex
-	pending map[string]pendingRequest
-	// order holds the ids of pending requests oldest first, from head on.
-	// A verifier gives every request the same lifetime, so this is also
-	// the order they expire in: expiring and evicting take the front, and
-	// remember costs O(1) amortized instead of a scan of every request.
-	order []string
-	head  int
-}
-
-type pendingRequest struct {
-	req     *verifier.Request
-	expires time.Time
+	v     Verifier
+	opts  Options
+	log   *slog.Logger
+	batch *collector // nil: one by one
 }
 
 // New registers the service's routes on mux: POST /requests, GET
-// /requests/{id}, POST /response and GET /readyz.
+// /requests/{id}, GET /requests/{id}/result, POST /response and GET
+// /readyz.
 func New(mux Mux, v Verifier, opts Options) (*Service, error) {
 	if v == nil {
 		return nil, errors.New("verifier service: no verifier")
@@ -170,8 +209,8 @@ func New(mux Mux, v Verifier, opts Options) (*Service, error) {
 	if !strings.HasPrefix(opts.PublicURL, "http://") && !strings.HasPrefix(opts.PublicURL, "https://") {
 		return nil, fmt.Errorf("verifier service: public URL %q is not an http(s) URL", opts.PublicURL)
 	}
-	if opts.MaxPending <= 0 {
-		opts.MaxPending = DefaultMaxPending
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -180,7 +219,10 @@ func New(mux Mux, v Verifier, opts Options) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{v: v, opts: opts, log: log, pending: make(map[string]pendingRequest)}
+	s := &Service{v: v, opts: opts, log: log}
+	if bv, ok := v.(BatchVerifier); ok && opts.MaxBatch > 1 {
+		s.batch = &collector{v: bv, max: opts.MaxBatch}
+	}
 	if opts.Registerer != nil {
 		if err := s.registerGauges(opts.Registerer); err != nil {
 			return nil, fmt.Errorf("verifier service: metrics: %w", err)
@@ -188,6 +230,7 @@ func New(mux Mux, v Verifier, opts Options) (*Service, error) {
 	}
 	mux.HandleFunc("POST /requests", s.create)
 	mux.HandleFunc("GET /requests/{id}", s.get)
+	mux.HandleFunc("GET /requests/{id}/result", s.result)
 	mux.HandleFunc("POST /response", s.response)
 	mux.HandleFunc("GET /readyz", s.ready)
 	return s, nil
@@ -210,7 +253,7 @@ func unavailable(w http.ResponseWriter, msg string) {
 type ReadyDocument struct {
 	Ready bool `json:"ready"`
 	// Reason is a stable phrase naming the failing check (not ready only):
-	// "issuer not pinned", "trust changed", "untrusted circuit keys",
+	// "store unavailable", "issuer not pinned", "trust changed", "untrusted circuit keys",
 	// "publication rolled back", "stale root", "status list expired",
 	// "publication unusable", "publication unreachable".
 	Reason string `json:"reason,omitempty"`
@@ -229,6 +272,8 @@ type ReadyDocument struct {
 // readinessReason names the check a readiness error comes from.
 func readinessReason(err error) string {
 	switch {
+	case errors.Is(err, verifier.ErrStoreUnavailable):
+		return "store unavailable"
 	case errors.Is(err, verifier.ErrNotPinned):
 		return "issuer not pinned"
 	case errors.Is(err, verifier.ErrTrustChanged):
@@ -319,7 +364,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		httpserv.Fail(w, nil, err)
 		return
 	}
-	req, err := s.v.NewRequest(r.Context(), verifier.Policy{Scope: doc.Scope, AgeOver: doc.AgeOver,
+	req, token, err := s.v.NewTransaction(r.Context(), verifier.Policy{Scope: doc.Scope, AgeOver: doc.AgeOver,
 		AgeUnder: doc.AgeUnder, MinLevel: doc.MinLevel, GuardianConsent: doc.GuardianConsent,
 		SDJWTClaims: doc.SDJWT})
 	if err != nil {
@@ -334,13 +379,8 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) {
 		unavailable(w, "the verifier cannot make requests now; retry later")
 		return
 	}
-	expires, err := time.Parse(time.RFC3339, req.ExpiresAt)
-	if err != nil {
-		httpserv.Fail(w, s.log, fmt.Errorf("request expires_at: %w", err))
-		return
-	}
-	s.remember(req, expires)
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set(ResultTokenHeader, token)
 	httpserv.WriteJSON(w, http.StatusCreated, s.envelope(req))
 }
 
@@ -350,41 +390,47 @@ func (s *Service) envelope(req *verifier.Request) AuthorizationRequest {
 		State: req.ID, Request: req}
 }
 
-func (s *Service) remember(req *verifier.Request, expires time.Time) {
-	now := s.opts.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for s.head < len(s.order) {
-		id := s.order[s.head]
-		// When full, the oldest is dropped even if it has not expired:
-		// only the by-reference copy goes, the request itself, in the
-		// verifier's store, still verifies.
-		if p, ok := s.pending[id]; ok && now.Before(p.expires) && len(s.pending) < s.opts.MaxPending {
-			break
-		}
-		delete(s.pending, id)
-		s.order[s.head] = ""
-		s.head++
-	}
-	if s.head > len(s.order)/2 {
-		s.order = append(s.order[:0], s.order[s.head:]...)
-		s.head = 0
-	}
-	s.pending[req.ID] = pendingRequest{req: req, expires: expires}
-	s.order = append(s.order, req.ID)
-}
-
 func (s *Service) get(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.mu.Lock()
-	p, ok := s.pending[id]
-	s.mu.Unlock()
-	if !ok || !s.opts.Now().Before(p.expires) {
-		httpserv.WriteError(w, http.StatusNotFound, "no pending request with this id (unknown or expired)")
+	req, err := s.v.PendingRequest(r.Context(), r.PathValue("id"))
+	if errors.Is(err, verifier.ErrUnknownRequest) {
+		httpserv.WriteError(w, http.StatusNotFound, "no pending request with this id (unknown, answered or expired)")
+		return
+	}
+	if err != nil {
+		s.log.Error("request not read", "error", err.Error())
+		unavailable(w, "the verifier cannot read requests now; retry later")
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	httpserv.WriteJSON(w, http.StatusOK, s.envelope(p.req))
+	httpserv.WriteJSON(w, http.StatusOK, s.envelope(req))
+}
+
+// result is GET /requests/{id}/result: the verdict, for the bearer of the
+// request's result token, from whichever replica decided it. 404 until
+// the request is decided (and for a wrong token: the two are not told
+// apart), then 200 with the result, valid or not.
+func (s *Service) result(w http.ResponseWriter, r *http.Request) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		httpserv.WriteError(w, http.StatusUnauthorized, "the request's result token is required (Authorization: Bearer)")
+		return
+	}
+	res, err := s.v.Result(r.Context(), r.PathValue("id"), token)
+	if errors.Is(err, verifier.ErrNoResult) {
+		httpserv.WriteError(w, http.StatusNotFound, "no result for this request (not decided yet, or unknown)")
+		return
+	}
+	if err != nil {
+		s.log.Error("result not read", "error", err.Error())
+		unavailable(w, "the verifier cannot read results now; retry later")
+		return
+	}
+	if res.Reasons == nil {
+		res.Reasons = []string{}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpserv.WriteJSON(w, http.StatusOK, res)
 }
 
 // response is the direct_post endpoint: the presentation JSON arrives as
@@ -399,12 +445,21 @@ func (s *Service) response(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, httpserv.Errorf(http.StatusBadRequest, "%v", err))
 		return
 	}
-	res, err := s.v.Verify(r.Context(), data)
+	var res *verifier.Result
+	if s.batch != nil {
+		res, err = s.batch.verify(data)
+	} else {
+		res, err = s.v.Verify(r.Context(), data)
+	}
 	if err != nil {
 		// Not a verdict on the presentation: the verifier could not decide
 		// and the request is still unused, so the same presentation can
 		// be posted again.
 		s.log.Error("verification undecided", "error", err.Error())
+		if errors.Is(err, verifier.ErrStoreUnavailable) {
+			unavailable(w, "the verifier's store is unavailable; nothing was accepted, retry later")
+			return
+		}
 		unavailable(w, "the verifier could not decide; retry later")
 		return
 	}

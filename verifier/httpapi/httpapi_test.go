@@ -20,25 +20,50 @@ import (
 
 // fakeVerifier accepts a proof equal to "good" once per request id.
 type fakeVerifier struct {
-	mu    sync.Mutex
-	n     int
-	used  map[string]bool
-	seenP verifier.Policy
+	mu       sync.Mutex
+	n        int
+	used     map[string]bool
+	seenP    verifier.Policy
+	requests map[string]*verifier.Request
+	verdicts map[string]*verifier.Result
 }
 
-func (f *fakeVerifier) NewRequest(ctx context.Context, p verifier.Policy) (*verifier.Request, error) {
+func (f *fakeVerifier) NewTransaction(ctx context.Context, p verifier.Policy) (*verifier.Request, string, error) {
 	if p.Scope == "" {
-		return nil, fmt.Errorf("%w: scope is missing", verifier.ErrPolicy)
+		return nil, "", fmt.Errorf("%w: scope is missing", verifier.ErrPolicy)
 	}
 	if p.Scope == "explode" {
-		return nil, errors.New("badger: disk detail")
+		return nil, "", errors.New("badger: disk detail")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
 	f.seenP = p
-	return &verifier.Request{Version: 1, ID: fmt.Sprintf("req%d", f.n), Nonce: "n", Scope: p.Scope,
-		ExpiresAt: time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}, nil
+	req := &verifier.Request{Version: 1, ID: fmt.Sprintf("req%d", f.n), Nonce: "n", Scope: p.Scope,
+		ExpiresAt: time.Now().Add(time.Minute).UTC().Format(time.RFC3339)}
+	if f.requests == nil {
+		f.requests = map[string]*verifier.Request{}
+	}
+	f.requests[req.ID] = req
+	return req, "token-" + req.ID, nil
+}
+
+func (f *fakeVerifier) PendingRequest(ctx context.Context, id string) (*verifier.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.requests[id]; ok && !f.used[id] {
+		return r, nil
+	}
+	return nil, verifier.ErrUnknownRequest
+}
+
+func (f *fakeVerifier) Result(ctx context.Context, id, token string) (*verifier.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.verdicts[id]; ok && token == "token-"+id {
+		return r, nil
+	}
+	return nil, verifier.ErrNoResult
 }
 
 func (f *fakeVerifier) Verify(ctx context.Context, data []byte) (*verifier.Result, error) {
@@ -55,11 +80,16 @@ func (f *fakeVerifier) Verify(ctx context.Context, data []byte) (*verifier.Resul
 		return &verifier.Result{Valid: false, Reasons: []string{"replayed nonce"}}, nil
 	}
 	f.used[p.RequestID] = true
-	if p.Proof != "good" {
-		return &verifier.Result{Valid: false, Reasons: []string{"invalid proof"}}, nil
+	res := &verifier.Result{Valid: false, Reasons: []string{"invalid proof"}}
+	if p.Proof == "good" {
+		e := uint64(1)
+		res = &verifier.Result{Valid: true, Predicates: map[string]bool{"age_over_18": true}, Pseudonym: "0x01", Epoch: &e}
 	}
-	e := uint64(1)
-	return &verifier.Result{Valid: true, Predicates: map[string]bool{"age_over_18": true}, Pseudonym: "0x01", Epoch: &e}, nil
+	if f.verdicts == nil {
+		f.verdicts = map[string]*verifier.Result{}
+	}
+	f.verdicts[p.RequestID] = res
+	return res, nil
 }
 
 func (f *fakeVerifier) Ready(ctx context.Context) (verifier.Readiness, error) {
@@ -93,6 +123,22 @@ func post(t *testing.T, url, ctype, body string) (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
+// getResult asks for a request's result with a bearer token ("" sends no
+// Authorization) and returns the status.
+func getResult(t *testing.T, base, id, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/requests/"+id+"/result", nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func presentation(id, proof string) string {
 	return fmt.Sprintf(`{"version":1,"type":"zk","request_id":%q,"circuit_id":"zC","epoch":1,"pseudonym":"0x01","proof":%q}`, id, proof)
 }
@@ -120,12 +166,28 @@ func TestRequestAndResponse(t *testing.T) {
 		t.Fatalf("get request: %v %v", err, resp)
 	}
 	resp.Body.Close()
+	if status := getResult(t, base, "req1", "token-req1"); status != 404 {
+		t.Fatalf("result before the response: %d, want 404", status)
+	}
 
 	// direct_post as a form.
 	form := url.Values{"vp_token": {presentation("req1", "good")}, "state": {"req1"}}
 	status, res := post(t, base+"/response", "application/x-www-form-urlencoded", form.Encode())
 	if status != 200 || res["valid"] != true || res["pseudonym"] != "0x01" {
 		t.Fatalf("response: %d %v", status, res)
+	}
+	if status := getResult(t, base, "req1", "token-req1"); status != 200 {
+		t.Fatalf("result: %d, want 200", status)
+	}
+	for name, tok := range map[string]string{"wrong token": "token-req2", "no token": ""} {
+		if status := getResult(t, base, "req1", tok); status == 200 {
+			t.Errorf("result with %s: %d", name, status)
+		}
+	}
+	if resp, err := http.Get(base + "/requests/req1"); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("get of an answered request: %v %v, want 404", err, resp)
+	} else {
+		resp.Body.Close()
 	}
 	// Replay: 422, valid false, a reason.
 	status, res = post(t, base+"/response", "application/json", presentation("req1", "good"))
@@ -202,63 +264,5 @@ func TestResponseRefusals(t *testing.T) {
 func TestNewRefusesBadURL(t *testing.T) {
 	if _, err := New(httpserv.New(httpserv.Config{}), &fakeVerifier{}, Options{PublicURL: "verifier.example"}); err == nil {
 		t.Fatal("accepted a public URL without scheme")
-	}
-}
-
-func TestPendingBounded(t *testing.T) {
-	f := &fakeVerifier{used: map[string]bool{}}
-	srv := httpserv.New(httpserv.Config{})
-	now := time.Now()
-	s, err := New(srv, f, Options{PublicURL: "http://v", MaxPending: 3, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for range 10 {
-		req, _ := f.NewRequest(context.Background(), verifier.Policy{Scope: "a"})
-		s.remember(req, now.Add(time.Minute))
-		ids = append(ids, req.ID)
-	}
-	if len(s.pending) != 3 {
-		t.Fatalf("%d pending requests kept, bound 3", len(s.pending))
-	}
-	// The oldest are the ones dropped.
-	for i, id := range ids {
-		if _, kept := s.pending[id]; kept != (i >= 7) {
-			t.Errorf("request %d of 10: kept = %v", i, kept)
-		}
-	}
-
-	// Expired requests are dropped first, even below the bound.
-	now = now.Add(2 * time.Minute)
-	req, _ := f.NewRequest(context.Background(), verifier.Policy{Scope: "a"})
-	s.remember(req, now.Add(time.Minute))
-	if _, kept := s.pending[req.ID]; !kept || len(s.pending) != 1 {
-		t.Fatalf("after expiry: %d pending, new one kept %v; want only the new one", len(s.pending), kept)
-	}
-	if len(s.order)-s.head != 1 {
-		t.Errorf("expiry queue holds %d ids for 1 pending request", len(s.order)-s.head)
-	}
-}
-
-// BenchmarkRemember measures POST /requests' bookkeeping with the pending
-// table full at its default bound, where each new request evicts one.
-func BenchmarkRemember(b *testing.B) {
-	f := &fakeVerifier{used: map[string]bool{}}
-	s, err := New(httpserv.New(httpserv.Config{}), f, Options{PublicURL: "http://v"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	reqs := make([]*verifier.Request, DefaultMaxPending+b.N)
-	for i := range reqs {
-		reqs[i] = &verifier.Request{ID: fmt.Sprintf("req-%d", i)}
-	}
-	expires := time.Now().Add(time.Hour)
-	for _, r := range reqs[:DefaultMaxPending] {
-		s.remember(r, expires)
-	}
-	b.ResetTimer()
-	for _, r := range reqs[DefaultMaxPending:] {
-		s.remember(r, expires)
 	}
 }

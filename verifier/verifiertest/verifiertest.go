@@ -299,6 +299,13 @@ func Statement(tb testing.TB, req *verifier.Request, root fr.Element) *circuits.
 // proof and pseudonym.
 func (h *Holder) ProveStatement(tb testing.TB, s *circuits.Statement) (*circuits.Proof, fr.Element) {
 	tb.Helper()
+	return h.ProveStatementWith(tb, h.issuer.Keys, s)
+}
+
+// ProveStatementWith is ProveStatement with other circuit keys of the
+// same depth (another setup: a proof the issuer's keys must refuse).
+func (h *Holder) ProveStatementWith(tb testing.TB, keys *circuits.Keys, s *circuits.Statement) (*circuits.Proof, fr.Element) {
+	tb.Helper()
 	path, err := h.issuer.store.Path(h.Serial)
 	if err != nil {
 		tb.Fatal(err)
@@ -308,7 +315,7 @@ func (h *Holder) ProveStatement(tb testing.TB, s *circuits.Statement) (*circuits
 		tb.Fatal(err)
 	}
 	cred := &circuits.Credential{Attributes: packed, Identity: identity, Secret: h.Secret, Serial: h.Serial, Siblings: path.Siblings}
-	proof, pseudonym, err := h.issuer.Keys.Prove(s, cred)
+	proof, pseudonym, err := keys.Prove(s, cred)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -2,7 +2,8 @@ package flow
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -13,102 +14,140 @@ import (
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/holder"
+	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/registry"
+	"github.com/yinzheng-id/yinzheng/registry/registrytest"
+	"github.com/yinzheng-id/yinzheng/schemas"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
-// request is a well-formed zero-knowledge request (Open checks its form,
-// not whether a wallet can answer it).
-func request(t *testing.T) []byte {
+// platform is a registered platform on http://localhost (plain http is
+// allowed there only) that serves one signed request object at
+// /request and takes the answer at /response.
+type platform struct {
+	reg    *registrytest.Registrar
+	srv    *httptest.Server
+	jwt    string
+	posted url.Values
+}
+
+func newPlatform(t *testing.T) *platform {
 	t.Helper()
+	p := &platform{reg: registrytest.New(t, jose.SuiteGM)}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/request":
+			w.Header().Set("Content-Type", wire.RequestObjectMediaType)
+			io.WriteString(w, p.jwt)
+		case "/response":
+			r.ParseForm()
+			p.posted = r.PostForm
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"redirect_uri":"http://localhost/done?response_code=rc1"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(p.srv.Close)
+	pl := p.reg.Register(t, registry.LoopbackDomain, registrytest.AgeOnly())
+	now := p.reg.Now()
+	clientID := wire.ClientIDOf(pl.Domain)
+	nonce, id := make([]byte, 32), make([]byte, 16)
+	rand.Read(nonce)
+	rand.Read(id)
+	today := schemas.DateOf(now)
 	over := 18
-	r := holder.Request{Version: holder.FormatVersion, ID: "req-1", Nonce: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-		Scope: "platform-a", Issuer: "https://issuer.example", CircuitID: "zabc", Epochs: []uint64{1},
-		Today: time.Now().UTC().Format("2006-01-02"), Predicates: holder.Predicates{AgeOver: &over},
-		Audience: "platform-a", ExpiresAt: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
-	data, err := json.Marshal(r)
+	_, before, _ := schemas.AgeWindow(today, &over, nil)
+	d, _ := schemas.DateFromCode(before)
+	bb := d.String()
+	req := &holder.Request{Version: holder.FormatVersion, ID: base64.RawURLEncoding.EncodeToString(id),
+		Nonce: base64.RawURLEncoding.EncodeToString(nonce), Scope: clientID, Audience: clientID,
+		Issuer: "https://issuer.example", CircuitID: "zCircuit", Epochs: []uint64{1}, Today: today.String(),
+		Flags: []string{}, Predicates: holder.Predicates{AgeOver: &over}, BornBefore: &bb,
+		ExpiresAt: now.Add(5 * time.Minute).UTC().Format(time.RFC3339)}
+	port := p.srv.URL[strings.LastIndex(p.srv.URL, ":"):]
+	ro, err := wire.NewRequestObject(req, "http://localhost"+port+"/response", now, []wire.VerifierInfo{
+		{Format: wire.VerifierInfoRegistration, Data: pl.Registration},
+		{Format: wire.VerifierInfoStatus, Data: p.reg.Status(t)},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return data
+	if p.jwt, err = wire.SignRequestObject(pl.Key, wire.DERChain(pl.Chain), ro); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
-func envelopeJSON(t *testing.T, responseURI, mode string) string {
+// invocation is the same-device link, its request_uri on localhost.
+func (p *platform) invocation() string {
+	port := p.srv.URL[strings.LastIndex(p.srv.URL, ":"):]
+	return wire.InvocationURL(wire.ClientIDOf(registry.LoopbackDomain), "http://localhost"+port+"/request")
+}
+
+func newWallet(t *testing.T) *holder.Wallet {
 	t.Helper()
-	data, _ := json.Marshal(map[string]any{"response_type": "vp_token", "response_mode": mode,
-		"response_uri": responseURI, "state": "s1", "request": json.RawMessage(request(t))})
-	return string(data)
+	w, _, err := holder.Init(t.TempDir()+"/w", []byte("flow test passphrase"), holder.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
 }
 
-func TestOpenForms(t *testing.T) {
+// TestOpen: a request is authorized with the registrar the wallet pins,
+// and refused without one, or with another registrar.
+func TestOpen(t *testing.T) {
 	ctx := context.Background()
-	var srvURL string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, envelopeJSON(t, srvURL+"/response", "direct_post"))
-	}))
-	defer srv.Close()
-	srvURL = srv.URL
-
-	bare, err := Open(ctx, string(request(t)), nil)
-	if err != nil || bare.ResponseURI != "" || !bare.ZK || !strings.Contains(bare.Consent, "18 or over") {
-		t.Fatalf("bare request: %+v, %v", bare, err)
+	p := newPlatform(t)
+	w := newWallet(t)
+	for name, input := range map[string]string{"empty": "  ", "not a request": "hello", "a bare JSON request": `{"version":1}`} {
+		if _, err := Open(ctx, w, input, nil); !errors.Is(err, ErrInput) {
+			t.Errorf("%s: %v, want ErrInput", name, err)
+		}
 	}
-	env, err := Open(ctx, envelopeJSON(t, srv.URL+"/response", "direct_post"), nil)
-	if err != nil || env.ResponseURI != srv.URL+"/response" || env.State != "s1" {
-		t.Fatalf("envelope: %+v, %v", env, err)
+	if _, err := Open(ctx, w, p.invocation(), nil); !errors.Is(err, holder.ErrNoRegistrar) {
+		t.Fatalf("no registrar pinned: %v, want holder.ErrNoRegistrar", err)
 	}
-	for _, link := range []string{
-		"openid4vp://?request_uri=" + url.QueryEscape(srv.URL+"/requests/1"),
-		"openid4vp://authorize#request_uri=" + url.QueryEscape(srv.URL+"/requests/1"),
-		srv.URL + "/requests/1",
-	} {
-		o, err := Open(ctx, link, nil)
-		if err != nil || o.ResponseURI != srv.URL+"/response" {
-			t.Fatalf("%s: %+v, %v", link, o, err)
+	other := registrytest.New(t, jose.SuiteGM)
+	if _, err := w.TrustRegistrar(other.Roots().PEM()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, w, p.invocation(), nil); !errors.Is(err, holder.ErrUntrustedPlatform) {
+		t.Fatalf("another registrar pinned: %v, want holder.ErrUntrustedPlatform", err)
+	}
+	if _, err := w.TrustRegistrar(p.reg.Roots().PEM()); err != nil {
+		t.Fatal(err)
+	}
+	for name, input := range map[string]string{"invocation URL": p.invocation(), "request object": p.jwt} {
+		o, err := Open(ctx, w, input, nil)
+		if err != nil || !o.ZK || o.Platform != registry.LoopbackDomain || !strings.Contains(o.Consent, "18 or over") || !strings.Contains(o.Consent, registry.LoopbackDomain) {
+			t.Fatalf("%s: %+v, %v", name, o, err)
 		}
 	}
 }
 
-func TestOpenRefuses(t *testing.T) {
+// TestPostAndDecline: the answer goes to the platform's response_uri with
+// the request's state, and a refusal as access_denied.
+func TestPostAndDecline(t *testing.T) {
 	ctx := context.Background()
-	for name, c := range map[string]struct {
-		input string
-		want  error
-	}{
-		"empty":              {"  ", ErrInput},
-		"no request_uri":     {"openid4vp://?client_id=x", ErrInput},
-		"plain http remote":  {"openid4vp://?request_uri=" + url.QueryEscape("http://verifier.example/requests/1"), ErrInput},
-		"other mode":         {envelopeJSON(t, "https://verifier.example/response", "fragment"), ErrInput},
-		"plain http respond": {envelopeJSON(t, "http://verifier.example/response", "direct_post"), ErrInput},
-		"unknown member":     {`{"version":1,"id":"x","surprise":1}`, holder.ErrFormat},
-	} {
-		if _, err := Open(ctx, c.input, nil); !errors.Is(err, c.want) {
-			t.Errorf("%s: %v, want %v", name, err, c.want)
-		}
+	p := newPlatform(t)
+	w := newWallet(t)
+	if _, err := w.TrustRegistrar(p.reg.Roots().PEM()); err != nil {
+		t.Fatal(err)
 	}
-}
-
-func TestPost(t *testing.T) {
-	var got url.Values
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		got = r.PostForm
-		if strings.Contains(got.Get("vp_token"), "bad") {
-			w.WriteHeader(422)
-			io.WriteString(w, `{"valid":false,"reasons":["proof does not verify"]}`)
-			return
-		}
-		io.WriteString(w, `{"valid":true,"reasons":[]}`)
-	}))
-	defer srv.Close()
-	o := &Opened{ResponseURI: srv.URL + "/response", State: "s1"}
-	res, err := Post(context.Background(), nil, o, []byte(`{"ok":1}`))
-	if err != nil || !res.Valid || got.Get("state") != "s1" || got.Get("vp_token") != `{"ok":1}` {
-		t.Fatalf("accepted: %+v %v (form %v)", res, err, got)
+	o, err := Open(ctx, w, p.invocation(), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	res, err = Post(context.Background(), nil, o, []byte(`bad`))
-	if err != nil || res.Valid || res.Status != 422 || len(res.Reasons) != 1 {
-		t.Fatalf("refused: %+v %v", res, err)
+	redirect, err := Post(ctx, nil, o, []byte(`{"q":["x"]}`))
+	if err != nil || !strings.Contains(redirect, "response_code=rc1") {
+		t.Fatalf("post: %q %v", redirect, err)
 	}
-	if _, err := Post(context.Background(), nil, &Opened{}, []byte(`x`)); err == nil {
-		t.Fatal("posted without a response_uri")
+	if p.posted.Get("vp_token") != `{"q":["x"]}` || p.posted.Get("state") != o.Authorized.State() {
+		t.Fatalf("posted %v", p.posted)
+	}
+	if _, err := Decline(ctx, nil, o); err != nil || p.posted.Get("error") != wire.ErrorAccessDenied || p.posted.Has("vp_token") {
+		t.Fatalf("decline: %v, posted %v", err, p.posted)
 	}
 }

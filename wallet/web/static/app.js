@@ -77,20 +77,33 @@ async function refreshCredentials() {
   if (!list || list.length === 0) ul.innerHTML = "<li class=muted>none yet</li>";
 }
 
+async function refreshRegistrars() {
+  const list = await call("registrars");
+  const ul = $("registrars");
+  ul.textContent = "";
+  for (const r of list || []) {
+    const li = document.createElement("li");
+    li.textContent = `${r.name} · SHA-256 ${r.sha256}`;
+    ul.appendChild(li);
+  }
+  if (!list || list.length === 0) ul.innerHTML = "<li class=muted>none: the wallet answers no platform yet</li>";
+}
+
 function unlocked(commitment) {
   $("status").textContent = "Wallet open.";
   show("create-section", false); show("unlock-section", false); show("wallet-section", true);
   refreshCredentials().catch((e) => error(e.message));
+  refreshRegistrars().catch((e) => error(e.message));
   takeFragment();
 }
 
 // A request handed over by the link that opened the page:
-// …/#request_uri=… or #request=<the JSON or link, URL-encoded>.
+// …/#request=<the openid4vp:// link, URL-encoded>.
 function takeFragment() {
   const h = location.hash.slice(1);
   if (!h) return;
   const q = new URLSearchParams(h);
-  const given = q.get("request") || (q.get("request_uri") ? "openid4vp://?request_uri=" + encodeURIComponent(q.get("request_uri")) : "");
+  const given = q.get("request") || "";
   if (given) { $("request-input").value = given; history.replaceState(null, "", location.pathname); $("open").click(); }
 }
 
@@ -138,14 +151,25 @@ $("import").onclick = () => busy($("import"), async () => {
   await refreshCredentials();
 });
 
+$("trust-registrar").onclick = () => busy($("trust-registrar"), async () => {
+  const list = await call("trustRegistrar", $("registrar-pem").value);
+  $("registrar-pem").value = "";
+  $("status").textContent = "Pinned registrar " + list.map((r) => `${r.name} (SHA-256 ${r.sha256})`).join(", ") + ".";
+  await refreshRegistrars();
+});
+
 $("open").onclick = () => busy($("open"), async () => {
   show("result", false); show("consent-box", false);
   const o = await call("openRequest", $("request-input").value);
-  $("consent").textContent = o.consent + (o.response_uri ? `\nThe answer goes to ${o.response_uri}.` : "\nThis request names no address to send the answer to.");
+  $("consent").textContent = o.consent + `\nThe answer goes to ${o.response_uri}.`;
   show("consent-box", true);
 });
 
-$("decline").onclick = () => { show("consent-box", false); $("status").textContent = "Declined: nothing was revealed."; };
+$("decline").onclick = () => busy($("decline"), async () => {
+  show("consent-box", false);
+  await call("decline");
+  $("status").textContent = "Declined: nothing was revealed, and the platform was told.";
+});
 
 $("approve").onclick = () => busy($("approve"), async () => {
   show("result", false);
@@ -156,13 +180,18 @@ $("approve").onclick = () => busy($("approve"), async () => {
     progress("sending the answer");
     const r = await call("post");
     const res = $("result");
-    res.className = r.valid ? "ok" : "refused";
-    res.textContent = r.valid
-      ? `Accepted by the verifier (proof ${(a.ms / 1000).toFixed(2)} s).`
-      : `Refused by the verifier: ${(r.reasons || []).join("; ")}`;
+    res.className = "ok";
+    // The verdict is the platform's: it continues at redirect_uri.
+    res.textContent = `Sent to ${r.platform} (proof ${(a.ms / 1000).toFixed(2)} s).`;
     res.dataset.proveMs = a.ms;
+    res.dataset.redirect = r.redirect_uri || "";
     $("status").textContent = "Wallet open.";
-    res.dataset.valid = r.valid;
+    if (r.redirect_uri) {
+      const link = document.createElement("a");
+      link.href = r.redirect_uri; link.textContent = " Continue at the platform.";
+      link.rel = "noreferrer";
+      res.appendChild(link);
+    }
     show("result", true);
     show("consent-box", false);
   } finally {

@@ -31,6 +31,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/holder"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/registry"
 	"github.com/yinzheng-id/yinzheng/wallet/flow"
 )
 
@@ -48,16 +49,19 @@ var s session
 
 func main() {
 	api := map[string]any{
-		"exists":        fn(exists),
-		"create":        fn(create),
-		"unlock":        fn(unlock),
-		"lock":          fn(lock),
-		"holderRequest": fn(holderRequest),
-		"importBundle":  fn(importBundle),
-		"credentials":   fn(credentials),
-		"openRequest":   fn(openRequest),
-		"answer":        fn(answer),
-		"post":          fn(post),
+		"exists":         fn(exists),
+		"create":         fn(create),
+		"unlock":         fn(unlock),
+		"lock":           fn(lock),
+		"holderRequest":  fn(holderRequest),
+		"importBundle":   fn(importBundle),
+		"credentials":    fn(credentials),
+		"openRequest":    fn(openRequest),
+		"answer":         fn(answer),
+		"post":           fn(post),
+		"decline":        fn(decline),
+		"trustRegistrar": fn(trustRegistrar),
+		"registrars":     fn(registrars),
 	}
 	js.Global().Set("yinzheng", js.ValueOf(api))
 	js.Global().Call("yinzhengReady")
@@ -230,15 +234,64 @@ func credentials(args []js.Value) (any, error) {
 }
 
 func openRequest(args []js.Value) (any, error) {
-	o, err := flow.Open(context.Background(), arg(args, 0), nil)
+	s.mu.Lock()
+	w, err := wallet()
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	o, err := flow.Open(context.Background(), w, arg(args, 0), nil)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	s.opened, s.answer = o, nil
 	s.mu.Unlock()
-	return map[string]any{"consent": o.Consent, "zk": o.ZK, "response_uri": o.ResponseURI,
-		"verifier": o.Request.Audience, "scope": o.Request.Scope, "issuer": o.Request.Issuer}, nil
+	req := o.Authorized.Request()
+	return map[string]any{"consent": o.Consent, "zk": o.ZK, "response_uri": o.Authorized.ResponseURI(),
+		"platform": o.Platform, "issuer": req.Issuer}, nil
+}
+
+// trustRegistrar pins the registrar root certificates (PEM) whose
+// registered platforms the wallet answers, as `holder trust` does.
+func trustRegistrar(args []js.Value) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, err := wallet()
+	if err != nil {
+		return nil, err
+	}
+	roots, err := w.TrustRegistrar([]byte(arg(args, 0)))
+	if err != nil {
+		return nil, err
+	}
+	return registrarList(roots), nil
+}
+
+// registrars lists the pinned registrar roots.
+func registrars(args []js.Value) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, err := wallet()
+	if err != nil {
+		return nil, err
+	}
+	roots, err := w.Registrars()
+	if errors.Is(err, holder.ErrNoRegistrar) {
+		return []map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return registrarList(roots), nil
+}
+
+func registrarList(roots *registry.Roots) []map[string]string {
+	list := []map[string]string{}
+	for _, c := range roots.Certificates() {
+		list = append(list, map[string]string{"name": c.Subject.CommonName, "sha256": registry.Fingerprint(c)})
+	}
+	return list
 }
 
 func answer(args []js.Value) (any, error) {
@@ -256,11 +309,12 @@ func answer(args []js.Value) (any, error) {
 	progress("proving")
 	var src publication.Source
 	if s.opened.ZK {
-		if src, err = sourceFor(s.opened.Request.Issuer); err != nil {
+		req := s.opened.Authorized.Request()
+		if src, err = sourceFor(req.Issuer); err != nil {
 			return nil, err
 		}
 		progress("loading the circuit")
-		seedArtifacts(s.opened.Request.CircuitID)
+		seedArtifacts(req.CircuitID)
 		progress("proving")
 	}
 	data, err := flow.Answer(context.Background(), w, s.opened, src, holder.ProveOptions{
@@ -279,12 +333,28 @@ func post(args []js.Value) (any, error) {
 	if s.opened == nil || s.answer == nil {
 		return nil, errors.New("no answer to post")
 	}
-	res, err := flow.Post(context.Background(), nil, s.opened, s.answer)
+	redirect, err := flow.Post(context.Background(), nil, s.opened, s.answer)
 	if err != nil {
 		return nil, err
 	}
-	s.answer = nil // a nonce is single use
-	return res, nil
+	platform := s.opened.Platform
+	s.opened, s.answer = nil, nil // a nonce is single use
+	return map[string]string{"platform": platform, "redirect_uri": redirect}, nil
+}
+
+// decline tells the platform the holder refused the open request.
+func decline(args []js.Value) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opened == nil {
+		return nil, errors.New("no request is open")
+	}
+	redirect, err := flow.Decline(context.Background(), nil, s.opened)
+	s.opened, s.answer = nil, nil
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"redirect_uri": redirect}, nil
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }

@@ -1,0 +1,89 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/yinzheng-id/yinzheng/verifier"
+)
+
+// batchTimeout bounds one batch's verification (its store round trips and
+// publication reads). A batch does not use any one client's context: a
+// client that goes away must not cancel the others' verifications.
+const batchTimeout = 30 * time.Second
+
+// collector gathers concurrent responses into batches. It verifies one
+// batch at a time: a response arriving while the collector is idle starts
+// a batch of one at once (no wait), and responses arriving while a batch
+// is being verified queue up and form the next batch, up to max. The
+// batch size so follows the load: one under light load, many when
+// responses pile up, which is when batching pays.
+type collector struct {
+	v   BatchVerifier
+	max int
+
+	mu    sync.Mutex
+	queue []*job
+	busy  bool
+}
+
+type job struct {
+	data []byte
+	done chan verifier.BatchResult
+}
+
+// verify queues one presentation and waits for its outcome.
+func (c *collector) verify(data []byte) (*verifier.Result, error) {
+	j := &job{data: data, done: make(chan verifier.BatchResult, 1)}
+	c.mu.Lock()
+	c.queue = append(c.queue, j)
+	if !c.busy {
+		c.busy = true
+		go c.drain()
+	}
+	c.mu.Unlock()
+	out := <-j.done
+	return out.Result, out.Err
+}
+
+// drain verifies batches until the queue is empty.
+func (c *collector) drain() {
+	for {
+		c.mu.Lock()
+		n := min(len(c.queue), c.max)
+		if n == 0 {
+			c.busy = false
+			c.mu.Unlock()
+			return
+		}
+		batch := c.queue[:n:n]
+		c.queue = c.queue[n:]
+		if len(c.queue) == 0 {
+			c.queue = nil // let the backing array go
+		}
+		c.mu.Unlock()
+		c.run(batch)
+	}
+}
+
+func (c *collector) run(batch []*job) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	data := make([][]byte, len(batch))
+	for i, j := range batch {
+		data[i] = j.data
+	}
+	out := c.v.VerifyBatch(ctx, data)
+	if len(out) != len(batch) {
+		err := fmt.Errorf("verifier service: a batch of %d presentations gave %d outcomes", len(batch), len(out))
+		out = make([]verifier.BatchResult, len(batch))
+		for i := range out {
+			out[i].Err = err
+		}
+	}
+	for i, j := range batch {
+		j.done <- out[i]
+	}
+}

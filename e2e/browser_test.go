@@ -422,8 +422,7 @@ func (p *page) proofTimes() []float64 {
 // answer a registered platform's request (the platform accepts), and
 // refuse a request the holder cannot meet, with the holder library's
 // reason on the page. make e2e (YINZHENG_E2E_FULL=1) adds more proofs for
-// the figures, a minor's wallet in a second profile, and a declined
-// request.
+// the figures and a minor's wallet in a second profile.
 func TestBrowserWallet(t *testing.T) {
 	chromium(t)
 	full := os.Getenv("YINZHENG_E2E_FULL") == "1"

@@ -165,7 +165,7 @@ func CompiledCacheFile(dir string, depth int, digest string) string {
 // does not hash to the digest is never used. The result's digest is
 // checked against the manifest again by Load, as for a fresh compile.
 func CompileCached(depth int, dir, digest string) (*Compiled, error) {
-	if dir != "" && digest != "" && safeFileName(digest) {
+	if dir != "" && digest != "" && IsDigestName(digest) {
 		path := CompiledCacheFile(dir, depth, digest)
 		if data, err := readLimited(path, maxCompiledBytes); err == nil {
 			c, err := UnmarshalCompiled(data, depth, digest)
@@ -179,7 +179,7 @@ func CompileCached(depth int, dir, digest string) (*Compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	if dir != "" && c.Digest == digest && safeFileName(digest) {
+	if dir != "" && c.Digest == digest && IsDigestName(digest) {
 		if data, err := c.MarshalCompiled(); err == nil && os.MkdirAll(dir, 0o700) == nil {
 			_ = atomicfile.Write(CompiledCacheFile(dir, depth, digest), data)
 		}
@@ -187,9 +187,10 @@ func CompileCached(depth int, dir, digest string) (*Compiled, error) {
 	return c, nil
 }
 
-// safeFileName reports whether a digest is plain multibase base58btc text,
-// usable in a file name.
-func safeFileName(s string) bool {
+// IsDigestName reports whether s is plain multibase base58btc text (a
+// circuit id or digest), safe to use as one path element: what a manifest
+// or a page names is checked with it before it becomes a file name.
+func IsDigestName(s string) bool {
 	if len(s) < 2 || len(s) > 128 || s[0] != 'z' {
 		return false
 	}

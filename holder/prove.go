@@ -292,7 +292,7 @@ func (w *Wallet) circuitKeys(ctx context.Context, src publication.Source, info *
 	if info.meta.CircuitID != circuitID {
 		return nil, requestErr("it asks for circuit %s, the issuer publishes circuit %s", circuitID, info.meta.CircuitID)
 	}
-	if !safeName(circuitID) {
+	if !circuits.IsDigestName(circuitID) {
 		return nil, requestErr("circuit_id %q is not a multibase identifier", circuitID)
 	}
 	if k := w.keys[circuitID]; k != nil {
@@ -385,20 +385,6 @@ func fetchKeys(ctx context.Context, src publication.Source, dir string, manifest
 		}
 	}
 	return writeAtomic(filepath.Join(dir, "manifest.json"), manifestJSON)
-}
-
-// safeName reports whether s is usable as one path element: multibase
-// base58btc text.
-func safeName(s string) bool {
-	if len(s) < 2 || len(s) > 128 || s[0] != 'z' {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
 
 // MarshalPresentation encodes a presentation as the JSON the verifier reads.

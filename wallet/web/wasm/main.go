@@ -366,7 +366,7 @@ func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds())
 // curve, the recompressed key's digest) and the circuit against its digest,
 // and decodes or compiles its own when a copy is missing or fails.
 func seedArtifacts(circuitID string) {
-	if !safeID(circuitID) {
+	if !circuits.IsDigestName(circuitID) {
 		return
 	}
 	keyDir := filepath.Join(holder.CircuitCacheDir(walletDir), circuitID)
@@ -395,7 +395,7 @@ func seedArtifacts(circuitID string) {
 		Depth         int    `json:"depth"`
 		CircuitDigest string `json:"circuit_digest"`
 	}
-	if data := get("index.json", 4096); data == nil || json.Unmarshal(data, &index) != nil || index.CircuitID != circuitID || !safeID(index.CircuitDigest) {
+	if data := get("index.json", 4096); data == nil || json.Unmarshal(data, &index) != nil || index.CircuitID != circuitID || !circuits.IsDigestName(index.CircuitDigest) {
 		return
 	}
 	raw, ccs := get(circuits.RawProvingKeyFile, 256<<20), get("circuit.ccs", 256<<20)
@@ -404,18 +404,4 @@ func seedArtifacts(circuitID string) {
 	}
 	_ = os.WriteFile(filepath.Join(keyDir, circuits.RawProvingKeyFile), raw, 0o600)
 	_ = os.WriteFile(circuits.CompiledCacheFile(holder.CircuitCacheDir(walletDir), index.Depth, index.CircuitDigest), ccs, 0o600)
-}
-
-// safeID reports whether s is multibase base58btc text, usable as a path
-// element.
-func safeID(s string) bool {
-	if len(s) < 2 || len(s) > 128 || s[0] != 'z' {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
 }

@@ -69,7 +69,8 @@ type browserWorld struct {
 	reg         *registrytest.Registrar
 }
 
-func listen(t *testing.T) (net.Listener, string) {
+// listenHTTP is listen with the plain-HTTP base URL of the listener.
+func listenHTTP(t *testing.T) (net.Listener, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,8 +120,8 @@ func newBrowserWorld(t *testing.T) *browserWorld {
 		t.Fatal(err)
 	}
 	w := &browserWorld{engine: engine}
-	wln, walletURL := listen(t)
-	iln, issuerURL := listen(t)
+	wln, walletURL := listenHTTP(t)
+	iln, issuerURL := listenHTTP(t)
 	w.walletURL, w.issuerURL = walletURL, issuerURL
 
 	h, err := engine.Handler()
@@ -199,27 +200,13 @@ func (w *browserWorld) issue(t *testing.T, holderRequest []byte, name, birth str
 		subj.Guardian = &issuer.Guardian{DocType: "resident_id", DocNumber: residentID("110101", "19800101", seq+1),
 			Consent: true, Time: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}
 	}
-	body, _ := json.Marshal(subj)
-	status, data := httpDo(t, "POST", w.issuerURL+"/offers", adminToken, "application/json", body)
-	if status != http.StatusCreated {
-		t.Fatalf("offer: %d %s", status, data)
-	}
-	var offer issuerapi.CredentialOffer
-	if err := json.Unmarshal(data, &offer); err != nil {
-		t.Fatal(err)
-	}
-	code := offer.Grants[issuerapi.PreAuthorizedGrant].(map[string]any)["pre-authorized_code"].(string)
-	form := url.Values{"grant_type": {issuerapi.PreAuthorizedGrant}, "pre-authorized_code": {code}}
-	status, data = httpDo(t, "POST", w.issuerURL+"/token", "", "application/x-www-form-urlencoded", []byte(form.Encode()))
+	// The operator issues the bundle through the admin API (the page
+	// imports a bundle; OpenID4VCI in the page is not built yet).
+	sj, _ := json.Marshal(subj)
+	body, _ := json.Marshal(issuerapi.IssueRequest{Subject: sj, HolderRequest: holderRequest})
+	status, data := httpDo(t, "POST", w.issuerURL+"/admin/issue", adminToken, "application/json", body)
 	if status != 200 {
-		t.Fatalf("token: %d %s", status, data)
-	}
-	var tok issuerapi.TokenResponse
-	json.Unmarshal(data, &tok)
-	body = append([]byte(`{"format":"dc+sd-jwt",`), holderRequest[1:]...)
-	status, data = httpDo(t, "POST", w.issuerURL+"/credential", tok.AccessToken, "application/json", body)
-	if status != 200 {
-		t.Fatalf("credential: %d %s", status, data)
+		t.Fatalf("issue: %d %s", status, data)
 	}
 	return data
 }

@@ -9,12 +9,23 @@ STATICCHECK_VERSION := v0.7.0
 FUZZTIME  ?= 50000x
 BIN       := bin/yinzheng
 
-.PHONY: all build test test-short fuzz-short crash demo bench bench-full lint vet fmt-check staticcheck clean
+.PHONY: all build wallet-web e2e test test-short fuzz-short crash demo bench bench-full lint vet fmt-check staticcheck clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/yinzheng
+
+## wallet-web: the browser wallet's page and WebAssembly engine as files
+## for any static host, in bin/wallet-web/ (`yinzheng serve wallet` serves
+## them for development).
+wallet-web: build
+	./$(BIN) serve wallet --export bin/wallet-web
+
+## e2e: the end-to-end tests, the browser wallet in headless Chromium with
+## its screenshots in bench/out/screenshots/ (docs/wallet-web.png is one).
+e2e:
+	YINZHENG_E2E_FULL=1 YINZHENG_SCREENSHOTS=$(CURDIR)/bench/out/screenshots YINZHENG_BROWSER_PROOFS=6 $(GO) test -count=1 -v -run 'TestEndToEnd|TestBrowserWallet' ./e2e/
 
 ## test: vet, lint and the whole test suite, plus a short fuzzing pass.
 test: lint

@@ -331,3 +331,10 @@ func peakRSS() int64 {
 	}
 	return -1
 }
+
+// SampleCredential returns a credential with a full-depth path and a
+// statement it satisfies, the inputs every prove benchmark here uses (the
+// WebAssembly one, bench/wasmprove, too).
+func SampleCredential(depth int) (*circuits.Statement, *circuits.Credential, error) {
+	return sampleCredential(depth)
+}

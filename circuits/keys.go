@@ -253,6 +253,12 @@ type LoadOptions struct {
 	AllowDevelopment bool
 	// VerifyingOnly skips the proving key (verifiers never need it).
 	VerifyingOnly bool
+	// KeepUncompressed reads the proving key from its uncompressed copy
+	// (RawProvingKeyFile) when that copy is the manifest's key, and
+	// otherwise decodes the compressed key and writes the copy for next
+	// time: wallets and the development cache set it, as decompressing
+	// is the slowest part of loading.
+	KeepUncompressed bool
 }
 
 // ReadManifest reads and checks the manifest of a keys directory.
@@ -398,6 +404,12 @@ func Load(dir string, c *Compiled, opts LoadOptions) (*Keys, error) {
 	if opts.VerifyingOnly {
 		return k, nil
 	}
+	if opts.KeepUncompressed {
+		if pk, err := loadRawProvingKey(dir, m); err == nil {
+			k.PK = pk
+			return k, nil
+		}
+	}
 	pkBytes, err := readLimited(filepath.Join(dir, provingKeyFile), maxProvingKey)
 	if err != nil {
 		return nil, err
@@ -412,6 +424,9 @@ func Load(dir string, c *Compiled, opts LoadOptions) (*Keys, error) {
 		return nil, fmt.Errorf("circuits: proving key in %s: %w", dir, err)
 	}
 	k.PK = pk
+	if opts.KeepUncompressed {
+		keepRawProvingKey(dir, pk)
+	}
 	return k, nil
 }
 
@@ -419,7 +434,7 @@ func Load(dir string, c *Compiled, opts LoadOptions) (*Keys, error) {
 // they are missing or belong to another circuit, runs the development setup
 // and saves its keys there. Tests, the demo and the benchmarks use it.
 func LoadOrSetupDevelopment(dir string, c *Compiled, progress func(stage string)) (*Keys, error) {
-	k, err := Load(dir, c, LoadOptions{AllowDevelopment: true})
+	k, err := Load(dir, c, LoadOptions{AllowDevelopment: true, KeepUncompressed: true})
 	if err == nil {
 		return k, nil
 	}

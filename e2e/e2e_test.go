@@ -76,12 +76,6 @@ type world struct {
 // apiToken is the platform backend's token on /v1/transactions.
 const apiToken = "e2e-platform-api-token-0123456789abcdef"
 
-// serve runs srv on a random loopback port until the test ends.
-func serve(t testing.TB, srv *httpserv.Server) string {
-	t.Helper()
-	return serveOn(t, srv, listen(t))
-}
-
 func listen(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -3,6 +3,7 @@ package holder
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/wire"
@@ -75,3 +76,12 @@ func decodeStrict(data []byte, what string, v any) error {
 	}
 	return nil
 }
+
+// CircuitCacheDir is where a wallet in walletDir caches circuit artifacts:
+// under it, one directory per circuit id with the issuer's keys (and the
+// proving key's uncompressed copy, circuits.RawProvingKeyFile), and the
+// compiled circuits (circuits.CompiledCacheFile). Everything there is
+// public and checked against the issuer's manifest when loaded, so a front
+// end may seed it with copies from any source (the browser wallet takes
+// them from its own origin, to skip decompressing and compiling).
+func CircuitCacheDir(walletDir string) string { return filepath.Join(walletDir, circuitCache) }

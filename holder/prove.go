@@ -292,7 +292,7 @@ func (w *Wallet) circuitKeys(ctx context.Context, src publication.Source, info *
 	if info.meta.CircuitID != circuitID {
 		return nil, requestErr("it asks for circuit %s, the issuer publishes circuit %s", circuitID, info.meta.CircuitID)
 	}
-	if !safeName(circuitID) {
+	if !circuits.IsDigestName(circuitID) {
 		return nil, requestErr("circuit_id %q is not a multibase identifier", circuitID)
 	}
 	if k := w.keys[circuitID]; k != nil {
@@ -319,14 +319,14 @@ func (w *Wallet) circuitKeys(ctx context.Context, src publication.Source, info *
 			return nil, err
 		}
 	}
-	compiled, err := w.compiled(m.Depth)
+	compiled, err := w.compiled(m.Depth, m.CircuitDigest)
 	if err != nil {
 		return nil, err
 	}
 	// Development keys are told by their content (their circuit id), not
 	// by the manifest's label, so relabelled ones still get the warning.
 	dev := circuits.IsDevelopmentCircuit(m.CircuitID)
-	keys, err := circuits.Load(dir, compiled, circuits.LoadOptions{AllowDevelopment: dev})
+	keys, err := circuits.Load(dir, compiled, circuits.LoadOptions{AllowDevelopment: dev, KeepUncompressed: true})
 	if err != nil {
 		return nil, fmt.Errorf("holder: the issuer's circuit keys: %w", err)
 	}
@@ -344,12 +344,14 @@ func (w *Wallet) circuitKeys(ctx context.Context, src publication.Source, info *
 }
 
 // compiled returns the presentation circuit for depth, compiled once per
-// Wallet. The caller holds w.mu.
-func (w *Wallet) compiled(depth int) (*circuits.Compiled, error) {
+// Wallet, or read from the wallet's circuit cache when the copy there has
+// digest, the manifest's circuit digest (circuits.Load checks the digest
+// again, as for a fresh compile). The caller holds w.mu.
+func (w *Wallet) compiled(depth int, digest string) (*circuits.Compiled, error) {
 	if c := w.circuits[depth]; c != nil {
 		return c, nil
 	}
-	c, err := circuits.Compile(depth)
+	c, err := circuits.CompileCached(depth, filepath.Join(w.dir, circuitCache), digest)
 	if err != nil {
 		return nil, fmt.Errorf("holder: compile the circuit: %w", err)
 	}
@@ -383,20 +385,6 @@ func fetchKeys(ctx context.Context, src publication.Source, dir string, manifest
 		}
 	}
 	return writeAtomic(filepath.Join(dir, "manifest.json"), manifestJSON)
-}
-
-// safeName reports whether s is usable as one path element: multibase
-// base58btc text.
-func safeName(s string) bool {
-	if len(s) < 2 || len(s) > 128 || s[0] != 'z' {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
 
 // MarshalPresentation encodes a presentation as the JSON the verifier reads.

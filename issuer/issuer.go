@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/sdjwt"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // DefaultIssuer is the issuer identifier of a directory initialised without
@@ -332,8 +331,8 @@ func (o Options) config() (config, error) {
 	if c.Issuer == "" {
 		c.Issuer = DefaultIssuer
 	}
-	if err := checkIssuerID(c.Issuer); err != nil {
-		return c, err
+	if err := wire.CheckIdentifier(c.Issuer); err != nil {
+		return c, fmt.Errorf("issuer: identifier: %w", err)
 	}
 	switch c.Suite {
 	case "":
@@ -349,22 +348,6 @@ func (o Options) config() (config, error) {
 		return c, fmt.Errorf("issuer: %w", err)
 	}
 	return c, nil
-}
-
-// checkIssuerID accepts an https URL with a host, without query, fragment,
-// user information or trailing slash: the status list URI the credentials
-// carry is built from it and must be https (the schema requires it).
-func checkIssuerID(s string) error {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return fmt.Errorf("issuer: identifier %q is not a URL: %v", s, err)
-	case u.Scheme != "https":
-		return fmt.Errorf("issuer: identifier %q must be an https URL", s)
-	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "/") || u.Opaque != "":
-		return fmt.Errorf("issuer: identifier %q must be https://host[/path] without query, fragment, user or trailing slash", s)
-	}
-	return nil
 }
 
 // checkEmpty refuses an existing directory that holds anything.

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/internal/strictjson"
 	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/revocation"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // DefaultID is the identifier of a registrar initialised without one.
@@ -157,8 +157,8 @@ func Init(dir string, suite jose.Suite, passphrase []byte, opts *Options) (r *Re
 	if id == "" {
 		id = DefaultID
 	}
-	if err := checkID(id); err != nil {
-		return nil, err
+	if err := wire.CheckIdentifier(id); err != nil {
+		return nil, fmt.Errorf("registry: identifier: %w", err)
 	}
 	if len(passphrase) == 0 {
 		return nil, errors.New("registry: empty passphrase")
@@ -487,19 +487,6 @@ func (r *Registrar) writeRecords(recs *records) error {
 		return err
 	}
 	return writeFile(filepath.Join(r.dir, registrationsFile), append(data, '\n'), 0o644)
-}
-
-// checkID accepts an https URL with a host, without query, fragment, user
-// information or trailing slash.
-func checkID(s string) error {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return fmt.Errorf("registry: identifier %q is not a URL: %v", s, err)
-	case u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || strings.HasSuffix(s, "/"):
-		return fmt.Errorf("registry: identifier %q must be https://host[/path] without query, fragment, user or trailing slash", s)
-	}
-	return nil
 }
 
 // checkEmpty refuses an existing directory that holds anything.

@@ -651,3 +651,24 @@ func NewVPToken(p *Presentation) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("wire: presentation type %q", p.Type)
 }
+
+// ErrIdentifier means an issuer's or a registrar's identifier is not
+// https://host[/path] without query, fragment, user or trailing slash.
+var ErrIdentifier = errors.New("wire: not an identifier URL")
+
+// CheckIdentifier accepts an issuer's or a registrar's identifier: an https
+// URL with a host and an optional path, without query, fragment, user
+// information or trailing slash (the URLs built from it, such as a status
+// list's, must stay https and on that host).
+func CheckIdentifier(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %q is not a URL", ErrIdentifier, s)
+	case u.Scheme != "https":
+		return fmt.Errorf("%w: %q must be an https URL", ErrIdentifier, s)
+	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || strings.HasSuffix(s, "/"):
+		return fmt.Errorf("%w: %q must be https://host[/path] without query, fragment, user or trailing slash", ErrIdentifier, s)
+	}
+	return nil
+}

@@ -61,6 +61,7 @@ var subcommandTable = map[string][]subcommand{
 		{"prove", "answer a platform's zero-knowledge request (openid4vp:// URL or request object)"},
 		{"present", "answer a platform's SD-JWT request with only the requested claims"},
 		{"answer", "same-device flow: fetch, consent, prove or present, direct_post; prints redirect_uri"},
+		{"serve", "keep the wallet open as a local agent on loopback (one unlock, warm prover)"},
 	},
 	"verifier": {
 		{"trust", "pin an issuer's keys and circuit (shows the fingerprints first)"},
@@ -76,6 +77,7 @@ var subcommandTable = map[string][]subcommand{
 	"serve": {
 		{"issuer", "run the issuer HTTP service"},
 		{"verifier", "run the verifier HTTP service"},
+		{"wallet", "serve the browser wallet (page and WebAssembly engine), or --export its files"},
 	},
 	"ceremony": {
 		{"init", "start phase 1 of the MPC ceremony for the presentation circuit"},

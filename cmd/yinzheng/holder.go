@@ -5,12 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
 	"github.com/yinzheng-id/yinzheng/holder"
+	"github.com/yinzheng-id/yinzheng/holder/agent"
+	"github.com/yinzheng-id/yinzheng/internal/httpserv"
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
 	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/openid4vci"
@@ -49,16 +55,21 @@ const holderUsage = `usage:
         platform (direct_post); prints the redirect_uri
   yinzheng holder list --dir W
         list the wallet's credentials
+  yinzheng holder serve --dir W [--addr 127.0.0.1:PORT] [--allow-origin ORIGIN]
+        keep the wallet open (one unlock, circuit and keys loaded) as a local agent on a
+        loopback address; prove, present, answer, import and list use it while it runs (the token
+        is in W/agent.json, mode 0600), and browser pages of --allow-origin may call it
 "-" reads a document from stdin. The passphrase comes from YINZHENG_PASSPHRASE or a
 prompt; when a document comes from stdin, set YINZHENG_PASSPHRASE. Without --issuer-dir
 or --issuer-url, the issuer's publication is fetched from the issuer URL named in the
-bundle or request.`
+bundle or request. prove, present, answer, import and list hand their work to the wallet's
+agent (holder serve) when one runs; --agent makes that a requirement.`
 
 // holderFlags are the flags of every holder subcommand; each uses a subset.
 type holderFlags struct {
 	dir, bundle, request, issuerDir, issuerURL, registry *string
 	suite, offer, txCode                                 *string
-	recover, yes                                         *bool
+	recover, yes, agent                                  *bool
 }
 
 // runHolder implements `yinzheng holder …`.
@@ -73,12 +84,18 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		f.issuerDir = fs.String("issuer-dir", "", "issuer directory whose public/ files to read")
 		f.issuerURL = fs.String("issuer-url", "", "issuer base URL to fetch the public files from")
 	}
+	useAgent := func() {
+		f.agent = fs.Bool("agent", false, "hand the work to the running wallet agent (holder serve); fail if none runs")
+	}
+	var serveAddr *string
+	var allowOrigins []string
 	switch sub {
 	case "init":
 		f.recover = fs.Bool("recover", false, "restore the holder secret from a recovery phrase read from stdin")
 	case "request":
 		f.suite = fs.String("suite", "gm", "suite of the SD-JWT holder keys, the issuer's: gm (SM2) or intl (ES256)")
 	case "list":
+		useAgent()
 	case "receive":
 		f.offer = fs.String("offer", "", "credential offer link (openid-credential-offer://?credential_offer_uri=…) or offer URI")
 		f.issuerURL = fs.String("issuer-url", "", "base URL the issuer service is reached at, when not its identifier")
@@ -86,6 +103,7 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "import":
 		f.bundle = fs.String("bundle", "", "bundle JSON file, or - for stdin")
 		source()
+		useAgent()
 	case "refresh":
 		source()
 	case "trust":
@@ -94,9 +112,17 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		f.request = fs.String("request", "", "the request: an openid4vp:// invocation URL, or a file (- for stdin) holding it or the request object JWT")
 		f.yes = fs.Bool("yes", false, "do not ask for confirmation")
 		source()
+		useAgent()
 	case "present":
 		f.request = fs.String("request", "", "the request: an openid4vp:// invocation URL, or a file (- for stdin) holding it or the request object JWT")
 		f.yes = fs.Bool("yes", false, "do not ask for confirmation")
+		useAgent()
+	case "serve":
+		serveAddr = fs.String("addr", "127.0.0.1:0", "loopback address to listen on (host:port; port 0 picks one)")
+		fs.Func("allow-origin", "a browser page origin (scheme://host:port) whose calls are accepted; repeatable", func(s string) error {
+			allowOrigins = append(allowOrigins, s)
+			return nil
+		})
 	default:
 		return usageError("unknown subcommand %q\n%s", sub, holderUsage)
 	}
@@ -110,9 +136,28 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return usageError("give --issuer-dir or --issuer-url, not both")
 	}
 	ctx := context.Background()
+	// While an agent keeps the wallet open, no second process opens it:
+	// the work goes to the agent, or is refused.
+	var client *agent.Client
+	if sub != "init" && sub != "serve" {
+		c, err := agent.Dial(ctx, *f.dir)
+		switch {
+		case err == nil:
+			client = c
+		case f.agent != nil && *f.agent:
+			return err
+		case !errors.Is(err, agent.ErrNoAgent):
+			return err
+		}
+		if client != nil && f.agent == nil {
+			return fmt.Errorf("the wallet is open in its agent (holder serve); stop the agent to %s", sub)
+		}
+	}
 	switch sub {
 	case "init":
 		return holderInit(f, stdin, stdout, stderr)
+	case "serve":
+		return holderServe(f, *serveAddr, allowOrigins, stdin, stdout, stderr)
 	case "request":
 		suite := jose.Suite(*f.suite)
 		if suite != jose.SuiteGM && suite != jose.SuiteIntl {
@@ -151,12 +196,31 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return writeJSON(stdout, info)
 		})
 	case "list":
+		if client != nil {
+			list, err := client.Credentials(ctx)
+			if err != nil {
+				return err
+			}
+			return writeJSON(stdout, list)
+		}
 		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
 			return writeJSON(stdout, w.Credentials())
 		})
 	case "import":
 		if *f.bundle == "" {
 			return usageError("--bundle is required")
+		}
+		if client != nil {
+			data, err := readInput(*f.bundle, stdin)
+			if err != nil {
+				return err
+			}
+			info, err := client.Import(ctx, data, *f.issuerURL, *f.issuerDir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "imported serial %d from %s (%d single-use SD-JWT copies) through the agent\n", info.Serial, info.Issuer, info.CopiesLeft)
+			return writeJSON(stdout, info)
 		}
 		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
 			data, err := readInput(*f.bundle, stdin)
@@ -241,6 +305,9 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if sub == "answer" && !strings.HasPrefix(request, wire.InvocationScheme+"://") {
 			return usageError("holder answer takes the invocation URL (openid4vp://?client_id=…&request_uri=…)")
 		}
+		if client != nil {
+			return answerThroughAgent(ctx, client, f, sub, request, stdin, stdout, stderr)
+		}
 		return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
 			roots, err := w.Registrars()
 			if err != nil {
@@ -296,6 +363,44 @@ func runHolder(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		})
 	}
 	return nil
+}
+
+// answerThroughAgent is prove, present and answer when the wallet is open
+// in its agent: the agent fetches and authorizes the request with the
+// wallet's pinned registrars, and the holder consents here.
+func answerThroughAgent(ctx context.Context, client *agent.Client, f holderFlags, sub, request string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o, err := client.Open(ctx, request)
+	if err != nil {
+		return err
+	}
+	if sub == "prove" && !o.ZK {
+		return errors.New("this request asks for an SD-JWT presentation: answer it with holder present")
+	}
+	if sub == "present" && o.ZK {
+		return errors.New("this request asks for a zero-knowledge proof: answer it with holder prove")
+	}
+	fmt.Fprint(stderr, o.Consent)
+	if err := confirm(*f.yes, *f.request == "-", stdin, stderr); err != nil {
+		if sub == "answer" {
+			if _, derr := client.Answer(ctx, agent.AnswerBody{ID: o.ID, Decline: true}); derr != nil {
+				fmt.Fprintf(stderr, "warning: could not tell %s: %v\n", o.Platform, derr)
+			}
+		}
+		return err
+	}
+	body := agent.AnswerBody{ID: o.ID, Post: sub == "answer"}
+	if f.issuerDir != nil {
+		body.IssuerDir, body.IssuerURL = *f.issuerDir, *f.issuerURL
+	}
+	ans, err := client.Answer(ctx, body)
+	if err != nil {
+		return err
+	}
+	if sub != "answer" {
+		_, err = fmt.Fprintf(stdout, "%s\n", ans.VPToken)
+		return err
+	}
+	return writeJSON(stdout, map[string]string{"platform": o.Platform, "redirect_uri": ans.RedirectURI})
 }
 
 // holderInit creates a wallet, or restores one from a recovery phrase.
@@ -420,4 +525,46 @@ func isTerminal(r io.Reader) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// holderServe runs the wallet agent: it opens the wallet once and serves
+// the command line and allowed browser pages on a loopback address until
+// SIGINT or SIGTERM.
+func holderServe(f holderFlags, addr string, allowOrigins []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if err := agent.CheckLoopback(addr); err != nil {
+		return fmt.Errorf("%w: --addr: %w", errUsage, err)
+	}
+	for _, o := range allowOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			return usageError("--allow-origin %q is not an origin (scheme://host[:port])", o)
+		}
+	}
+	if _, err := agent.Dial(context.Background(), *f.dir); err == nil {
+		return fmt.Errorf("an agent already serves %s", *f.dir)
+	}
+	return withWallet(f, stdin, stderr, func(w *holder.Wallet) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen on %q: %w", addr, err)
+		}
+		a, err := agent.New(agent.Config{Wallet: w, AllowOrigins: allowOrigins,
+			Warn: func(m string) { fmt.Fprintf(stderr, "warning: %s\n", m) }}, ln)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		remove, err := a.WriteInfo()
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer remove()
+		// One holder: no per-client rate limit, and proofs take longer than
+		// a service's default write timeout allows on a slow device.
+		srv := httpserv.New(httpserv.Config{Name: "holder-agent", Rate: -1, WriteTimeout: 10 * time.Minute,
+			Logger: serviceLogger(stderr, slog.LevelWarn)})
+		srv.HandleAuthenticated("/v1/", a.Handler())
+		fmt.Fprintf(stdout, "holder agent listening on %s (token in %s)\n", a.Info().URL, filepath.Join(*f.dir, agent.AgentFile))
+		return srv.Serve(context.Background(), ln)
+	})
 }

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/internal/httpserv"
 	"github.com/yinzheng-id/yinzheng/internal/passphrase"
 	"github.com/yinzheng-id/yinzheng/issuer"
@@ -18,6 +20,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	verifierapi "github.com/yinzheng-id/yinzheng/verifier/httpapi"
+	"github.com/yinzheng-id/yinzheng/wallet/web"
 )
 
 // adminTokenEnv names the environment variable that may hold the issuer
@@ -33,15 +36,17 @@ const redisPasswordEnv = "YINZHENG_REDIS_PASSWORD"
 // runServe runs `yinzheng serve issuer|verifier`.
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError("serve needs a service: issuer or verifier")
+		return usageError("serve needs a service: issuer, verifier or wallet")
 	}
 	switch args[0] {
 	case "issuer":
 		return serveIssuer(args[1:], stdin, stdout, stderr)
 	case "verifier":
 		return serveVerifier(args[1:], stdin, stdout, stderr)
+	case "wallet":
+		return serveWallet(args[1:], stdout, stderr)
 	default:
-		return usageError("unknown service %q (want issuer or verifier)", args[0])
+		return usageError("unknown service %q (want issuer, verifier or wallet)", args[0])
 	}
 }
 
@@ -221,6 +226,66 @@ func listen(srv *httpserv.Server, addr, scheme string, stdout io.Writer) error {
 // carries only the listening line.
 func serviceLogger(stderr io.Writer, level slog.Level) *slog.Logger {
 	return httpserv.NewLogger(stderr, level)
+}
+
+// serveWallet serves the browser wallet's page and engine. The engine is
+// built from the module's source into the cache (or read from --wasm); with
+// --export the files are written to a directory for a static host instead.
+func serveWallet(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve wallet", stderr)
+	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on (host:port; port 0 picks one)")
+	wasm := fs.String("wasm", "", "a built engine (yinzheng.wasm; wasm_exec.js beside it) instead of building one")
+	export := fs.String("export", "", "write the page and engine into this directory for a static host, and exit")
+	var keyDirs []string
+	fs.Func("circuit-keys", "a circuit keys `DIR` whose uncompressed proving key and compiled circuit the page serves, so a first proof skips decompressing and compiling (the wallet checks both against the issuer's manifest); repeatable", func(s string) error {
+		keyDirs = append(keyDirs, s)
+		return nil
+	})
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	engine, err := walletEngine(*wasm, stderr)
+	if err != nil {
+		return err
+	}
+	for _, d := range keyDirs {
+		if err := engine.AddArtifacts(d); err != nil {
+			return fmt.Errorf("--circuit-keys %s: %w", d, err)
+		}
+	}
+	if *export != "" {
+		if err := engine.Export(*export); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "browser wallet written to %s (engine %d bytes, %d gzipped)\n", *export, len(engine.Wasm), engine.GzipSize())
+		return nil
+	}
+	h, err := engine.Handler()
+	if err != nil {
+		return err
+	}
+	srv := httpserv.New(httpserv.Config{Name: "wallet", Rate: -1, Logger: serviceLogger(stderr, slog.LevelWarn)})
+	srv.Handle("GET /", h)
+	return srv.ListenAndServe(context.Background(), *addr, func(a net.Addr) {
+		fmt.Fprintf(stdout, "browser wallet at http://%s/\n", a)
+	})
+}
+
+// walletEngine reads the engine at wasmPath, or builds it into the cache.
+func walletEngine(wasmPath string, stderr io.Writer) (*web.Engine, error) {
+	if wasmPath != "" {
+		return web.Load(wasmPath, filepath.Join(filepath.Dir(wasmPath), web.WasmExecFile))
+	}
+	base := os.Getenv(circuits.CacheEnv)
+	if base == "" {
+		c, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("no cache directory for the wallet engine (set %s, or give --wasm): %w", circuits.CacheEnv, err)
+		}
+		base = filepath.Join(c, "yinzheng")
+	}
+	fmt.Fprintln(stderr, "building the wallet engine (GOOS=js GOARCH=wasm)…")
+	return web.Build(context.Background(), filepath.Join(base, "wallet-web"))
 }
 
 // servePlatform mounts the OpenID4VP platform service for the platform in

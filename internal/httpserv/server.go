@@ -70,6 +70,13 @@ type Config struct {
 	// not limited.
 	Rate  float64
 	Burst int
+	// AllowOrigins are the browser page origins ("https://wallet.example")
+	// that may read this service's answers (CORS): a browser wallet served
+	// from another origin fetches the issuer's publication and posts to
+	// the verifier. "*" allows every origin. Preflights allow only the
+	// Content-Type header, never Authorization, so a page can call no
+	// route that takes a token. Empty: no CORS headers at all.
+	AllowOrigins []string
 	// TLS, when set, makes Serve speak HTTPS on its listener with this
 	// configuration (its certificates); nil serves plain HTTP, for loopback
 	// development or behind a TLS-terminating proxy.
@@ -298,8 +305,29 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				"route", route, "status", status, "bytes", w.bytes,
 				"duration_ms", float64(elapsed.Microseconds())/1000)
 		}()
+		if origin := r.Header.Get("Origin"); origin != "" && s.originAllowed(origin) {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Add("Vary", "Origin")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				w.Header().Set("Access-Control-Allow-Methods", "GET, POST")
+				w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+				w.Header().Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
 		next.ServeHTTP(&unmatchedWriter{statusWriter: w, r: r}, r)
 	})
+}
+
+// originAllowed reports whether a page of origin may read the answers.
+func (s *Server) originAllowed(origin string) bool {
+	for _, o := range s.cfg.AllowOrigins {
+		if o == "*" || o == origin {
+			return true
+		}
+	}
+	return false
 }
 
 // unmatchedWriter turns the mux's own plain-text 404 and 405 answers (no

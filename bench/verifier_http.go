@@ -1,19 +1,20 @@
 package bench
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,14 +23,15 @@ import (
 
 	"github.com/yinzheng-id/yinzheng/circuits"
 	"github.com/yinzheng-id/yinzheng/circuits/zkhash"
-	"github.com/yinzheng-id/yinzheng/internal/httpserv"
 	"github.com/yinzheng-id/yinzheng/internal/redistest"
 	"github.com/yinzheng-id/yinzheng/jose"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/registry"
 	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	verifierapi "github.com/yinzheng-id/yinzheng/verifier/httpapi"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 // HTTPDepth is the tree depth of the HTTP benchmark's proofs. Verifying a
@@ -43,62 +45,86 @@ type VerifierHTTPOptions struct {
 	KeysDir  string        // development keys cache (a user cache directory when empty)
 	RedisURL string        // the shared store; empty starts a redis-server for the run
 	Duration time.Duration // measured time per figure (2 s when 0)
-	// Concurrency is the number of clients posting presentations at once
-	// (16 when 0); one figure also has a single client.
+	// Concurrency is the number of clients posting answers at once (16
+	// when 0); one more figure has a single client.
 	Concurrency int
-	Progress    func(stage string)
+	// Executable is the program started for each replica, with ReplicaEnv
+	// set (the running executable when empty): its main must call
+	// MaybeServeReplica first, as yinzheng's does.
+	Executable string
+	Progress   func(stage string)
 }
 
 // VerifierHTTPReport holds the figures over HTTP.
 type VerifierHTTPReport struct {
 	Depth int `json:"depth"`
 	// Setup says how the replicas and their load run.
-	Setup string            `json:"setup"`
-	Runs  []VerifierHTTPRun `json:"runs"`
+	Setup  string            `json:"setup"`
+	NumCPU int               `json:"num_cpu"`
+	Runs   []VerifierHTTPRun `json:"runs"`
+	// ThreeOverOne is the throughput of three one-CPU replicas over one's,
+	// at the same concurrency: at most NumCPU on this machine, since the
+	// replicas (and the clients) share its CPUs.
+	ThreeOverOne float64 `json:"three_replicas_over_one"`
 }
 
-// VerifierHTTPRun is one figure: POST /response verifications per second
-// and their latency, at one number of replicas and of concurrent clients.
+// VerifierHTTPRun is one figure: verifications per second through the
+// platform flow and the latency of the wallet's answer, at one number of
+// replica processes, their GOMAXPROCS and the number of concurrent clients.
 type VerifierHTTPRun struct {
-	Replicas    int     `json:"replicas"`
-	Concurrency int     `json:"concurrency"`
-	MaxBatch    int     `json:"max_batch"`
-	PerSecond   float64 `json:"verifications_per_s"`
-	P50ms       float64 `json:"p50_ms"`
-	P99ms       float64 `json:"p99_ms"`
-	Verified    int     `json:"verified"`
-	Errors      int     `json:"errors"`
-	// FirstError is the first failed verification's error, if any.
+	Replicas int `json:"replicas"`
+	// GOMAXPROCS of every replica process (its CPU limit).
+	GOMAXPROCS  int `json:"replica_gomaxprocs"`
+	Concurrency int `json:"concurrency"`
+	MaxBatch    int `json:"max_batch"`
+	// PerSecond counts the transactions whose answer was taken (200) and
+	// whose verdict, read back by the backend, was valid.
+	PerSecond float64 `json:"verifications_per_s"`
+	// Latency of POST /openid4vp/response (the wallet's answer, which
+	// the replica verifies before answering).
+	P50ms    float64 `json:"p50_ms"`
+	P99ms    float64 `json:"p99_ms"`
+	Verified int     `json:"verified"`
+	Errors   int     `json:"errors"`
+	// FirstError is the first failed step's error, if any.
 	FirstError string `json:"first_error,omitempty"`
-	// MeanBatch is the mean number of responses verified together.
+	// MeanBatch is the mean number of answers verified together.
 	MeanBatch float64 `json:"mean_batch"`
-	// Redis round trips per verification (its request creation included:
-	// one to record the request, two to verify) and their time.
+	// Redis round trips per verification, counted in the replicas, the
+	// whole transaction included: record it (SET NX), read it for the
+	// answer (three GETs today: the service's pending check, the
+	// verifier's recorded request, the presentation's request), consume
+	// it with its verdict (a script), read the verdict for the backend.
 	RedisTripsPerVerification float64 `json:"redis_round_trips_per_verification"`
 	RedisMsPerVerification    float64 `json:"redis_ms_per_verification"`
 	RedisMsPerTrip            float64 `json:"redis_ms_per_round_trip"`
+	// ReplicaCPUms is the replicas' CPU time (user + system) per
+	// verification: the request object's signature, the proof's check, the
+	// HTTP and Redis work.
+	ReplicaCPUms float64 `json:"replica_cpu_ms_per_verification"`
 }
 
 // benchIssuer is the issuer id of the benchmark's publication.
 const benchIssuer = "https://issuer.bench.example"
 
-// The HTTP benchmark makes its requests with producers concurrent
+// The HTTP benchmark makes its transactions with producers concurrent
 // clients, and distinctPerClient proofs per posting client plus two per
-// producer; requests reuse them (see cyclicRand), so there must be more
-// than the requests outstanding at once: the queue (one per client), the
-// clients', and two per producer (one being made, one waiting for room).
+// producer; transactions reuse them (see cyclicRand), so there must be
+// more than the transactions outstanding at once: the queue (one per
+// client), the clients', and two per producer (one being made, one
+// waiting for room).
 const (
 	producers         = 4
 	distinctPerClient = 3
 )
 
 // cyclicRand replays a fixed sequence of request ids and nonces forever,
-// so that request k and request k+distinct get the same id and nonce: one
-// proof answers both. A verifier reads a request's id and nonce in one
-// read of idNonceSize bytes (other reads, the result token, get fresh
+// so that transaction k and k+len(data)/idNonceSize of one replica get the
+// same id and nonce: one proof answers both. A verifier reads a request's
+// id and nonce in one read of idNonceSize bytes (other reads get fresh
 // random bytes), so concurrent requests each get a whole pair. It is only
-// sound because each request is answered before its pair comes round
-// again, when the store no longer holds it.
+// sound because each transaction is answered (consumed) before its pair
+// comes round again, and because replicas get disjoint sequences.
 type cyclicRand struct {
 	mu   sync.Mutex
 	data []byte
@@ -119,12 +145,19 @@ func (c *cyclicRand) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (c *cyclicRand) reset() { c.mu.Lock(); c.off = 0; c.mu.Unlock() }
+// httpSetup is the Setup text of the report.
+const httpSetup = "the OpenID4VP platform flow of verifier/httpapi.NewPlatform, for a platform registered with a throwaway registrar: " +
+	"POST /v1/transactions with the API token, POST /openid4vp/response with the form state + vp_token (a Groth16 presentation), " +
+	"then GET /v1/transactions/{id}, every verdict checked valid (the wallet's request_uri fetch is left out: the proofs are made beforehand). " +
+	"Each replica is a separate process (the bench's own executable, GOMAXPROCS=N, like a container with an N-CPU limit), " +
+	"all on one redis-server on loopback; the clients run in the bench process, on the same machine: 4 make transactions, " +
+	"the others answer them round robin over the replicas. The 1-vs-3 figures use one-CPU replicas at the same concurrency; " +
+	"on a 2-core machine three of them can serve at most twice what one does. The last figure is one replica with GOMAXPROCS=2, " +
+	"the whole machine. Proofs are reused through recurring nonces (each replica its own cycle, each transaction answered before its nonce comes round)."
 
-// VerifierHTTP measures the verifier service over HTTP: one and three
-// replicas (in-process HTTP servers, each with its own verifier and
-// publication cache) sharing one Redis, loaded by concurrent clients in
-// the same process.
+// VerifierHTTP measures the verifier's platform service over HTTP: one
+// and three replica processes of one CPU each sharing one Redis, and one
+// replica with two CPUs, loaded by concurrent clients in this process.
 func VerifierHTTP(opts VerifierHTTPOptions) (*VerifierHTTPReport, error) {
 	if opts.Duration == 0 {
 		opts.Duration = 2 * time.Second
@@ -137,6 +170,16 @@ func VerifierHTTP(opts VerifierHTTPOptions) (*VerifierHTTPReport, error) {
 	}
 	if opts.Concurrency < 1 || opts.Concurrency > 256 {
 		return nil, fmt.Errorf("bench: concurrency %d outside 1…256", opts.Concurrency)
+	}
+	if opts.Duration < 0 || opts.Duration > time.Hour {
+		return nil, fmt.Errorf("bench: duration %v outside (0, 1h]", opts.Duration)
+	}
+	exe := opts.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("bench: the executable to start replicas from: %w", err)
+		}
 	}
 	distinct := distinctPerClient*opts.Concurrency + 2*producers
 	tmp, err := os.MkdirTemp("", "yinzheng-bench-http-")
@@ -162,27 +205,63 @@ func VerifierHTTP(opts VerifierHTTPOptions) (*VerifierHTTPReport, error) {
 		return nil, err
 	}
 	defer pub.store.Close()
-	rnd := &cyclicRand{data: make([]byte, distinct*idNonceSize)}
-	if _, err := io.ReadFull(rand.Reader, rnd.data); err != nil {
+	base, err := newBenchPlatform(tmp, pub)
+	if err != nil {
 		return nil, err
 	}
-	r := &VerifierHTTPReport{Depth: HTTPDepth,
-		Setup: "in-process replicas (httptest servers, one verifier each, store on one redis-server on loopback) " +
-			"and clients in the same process on the same CPUs; one client makes the requests round robin, " +
-			"the others post the presentations (Groth16) round robin; proofs are reused through recurring nonces"}
-	proofs := map[string][]byte{} // request id → presentation
+	base.RedisURL = redisURL
+	f := &fleetLoad{pub: pub, exe: exe, base: base, proofs: map[string][]byte{}, distinct: distinct}
+	r := &VerifierHTTPReport{Depth: HTTPDepth, Setup: httpSetup, NumCPU: runtime.NumCPU()}
 	conc := opts.Concurrency
-	for _, c := range []struct{ replicas, conc, batch int }{
-		{1, 1, verifierapi.DefaultMaxBatch}, {1, conc, 1}, {1, conc, verifierapi.DefaultMaxBatch}, {3, conc, verifierapi.DefaultMaxBatch},
-	} {
-		opts.Progress(fmt.Sprintf("HTTP: %d replicas, %d clients, batches up to %d", c.replicas, c.conc, c.batch))
-		run, err := runHTTP(pub, redisURL, rnd, proofs, distinct, c.replicas, c.conc, c.batch, opts.Duration)
+	for _, c := range []struct{ replicas, procs, conc int }{{1, 1, 1}, {1, 1, conc}, {3, 1, conc}, {1, 2, conc}} {
+		opts.Progress(fmt.Sprintf("HTTP: %d replica process(es) at GOMAXPROCS %d, %d clients", c.replicas, c.procs, c.conc))
+		run, err := f.run(c.replicas, c.procs, c.conc, opts.Duration)
 		if err != nil {
 			return nil, err
 		}
 		r.Runs = append(r.Runs, *run)
 	}
+	r.ThreeOverOne = r.Runs[2].PerSecond / r.Runs[1].PerSecond
 	return r, nil
+}
+
+// newBenchPlatform makes a throwaway registrar in dir, registers
+// benchDomain with it and saves the platform for the replicas; it pins
+// the benchmark issuer in a verifier directory and returns the replicas'
+// configuration (without store and nonces).
+func newBenchPlatform(dir string, pub *benchPublication) (*replicaConfig, error) {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	pass := hex.EncodeToString(secret[:16])
+	token := hex.EncodeToString(secret[16:]) + hex.EncodeToString(secret[:16])
+	// Cheap sealing: the keys live for the run, in a directory removed after.
+	kdf := &registry.KDFParams{Time: 1, MemoryKiB: 1 << 10, Threads: 1}
+	reg, err := registry.Init(filepath.Join(dir, "registrar"), jose.SuiteGM, []byte(pass), &registry.Options{KDF: kdf})
+	if err != nil {
+		return nil, err
+	}
+	p, err := reg.Register(benchDomain, registry.Entitlements{Predicates: []string{registry.PredicateAgeOver}}, 24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status, err = reg.StatusList(); err != nil {
+		return nil, err
+	}
+	platformDir := filepath.Join(dir, "platform")
+	if err := p.Save(platformDir, []byte(pass), kdf); err != nil {
+		return nil, err
+	}
+	verifierDir := filepath.Join(dir, "verifier")
+	if err := os.MkdirAll(verifierDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := pub.trust.Write(verifierDir); err != nil {
+		return nil, err
+	}
+	return &replicaConfig{PublicationDir: pub.dir, VerifierDir: verifierDir, PlatformDir: platformDir,
+		PlatformPassphrase: pass, APIToken: token, MaxBatch: 1}, nil
 }
 
 // benchPublication is an issuer publication with one credential.
@@ -287,7 +366,35 @@ func newBenchPublication(dir, keysDir string, progress func(string)) (*benchPubl
 	return p, nil
 }
 
-// prove answers req with a zero-knowledge presentation.
+// root is the root of the publication's tree.
+func (p *benchPublication) root() (fr.Element, error) {
+	path, err := p.store.Path(p.cred.Serial)
+	if err != nil {
+		return fr.Element{}, err
+	}
+	return path.Root, nil
+}
+
+// answer is the wallet's vp_token for the transaction doc: it checks the
+// signed request object (as a wallet does, short of the registrar's
+// authorization, which the benchmark does not measure) and proves what
+// its request asks.
+func (p *benchPublication) answer(doc *verifierapi.TransactionDocument, root fr.Element) ([]byte, error) {
+	signed, err := wire.VerifyRequestObject(doc.RequestObject, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	req, err := signed.Object.YinzhengRequest()
+	if err != nil {
+		return nil, err
+	}
+	if req.ID != doc.TransactionID {
+		return nil, fmt.Errorf("bench: the request object's state %q is not the transaction %q", req.ID, doc.TransactionID)
+	}
+	return p.prove(req, root)
+}
+
+// prove answers req with a zero-knowledge presentation, as a vp_token.
 func (p *benchPublication) prove(req *verifier.Request, root fr.Element) ([]byte, error) {
 	s := &circuits.Statement{Root: root, BornBefore: schemas.MaxDateCode, MinLevel: uint8(req.MinLevel)}
 	code := func(v string) (uint32, error) {
@@ -330,124 +437,181 @@ func (p *benchPublication) prove(req *verifier.Request, root fr.Element) ([]byte
 		return nil, err
 	}
 	epoch := p.epoch
-	return json.Marshal(&verifier.Presentation{Version: verifier.FormatVersion, Type: verifier.TypeZK, RequestID: req.ID,
+	return wire.NewVPToken(&verifier.Presentation{Version: verifier.FormatVersion, Type: verifier.TypeZK, RequestID: req.ID,
 		CircuitID: p.keys.Manifest.CircuitID, Epoch: &epoch, Pseudonym: zkhash.FormatElement(pseudonym),
 		Proof: base64.RawURLEncoding.EncodeToString(raw)})
 }
 
-// counting wraps the service's verifier to count batches.
-type counting struct {
-	verifierapi.Verifier
-	bv               verifierapi.BatchVerifier
-	batches, members atomic.Int64
+// fleetLoad runs the HTTP figures: it starts the replicas of each figure,
+// makes and keeps the proofs their transactions come round with, and
+// loads them.
+type fleetLoad struct {
+	pub      *benchPublication
+	exe      string
+	base     *replicaConfig
+	distinct int
+	// cycles[i] is replica i's sequence of ids and nonces, the same in
+	// every figure, so the proofs made for one serve the next.
+	cycles [][]byte
+	// proofs maps a transaction id to its vp_token.
+	proofs map[string][]byte
 }
 
-func (c *counting) VerifyBatch(ctx context.Context, docs [][]byte) []verifier.BatchResult {
-	c.batches.Add(1)
-	c.members.Add(int64(len(docs)))
-	return c.bv.VerifyBatch(ctx, docs)
+// benchPolicy is what every transaction asks: an age over 18, proved.
+const benchPolicy = `{"age_over":18}`
+
+// platformClient is the bench's side of the flow, the platform's backend
+// and the wallets in one.
+type platformClient struct {
+	http  *http.Client
+	urls  []string
+	token string
 }
 
-const benchPolicy = `{"scope":"platform-bench","age_over":18}`
+// create makes a transaction on replica i (POST /v1/transactions).
+func (c *platformClient) create(i int) (*verifierapi.TransactionDocument, error) {
+	req, err := http.NewRequest("POST", c.urls[i]+verifierapi.TransactionsPath, strings.NewReader(benchPolicy))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var doc verifierapi.TransactionDocument
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != http.StatusCreated || doc.TransactionID == "" {
+		return nil, fmt.Errorf("bench: POST %s: %d %v", verifierapi.TransactionsPath, resp.StatusCode, err)
+	}
+	return &doc, nil
+}
 
-func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map[string][]byte,
-	distinct, replicas, conc, maxBatch int, d time.Duration) (*VerifierHTTPRun, error) {
-	rnd.reset()
-	var urls []string
-	var stores []*verifier.RedisStore
-	var counters []*counting
-	var closers []func()
+// answer posts the wallet's direct_post form to replica i.
+func (c *platformClient) answer(i int, state string, vpToken []byte) error {
+	form := url.Values{"state": {state}, "vp_token": {string(vpToken)}}.Encode()
+	resp, err := c.http.Post(c.urls[i]+verifierapi.ResponsePath, "application/x-www-form-urlencoded", strings.NewReader(form))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&ans)
+	if resp.StatusCode == http.StatusBadRequest && ans.Error == wire.ErrorInvalidRequest {
+		return fmt.Errorf("%w: %s", errAnswered, ans.Description)
+	}
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bench: POST %s: %d %s %s %v", verifierapi.ResponsePath, resp.StatusCode, ans.Error, ans.Description, err)
+	}
+	return nil
+}
+
+// errAnswered means the service refused an answer as one to an unknown or
+// answered transaction (400 invalid_request).
+var errAnswered = errors.New("bench: the transaction is unknown or answered already")
+
+// errVerdict means the backend did not read a valid verdict for a
+// transaction whose answer was taken.
+var errVerdict = errors.New("bench: the verdict read back is not a valid one for this transaction")
+
+// verdict reads transaction id's verdict from replica i (GET
+// /v1/transactions/{id}) and checks that it is complete, valid, names the
+// transaction and holds its predicate.
+func (c *platformClient) verdict(i int, id string) error {
+	req, err := http.NewRequest("GET", c.urls[i]+verifierapi.TransactionsPath+"/"+id, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var doc verifierapi.VerdictDocument
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bench: GET %s/{id}: %d %v", verifierapi.TransactionsPath, resp.StatusCode, err)
+	}
+	if res := doc.Result; doc.Status != "complete" || res == nil || !res.Valid || res.RequestID != id || !res.Predicates["age_over_18"] {
+		return fmt.Errorf("%w: %+v", errVerdict, doc)
+	}
+	return nil
+}
+
+// run is one figure: replicas processes at GOMAXPROCS procs, conc
+// clients answering, for d.
+func (f *fleetLoad) run(replicas, procs, conc int, d time.Duration) (*VerifierHTTPRun, error) {
+	for len(f.cycles) < replicas {
+		c := make([]byte, f.distinct*idNonceSize)
+		if _, err := io.ReadFull(rand.Reader, c); err != nil {
+			return nil, err
+		}
+		f.cycles = append(f.cycles, c)
+	}
+	var reps []*replica
 	defer func() {
-		for _, c := range slices.Backward(closers) {
-			c()
+		for _, r := range reps {
+			r.stop()
 		}
 	}()
-	for range replicas {
-		store, err := verifier.OpenRedisStore(redisURL, os.Getenv("YINZHENG_REDIS_PASSWORD"))
+	for i := range replicas {
+		cfg := *f.base
+		cfg.Nonces = f.cycles[i]
+		r, err := startReplica(f.exe, procs, &cfg)
 		if err != nil {
 			return nil, err
 		}
-		closers = append(closers, func() { store.Close() })
-		v, err := verifier.New(verifier.Options{Source: publication.DirSource(pub.dir), Trust: pub.trust, Store: store,
-			Rand: rnd, AllowDevelopmentKeys: true})
-		if err != nil {
-			return nil, err
-		}
-		closers = append(closers, func() { v.Close() })
-		srv := httpserv.New(httpserv.Config{Rate: -1, MaxConns: 4 * distinct})
-		lib := verifierapi.FromVerifier(v)
-		c := &counting{Verifier: lib, bv: lib.(verifierapi.BatchVerifier)}
-		counters = append(counters, c)
-		if _, err := verifierapi.New(srv, c, verifierapi.Options{PublicURL: "https://verifier.bench.example", MaxBatch: maxBatch}); err != nil {
-			return nil, err
-		}
-		ts := httptest.NewServer(srv.Handler())
-		closers = append(closers, ts.Close)
-		urls = append(urls, ts.URL)
-		stores = append(stores, store)
+		reps = append(reps, r)
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * distinct}, Timeout: 30 * time.Second}
-	defer client.CloseIdleConnections()
-	create := func(k int) (*verifier.Request, error) {
-		resp, err := client.Post(urls[k%len(urls)]+"/requests", "application/json", bytes.NewReader([]byte(benchPolicy)))
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		var env verifierapi.AuthorizationRequest
-		if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || resp.StatusCode != http.StatusCreated || env.Request == nil {
-			return nil, fmt.Errorf("bench: POST /requests: %d %v (readiness: %s)", resp.StatusCode, err, readiness(client, urls[k%len(urls)]))
-		}
-		return env.Request, nil
+	c := &platformClient{token: f.base.APIToken,
+		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * f.distinct}, Timeout: 30 * time.Second}}
+	defer c.http.CloseIdleConnections()
+	for _, r := range reps {
+		c.urls = append(c.urls, r.url)
 	}
-	respond := func(k int, doc []byte) error {
-		resp, err := client.Post(urls[k%len(urls)]+"/response", "application/json", bytes.NewReader(doc))
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		var res verifier.Result
-		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != http.StatusOK || !res.Valid {
-			return fmt.Errorf("bench: POST /response: %d %v %v", resp.StatusCode, res.Reasons, err)
-		}
-		return nil
-	}
-	// The first round: make the proofs once (they are kept for the next
-	// runs, whose requests come round with the same ids and nonces).
-	var root fr.Element
-	if path, err := pub.store.Path(pub.cred.Serial); err != nil {
+	// Warm-up: every replica goes round its cycle once; the proofs are
+	// made the first time an id comes up and kept for the next figures.
+	root, err := f.pub.root()
+	if err != nil {
 		return nil, err
-	} else {
-		root = path.Root
 	}
-	for k := range distinct {
-		req, err := create(k)
-		if err != nil {
-			return nil, fmt.Errorf("%w (warm-up)", err)
-		}
-		doc, ok := proofs[req.ID]
-		if !ok {
-			if doc, err = pub.prove(req, root); err != nil {
-				return nil, err
+	for i := range reps {
+		for range f.distinct {
+			doc, err := c.create(i)
+			if err != nil {
+				return nil, fmt.Errorf("%w (warm-up; replica: %s)", err, reps[i].stderr)
 			}
-			proofs[req.ID] = doc
-		}
-		if err := respond(k, doc); err != nil {
-			return nil, fmt.Errorf("%w (warm-up)", err)
+			tok, ok := f.proofs[doc.TransactionID]
+			if !ok {
+				if tok, err = f.pub.answer(doc, root); err != nil {
+					return nil, err
+				}
+				f.proofs[doc.TransactionID] = tok
+			}
+			if err := c.answer(i, doc.TransactionID, tok); err != nil {
+				return nil, fmt.Errorf("%w (warm-up; replica: %s)", err, reps[i].stderr)
+			}
+			if err := c.verdict(i, doc.TransactionID); err != nil {
+				return nil, fmt.Errorf("%w (warm-up)", err)
+			}
 		}
 	}
 
 	type job struct {
 		k   int
-		doc []byte
+		id  string
+		tok []byte
 	}
-	queue := make(chan job, (distinct-2*producers)/distinctPerClient)
+	queue := make(chan job, (f.distinct-2*producers)/distinctPerClient)
 	stop := make(chan struct{})
 	var failed atomic.Int64
 	var firstErr atomic.Pointer[error]
+	noteErr := func(err error) { failed.Add(1); firstErr.CompareAndSwap(nil, &err) }
 	var produceErr error
-	var next atomic.Int64
-	next.Store(int64(distinct))
 	var errMu sync.Mutex
 	setErr := func(err error) {
 		errMu.Lock()
@@ -456,6 +620,23 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 		}
 		errMu.Unlock()
 	}
+	// answerUntilTaken posts an answer until a replica takes it: an
+	// undecided transaction left in the store would take the id of its
+	// next round. failed says a post of it failed already, whose answer
+	// may have been lost after the replica took it: then, as for every
+	// post after the first, "answered already" means taken.
+	answerUntilTaken := func(k int, j job, failed bool) error {
+		var err error
+		for try := range 20 {
+			err = c.answer((k+try)%replicas, j.id, j.tok)
+			if err == nil || ((failed || try > 0) && errors.Is(err, errAnswered)) {
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return err
+	}
+	var next atomic.Int64
 	var pwg sync.WaitGroup
 	for range producers {
 		pwg.Add(1)
@@ -468,32 +649,32 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 				default:
 				}
 				k := int(next.Add(1))
-				req, err := create(k)
+				doc, err := c.create(k % replicas)
 				for try := 0; err != nil && try < 5; try++ {
-					// A request recorded whose answer was lost (a
+					// A transaction recorded whose answer was lost (a
 					// timeout on a loaded machine) keeps its id in the
-					// store, and the next request to draw that id is
-					// refused: the one after draws another.
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, &err)
+					// store, and the next one to draw that id is refused:
+					// the one after draws another.
+					noteErr(err)
 					time.Sleep(20 * time.Millisecond)
-					req, err = create(k)
+					doc, err = c.create(k % replicas)
 				}
 				if err != nil {
 					setErr(err)
 					return
 				}
-				doc, ok := proofs[req.ID]
+				tok, ok := f.proofs[doc.TransactionID]
 				if !ok {
-					setErr(errors.New("bench: a request came round with an id not seen before"))
+					setErr(errors.New("bench: a transaction came round with an id not seen before"))
 					return
 				}
+				j := job{k, doc.TransactionID, tok}
 				select {
-				case queue <- job{k, doc}:
+				case queue <- j:
 				case <-stop:
-					// Answered all the same: a request left in the store
-					// would take the id of its next round.
-					if err := respond(k+1, doc); err != nil {
+					// Answered all the same: a transaction left in the
+					// store would take the id of its next round.
+					if err := answerUntilTaken(k+1, j, false); err != nil {
 						setErr(err)
 					}
 					return
@@ -502,13 +683,11 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 		}()
 	}
 	go func() { pwg.Wait(); close(queue) }()
-	before := make([]verifier.RedisStats, len(stores))
-	for i, s := range stores {
-		before[i] = s.Stats()
-	}
-	for _, c := range counters {
-		c.batches.Store(0)
-		c.members.Store(0)
+	before := make([]replicaStats, len(reps))
+	for i, r := range reps {
+		if before[i], err = r.stats(); err != nil {
+			return nil, err
+		}
 	}
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -521,20 +700,25 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 			defer wg.Done()
 			var mine []time.Duration
 			for j := range queue {
-				// Every request taken is answered: one left in the
-				// store would take the id of its next round.
+				// Every transaction taken is answered, on the next
+				// replica round robin, and its verdict read on the one
+				// after (with one replica, all on it).
 				t0 := time.Now()
-				if err := respond(j.k+1, j.doc); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, &err)
-					// Posted again until decided: an undecided request
-					// left in the store would take the id of its next
-					// round.
-					for try := 0; try < 20 && respond(j.k+1, j.doc) != nil; try++ {
-						time.Sleep(50 * time.Millisecond)
+				err := c.answer((j.k+1)%replicas, j.id, j.tok)
+				took := time.Since(t0)
+				if err != nil {
+					noteErr(err)
+					if errors.Is(err, errAnswered) {
+						// Refused, not lost: the transaction was consumed
+						// by someone else, which the benchmark never does.
+						setErr(err)
+					} else if err := answerUntilTaken(j.k+2, j, true); err != nil {
+						setErr(err)
 					}
+				} else if err := c.verdict((j.k+2)%replicas, j.id); err != nil {
+					noteErr(err)
 				} else {
-					mine = append(mine, time.Since(t0))
+					mine = append(mine, took)
 				}
 				if time.Now().After(deadline) {
 					break
@@ -547,21 +731,28 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	after := make([]replicaStats, len(reps))
+	for i, r := range reps {
+		if after[i], err = r.stats(); err != nil {
+			return nil, err
+		}
+	}
 	close(stop)
-	for j := range queue { // until the producer has stopped
-		if err := respond(j.k+1, j.doc); err != nil {
+	for j := range queue { // until the producers have stopped
+		if err := answerUntilTaken(j.k+1, j, false); err != nil {
 			return nil, fmt.Errorf("%w (answering the queue after the run)", err)
 		}
 	}
 	if produceErr != nil {
 		return nil, produceErr
 	}
-	run := &VerifierHTTPRun{Replicas: replicas, Concurrency: conc, MaxBatch: maxBatch, Verified: len(lat), Errors: int(failed.Load())}
+	run := &VerifierHTTPRun{Replicas: replicas, GOMAXPROCS: procs, Concurrency: conc, MaxBatch: f.base.MaxBatch,
+		Verified: len(lat), Errors: int(failed.Load())}
 	if e := firstErr.Load(); e != nil {
 		run.FirstError = (*e).Error()
 	}
 	if len(lat) == 0 {
-		return nil, errors.New("bench: no verification completed")
+		return nil, fmt.Errorf("bench: no verification completed (%s)", run.FirstError)
 	}
 	slices.Sort(lat)
 	pct := func(q float64) float64 {
@@ -569,39 +760,28 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 	}
 	run.PerSecond = float64(len(lat)) / elapsed.Seconds()
 	run.P50ms, run.P99ms = pct(0.50), pct(0.99)
-	var trips uint64
-	var tripTime time.Duration
-	for i, s := range stores {
-		st := s.Stats()
-		trips += st.RoundTrips - before[i].RoundTrips
-		tripTime += st.Time - before[i].Time
+	var trips, verified, calls uint64
+	var redisNs, cpuNs int64
+	for i := range reps {
+		trips += after[i].RedisRoundTrips - before[i].RedisRoundTrips
+		redisNs += after[i].RedisNanos - before[i].RedisNanos
+		cpuNs += after[i].CPUNanos - before[i].CPUNanos
+		verified += uint64(after[i].Verified - before[i].Verified)
+		calls += uint64(after[i].Calls - before[i].Calls)
 	}
-	var batches, members int64
-	for _, c := range counters {
-		batches += c.batches.Load()
-		members += c.members.Load()
+	run.MeanBatch = 1
+	if calls > 0 {
+		run.MeanBatch = float64(verified) / float64(calls)
 	}
-	if batches > 0 {
-		run.MeanBatch = float64(members) / float64(batches)
-	} else {
-		run.MeanBatch = 1 // MaxBatch 1: one by one, without the collector
-	}
-	// The queue's requests made but not verified also cost their trip.
-	run.RedisTripsPerVerification = float64(trips) / float64(len(lat))
-	run.RedisMsPerVerification = float64(tripTime.Microseconds()) / 1000 / float64(len(lat))
+	// Per verification the replicas verified in the window (the
+	// transactions made for the queue but not answered in it also cost
+	// their trip).
+	per := float64(max(verified, 1))
+	run.RedisTripsPerVerification = float64(trips) / per
+	run.RedisMsPerVerification = float64(redisNs) / 1e6 / per
 	if trips > 0 {
-		run.RedisMsPerTrip = float64(tripTime.Microseconds()) / 1000 / float64(trips)
+		run.RedisMsPerTrip = float64(redisNs) / 1e6 / float64(trips)
 	}
+	run.ReplicaCPUms = float64(cpuNs) / 1e6 / per
 	return run, nil
-}
-
-// readiness returns a replica's /readyz answer, for error messages.
-func readiness(client *http.Client, url string) string {
-	resp, err := client.Get(url + "/readyz")
-	if err != nil {
-		return err.Error()
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-	return string(bytes.TrimSpace(data))
 }

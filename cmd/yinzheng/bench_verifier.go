@@ -12,8 +12,11 @@ import (
 // runBenchVerifier implements `yinzheng bench verifier [--distinct N]
 // [--min-time D] [--keys DIR] --json`: in-process verifications per second
 // at the production depth, one by one and in batches, at GOMAXPROCS 1 and 2;
-// then over HTTP against 1 and 3 replicas sharing one Redis (--redis URL,
-// or a redis-server started for the run; --no-http skips it).
+// then over HTTP, the OpenID4VP platform flow, against 1 and 3 replica
+// processes of one CPU each and one of two CPUs, sharing one Redis (--redis
+// URL, or a redis-server started for the run; --no-http skips it). The
+// replicas are this executable started again with bench.ReplicaEnv set
+// (main calls bench.MaybeServeReplica), not a subcommand.
 func runBenchVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench verifier", stderr)
 	distinct := fs.Int("distinct", 8, "distinct proofs to make (batches repeat them)")
@@ -23,7 +26,9 @@ func runBenchVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) 
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	redisURL := fs.String("redis", "", "Redis of the HTTP figures (default: start redis-server for the run)")
 	httpTime := fs.Duration("http-time", 2*time.Second, "time measured per HTTP figure")
+	clients := fs.Int("http-clients", 16, "concurrent clients answering transactions in the HTTP figures (one figure has 1)")
 	noHTTP := fs.Bool("no-http", false, "in-process figures only")
+	httpOnly := fs.Bool("http-only", false, "HTTP figures only")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -33,19 +38,39 @@ func runBenchVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) 
 	if *httpTime <= 0 || *httpTime > time.Minute {
 		return usageError("--http-time %v outside (0, 1m]", *httpTime)
 	}
+	if *clients < 1 || *clients > 256 {
+		return usageError("--http-clients %d outside 1…256", *clients)
+	}
 	if *distinct < 1 || *distinct > 256 {
 		return usageError("--distinct %d outside 1…256", *distinct)
+	}
+	if *noHTTP && *httpOnly {
+		return usageError("--no-http and --http-only exclude each other")
 	}
 	progress := func(stage string) { fmt.Fprintf(stderr, "bench verifier: %s\n", stage) }
 	if *quiet {
 		progress = nil
+	}
+	httpOpts := bench.VerifierHTTPOptions{RedisURL: *redisURL, Duration: *httpTime, Concurrency: *clients, Progress: progress}
+	if *httpOnly {
+		h, err := bench.VerifierHTTP(httpOpts)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return writeJSON(stdout, struct {
+				HTTP *bench.VerifierHTTPReport `json:"http"`
+			}{h})
+		}
+		_, err = io.WriteString(stdout, httpTable(h))
+		return err
 	}
 	r, err := bench.Verifier(bench.VerifierOptions{KeysDir: *keys, Distinct: *distinct, MinTime: *minTime, Progress: progress})
 	if err != nil {
 		return err
 	}
 	if !*noHTTP {
-		if r.HTTP, err = bench.VerifierHTTP(bench.VerifierHTTPOptions{RedisURL: *redisURL, Duration: *httpTime, Progress: progress}); err != nil {
+		if r.HTTP, err = bench.VerifierHTTP(httpOpts); err != nil {
 			return err
 		}
 	}
@@ -60,15 +85,24 @@ func runBenchVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) 
 		fmt.Fprintf(&b, "%-10d %-6d %14.0f %7.2f× %18.0f %7.2f×\n",
 			run.GOMAXPROCS, run.Batch, run.PerSecond, run.Speedup, run.PerSecondWithDecode, run.SpeedupWithDecode)
 	}
-	if h := r.HTTP; h != nil {
-		fmt.Fprintf(&b, "\nover HTTP (depth %d): %s\n", h.Depth, h.Setup)
-		fmt.Fprintf(&b, "%-8s %-11s %-9s %10s %8s %8s %10s %12s %12s\n", "replicas", "concurrency", "max batch",
-			"verif/s", "p50 ms", "p99 ms", "mean batch", "redis trips", "redis ms")
-		for _, run := range h.Runs {
-			fmt.Fprintf(&b, "%-8d %-11d %-9d %10.0f %8.2f %8.2f %10.1f %12.2f %12.3f\n", run.Replicas, run.Concurrency,
-				run.MaxBatch, run.PerSecond, run.P50ms, run.P99ms, run.MeanBatch, run.RedisTripsPerVerification, run.RedisMsPerVerification)
-		}
+	if r.HTTP != nil {
+		b.WriteString("\n" + httpTable(r.HTTP))
 	}
 	_, err = io.WriteString(stdout, b.String())
 	return err
+}
+
+// httpTable is the text form of the HTTP figures.
+func httpTable(h *bench.VerifierHTTPReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "over HTTP (depth %d, %d CPUs): %s\n", h.Depth, h.NumCPU, h.Setup)
+	fmt.Fprintf(&b, "%-8s %-10s %-11s %-9s %10s %8s %8s %10s %12s %10s %12s\n", "replicas", "GOMAXPROCS", "concurrency", "max batch",
+		"verif/s", "p50 ms", "p99 ms", "mean batch", "redis trips", "redis ms", "replica cpu")
+	for _, run := range h.Runs {
+		fmt.Fprintf(&b, "%-8d %-10d %-11d %-9d %10.0f %8.2f %8.2f %10.1f %12.2f %10.3f %9.2f ms\n", run.Replicas, run.GOMAXPROCS,
+			run.Concurrency, run.MaxBatch, run.PerSecond, run.P50ms, run.P99ms, run.MeanBatch, run.RedisTripsPerVerification,
+			run.RedisMsPerVerification, run.ReplicaCPUms)
+	}
+	fmt.Fprintf(&b, "three one-CPU replicas serve %.2f× one\n", h.ThreeOverOne)
+	return b.String()
 }

@@ -1,6 +1,12 @@
 package main
 
-import "testing"
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/yinzheng-id/yinzheng/bench"
+)
 
 // TestBenchVerifierRefusesBadFlags: out-of-range flags are usage errors
 // (exit 2) before any key is loaded.
@@ -11,9 +17,38 @@ func TestBenchVerifierRefusesBadFlags(t *testing.T) {
 		{"bench", "verifier", "--distinct", "0"},
 		{"bench", "verifier", "--distinct", "257"},
 		{"bench", "verifier", "--batch", "8"},
+		{"bench", "verifier", "--http-clients", "0"},
+		{"bench", "verifier", "--http-clients", "257"},
+		{"bench", "verifier", "--no-http", "--http-only"},
 	} {
 		if code, _, errOut := cli(args...); code != 2 {
 			t.Errorf("%q: exit %d, want 2 (stderr %q)", args, code, errOut)
+		}
+	}
+}
+
+// TestBenchVerifierHTTP runs the HTTP figures of `bench verifier --json`
+// for a moment: the replicas are child processes of this (test) binary,
+// each started with bench.ReplicaEnv (TestMain serves it, as main does),
+// at the GOMAXPROCS the figure names, and every answer was taken and its
+// verdict read back valid.
+func TestBenchVerifierHTTP(t *testing.T) {
+	code, out, errOut := cli("bench", "verifier", "--http-only", "--json", "--quiet", "--http-time", "200ms", "--http-clients", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r struct {
+		HTTP *bench.VerifierHTTPReport `json:"http"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.HTTP == nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(r.HTTP.Runs) != 4 || !strings.Contains(r.HTTP.Setup, "separate process") {
+		t.Fatalf("report: %s", out)
+	}
+	for _, run := range r.HTTP.Runs {
+		if run.Verified == 0 || run.Errors != 0 || run.GOMAXPROCS < 1 || run.PerSecond <= 0 {
+			t.Errorf("run %+v", run)
 		}
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/consensys/gnark/logger"
+
+	"github.com/yinzheng-id/yinzheng/bench"
 )
 
 // command is one top-level subcommand.
@@ -52,6 +54,9 @@ func main() {
 	// gnark logs compilation progress on stdout by default; stdout carries
 	// this command's results, so its logger stays silent.
 	logger.Disable()
+	// A child process of `bench verifier` serving as one replica of the
+	// HTTP benchmark (bench.ReplicaEnv set by its parent); not a command.
+	bench.MaybeServeReplica()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -221,7 +221,7 @@ func startReplica(exe string, procs int, cfg *replicaConfig) (*replica, error) {
 		return nil, err
 	}
 	var hello replicaHello
-	if _, err := r.in.Write(append(data, '\n')); err == nil {
+	if _, err = r.in.Write(append(data, '\n')); err == nil {
 		err = r.read(&hello, 2*time.Minute)
 	}
 	switch {

@@ -95,6 +95,10 @@ type VerifierHTTPRun struct {
 	// answer (three GETs today: the service's pending check, the
 	// verifier's recorded request, the presentation's request), consume
 	// it with its verdict (a script), read the verdict for the backend.
+	// The time is the replica's wall time from sending a command to
+	// reading its answer: under load it includes waiting for the
+	// replica's CPU, so the one-client figure is the round trips' own
+	// cost.
 	RedisTripsPerVerification float64 `json:"redis_round_trips_per_verification"`
 	RedisMsPerVerification    float64 `json:"redis_ms_per_verification"`
 	RedisMsPerTrip            float64 `json:"redis_ms_per_round_trip"`
@@ -102,6 +106,9 @@ type VerifierHTTPRun struct {
 	// verification: the request object's signature, the proof's check, the
 	// HTTP and Redis work.
 	ReplicaCPUms float64 `json:"replica_cpu_ms_per_verification"`
+	// ReplicaBusy is the replicas' CPU time over the time measured, per
+	// replica: 1 is a replica using its one CPU the whole time.
+	ReplicaBusy float64 `json:"replica_cpu_busy"`
 }
 
 // benchIssuer is the issuer id of the benchmark's publication.
@@ -783,5 +790,6 @@ func (f *fleetLoad) run(replicas, procs, conc int, d time.Duration) (*VerifierHT
 		run.RedisMsPerTrip = float64(redisNs) / 1e6 / float64(trips)
 	}
 	run.ReplicaCPUms = float64(cpuNs) / 1e6 / per
+	run.ReplicaBusy = float64(cpuNs) / float64(elapsed) / float64(replicas)
 	return run, nil
 }

@@ -37,7 +37,7 @@ func TestVerifierHTTPReport(t *testing.T) {
 		if run.RedisTripsPerVerification < 5.5 || run.RedisTripsPerVerification > 8 || run.RedisMsPerTrip <= 0 {
 			t.Fatalf("run %d: %.2f Redis round trips per verification, want about 6 (SET, 3 GET, script, GET)", i, run.RedisTripsPerVerification)
 		}
-		if run.ReplicaCPUms <= 0 {
+		if run.ReplicaCPUms <= 0 || run.ReplicaBusy <= 0 || run.ReplicaBusy > float64(run.GOMAXPROCS)+0.5 {
 			t.Fatalf("run %d: no replica CPU time measured", i)
 		}
 	}
@@ -74,14 +74,16 @@ func TestReplicaRefusesBadConfig(t *testing.T) {
 }
 
 // TestStartReplicaRefusesNonReplica: a child that does not answer as a
-// replica (here cat, which echoes the configuration back: no address, no
-// GOMAXPROCS) is an error, not a replica.
+// replica is an error, not a replica: cat echoes the configuration back
+// (no address, no GOMAXPROCS), false exits without a word.
 func TestStartReplicaRefusesNonReplica(t *testing.T) {
-	cat, err := exec.LookPath("cat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := startReplica(cat, 1, &replicaConfig{}); err == nil {
-		t.Fatal("a program that is no replica was taken for one")
+	for _, name := range []string{"cat", "false"} {
+		exe, err := exec.LookPath(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := startReplica(exe, 1, &replicaConfig{}); err == nil {
+			t.Errorf("%s was taken for a replica", name)
+		}
 	}
 }

@@ -96,12 +96,12 @@ func runBenchVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) 
 func httpTable(h *bench.VerifierHTTPReport) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "over HTTP (depth %d, %d CPUs): %s\n", h.Depth, h.NumCPU, h.Setup)
-	fmt.Fprintf(&b, "%-8s %-10s %-11s %-9s %10s %8s %8s %10s %12s %10s %12s\n", "replicas", "GOMAXPROCS", "concurrency", "max batch",
-		"verif/s", "p50 ms", "p99 ms", "mean batch", "redis trips", "redis ms", "replica cpu")
+	fmt.Fprintf(&b, "%-8s %-10s %-11s %-9s %10s %8s %8s %10s %12s %10s %12s %5s\n", "replicas", "GOMAXPROCS", "concurrency", "max batch",
+		"verif/s", "p50 ms", "p99 ms", "mean batch", "redis trips", "redis ms", "replica cpu", "busy")
 	for _, run := range h.Runs {
-		fmt.Fprintf(&b, "%-8d %-10d %-11d %-9d %10.0f %8.2f %8.2f %10.1f %12.2f %10.3f %9.2f ms\n", run.Replicas, run.GOMAXPROCS,
+		fmt.Fprintf(&b, "%-8d %-10d %-11d %-9d %10.0f %8.2f %8.2f %10.1f %12.2f %10.3f %9.2f ms %5.2f\n", run.Replicas, run.GOMAXPROCS,
 			run.Concurrency, run.MaxBatch, run.PerSecond, run.P50ms, run.P99ms, run.MeanBatch, run.RedisTripsPerVerification,
-			run.RedisMsPerVerification, run.ReplicaCPUms)
+			run.RedisMsPerVerification, run.ReplicaCPUms, run.ReplicaBusy)
 	}
 	fmt.Fprintf(&b, "three one-CPU replicas serve %.2f× one\n", h.ThreeOverOne)
 	return b.String()

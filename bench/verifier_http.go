@@ -109,6 +109,9 @@ type VerifierHTTPRun struct {
 	// ReplicaBusy is the replicas' CPU time over the time measured, per
 	// replica: 1 is a replica using its one CPU the whole time.
 	ReplicaBusy float64 `json:"replica_cpu_busy"`
+	// ClientCPUms is the bench process's CPU time per verification: the
+	// clients share the machine with the replicas.
+	ClientCPUms float64 `json:"client_cpu_ms_per_verification"`
 }
 
 // benchIssuer is the issuer id of the benchmark's publication.
@@ -699,6 +702,7 @@ func (f *fleetLoad) run(replicas, procs, conc int, d time.Duration) (*VerifierHT
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
+	clientCPU := cpuNanos()
 	start := time.Now()
 	deadline := start.Add(d)
 	for range conc {
@@ -738,6 +742,7 @@ func (f *fleetLoad) run(replicas, procs, conc int, d time.Duration) (*VerifierHT
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	clientCPU = cpuNanos() - clientCPU
 	after := make([]replicaStats, len(reps))
 	for i, r := range reps {
 		if after[i], err = r.stats(); err != nil {
@@ -790,6 +795,7 @@ func (f *fleetLoad) run(replicas, procs, conc int, d time.Duration) (*VerifierHT
 		run.RedisMsPerTrip = float64(redisNs) / 1e6 / float64(trips)
 	}
 	run.ReplicaCPUms = float64(cpuNs) / 1e6 / per
+	run.ClientCPUms = float64(clientCPU) / 1e6 / float64(len(lat))
 	run.ReplicaBusy = float64(cpuNs) / float64(elapsed) / float64(replicas)
 	return run, nil
 }

@@ -64,8 +64,9 @@ type replicaConfig struct {
 	APIToken           string `json:"api_token"`
 	// Nonces is this replica's cycle of request ids and nonces (see
 	// cyclicRand); replicas get disjoint cycles.
-	Nonces   []byte `json:"nonces"`
-	MaxBatch int    `json:"max_batch"`
+	Nonces []byte `json:"nonces"`
+	// MaxBatch bounds the answers verified together (1: one by one).
+	MaxBatch int `json:"max_batch"`
 }
 
 // replicaHello is the replica's first line on stdout.
@@ -146,7 +147,10 @@ func ServeReplica(in io.Reader, out io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := httpserv.New(httpserv.Config{Name: "bench-replica", Rate: -1, MaxConns: 1024, Logger: log})
 	cv := &countingVerifier{TransactionVerifier: v}
-	if _, err := verifierapi.NewPlatform(srv, cv, verifierapi.PlatformOptions{Platform: pl, APIToken: cfg.APIToken,
+	// Answers one by one: this build's platform service has no batching
+	// (cfg.MaxBatch is 1).
+	var tv verifierapi.TransactionVerifier = cv
+	if _, err := verifierapi.NewPlatform(srv, tv, verifierapi.PlatformOptions{Platform: pl, APIToken: cfg.APIToken,
 		PublicURL: "https://" + benchDomain, QuotaPerMinute: 1 << 30, Logger: log}); err != nil {
 		return fail(err)
 	}

@@ -59,13 +59,18 @@ type VerifierHTTPOptions struct {
 type VerifierHTTPReport struct {
 	Depth int `json:"depth"`
 	// Setup says how the replicas and their load run.
-	Setup  string            `json:"setup"`
-	NumCPU int               `json:"num_cpu"`
-	Runs   []VerifierHTTPRun `json:"runs"`
+	Setup  string `json:"setup"`
+	NumCPU int    `json:"num_cpu"`
+	// LoadAverage is /proc/loadavg when the figures start and when they
+	// end (Linux; empty elsewhere): other work on the machine moves them.
+	LoadAverage []string          `json:"load_average,omitempty"`
+	Runs        []VerifierHTTPRun `json:"runs"`
 	// ThreeOverOne is the throughput of three one-CPU replicas over one's,
-	// at the same concurrency: at most NumCPU on this machine, since the
-	// replicas (and the clients) share its CPUs.
-	ThreeOverOne float64 `json:"three_replicas_over_one"`
+	// at the same concurrency, answers batched (and ThreeOverOneUnbatched
+	// one by one): at most NumCPU on this machine, since the replicas (and
+	// the clients) share its CPUs.
+	ThreeOverOne          float64 `json:"three_replicas_over_one"`
+	ThreeOverOneUnbatched float64 `json:"three_replicas_over_one_unbatched"`
 }
 
 // VerifierHTTPRun is one figure: verifications per second through the
@@ -92,9 +97,9 @@ type VerifierHTTPRun struct {
 	MeanBatch float64 `json:"mean_batch"`
 	// Redis round trips per verification, counted in the replicas, the
 	// whole transaction included: record it (SET NX), read it for the
-	// answer (three GETs today: the service's pending check, the
-	// verifier's recorded request, the presentation's request), consume
-	// it with its verdict (a script), read the verdict for the backend.
+	// answer (three GETs in this build: the service's pending check, the
+	// verifier's recorded request, the presentation's request), consume it with its verdict (a script), read the verdict for
+	// the backend.
 	// The time is the replica's wall time from sending a command to
 	// reading its answer: under load it includes waiting for the
 	// replica's CPU, so the one-client figure is the round trips' own
@@ -222,17 +227,45 @@ func VerifierHTTP(opts VerifierHTTPOptions) (*VerifierHTTPReport, error) {
 	base.RedisURL = redisURL
 	f := &fleetLoad{pub: pub, exe: exe, base: base, proofs: map[string][]byte{}, distinct: distinct}
 	r := &VerifierHTTPReport{Depth: HTTPDepth, Setup: httpSetup, NumCPU: runtime.NumCPU()}
-	conc := opts.Concurrency
-	for _, c := range []struct{ replicas, procs, conc int }{{1, 1, 1}, {1, 1, conc}, {3, 1, conc}, {1, 2, conc}} {
-		opts.Progress(fmt.Sprintf("HTTP: %d replica process(es) at GOMAXPROCS %d, %d clients", c.replicas, c.procs, c.conc))
-		run, err := f.run(c.replicas, c.procs, c.conc, opts.Duration)
+	if l := loadAverage(); l != "" {
+		r.LoadAverage = append(r.LoadAverage, l)
+		defer func() { r.LoadAverage = append(r.LoadAverage, loadAverage()) }()
+	}
+	for _, c := range httpFigures(opts.Concurrency) {
+		opts.Progress(fmt.Sprintf("HTTP: %d replica process(es) at GOMAXPROCS %d, %d clients, batches up to %d",
+			c.Replicas, c.GOMAXPROCS, c.Concurrency, c.MaxBatch))
+		run, err := f.run(c, opts.Duration)
 		if err != nil {
 			return nil, err
 		}
 		r.Runs = append(r.Runs, *run)
 	}
-	r.ThreeOverOne = r.Runs[2].PerSecond / r.Runs[1].PerSecond
+	r.ThreeOverOneUnbatched = r.Runs[2].PerSecond / r.Runs[1].PerSecond
+	r.ThreeOverOne = r.ThreeOverOneUnbatched
 	return r, nil
+}
+
+// loadAverage is the first three fields of /proc/loadavg, or "".
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return ""
+}
+
+// httpFigures are the figures VerifierHTTP measures, in order: one client
+// (the latency of an idle replica); 1 and 3 one-CPU replicas at conc
+// clients, one by one and batched; one two-CPU replica, batched.
+func httpFigures(conc int) []VerifierHTTPRun {
+	// The platform service of this build verifies answers one by one;
+	// the batched figures come with its batching (MaxBatch).
+	return []VerifierHTTPRun{
+		{Replicas: 1, GOMAXPROCS: 1, Concurrency: 1, MaxBatch: 1},
+		{Replicas: 1, GOMAXPROCS: 1, Concurrency: conc, MaxBatch: 1},
+		{Replicas: 3, GOMAXPROCS: 1, Concurrency: conc, MaxBatch: 1},
+		{Replicas: 1, GOMAXPROCS: 2, Concurrency: conc, MaxBatch: 1},
+	}
 }
 
 // newBenchPlatform makes a throwaway registrar in dir, registers
@@ -271,7 +304,7 @@ func newBenchPlatform(dir string, pub *benchPublication) (*replicaConfig, error)
 		return nil, err
 	}
 	return &replicaConfig{PublicationDir: pub.dir, VerifierDir: verifierDir, PlatformDir: platformDir,
-		PlatformPassphrase: pass, APIToken: token, MaxBatch: 1}, nil
+		PlatformPassphrase: pass, APIToken: token}, nil
 }
 
 // benchPublication is an issuer publication with one credential.
@@ -552,9 +585,10 @@ func (c *platformClient) verdict(i int, id string) error {
 	return nil
 }
 
-// run is one figure: replicas processes at GOMAXPROCS procs, conc
-// clients answering, for d.
-func (f *fleetLoad) run(replicas, procs, conc int, d time.Duration) (*VerifierHTTPRun, error) {
+// run measures figure fig (its replicas, their GOMAXPROCS and batch
+// bound, its clients) for d.
+func (f *fleetLoad) run(fig VerifierHTTPRun, d time.Duration) (*VerifierHTTPRun, error) {
+	replicas, procs, conc := fig.Replicas, fig.GOMAXPROCS, fig.Concurrency
 	for len(f.cycles) < replicas {
 		c := make([]byte, f.distinct*idNonceSize)
 		if _, err := io.ReadFull(rand.Reader, c); err != nil {
@@ -570,7 +604,7 @@ func (f *fleetLoad) run(replicas, procs, conc int, d time.Duration) (*VerifierHT
 	}()
 	for i := range replicas {
 		cfg := *f.base
-		cfg.Nonces = f.cycles[i]
+		cfg.Nonces, cfg.MaxBatch = f.cycles[i], fig.MaxBatch
 		r, err := startReplica(f.exe, procs, &cfg)
 		if err != nil {
 			return nil, err
@@ -758,8 +792,8 @@ func (f *fleetLoad) run(replicas, procs, conc int, d time.Duration) (*VerifierHT
 	if produceErr != nil {
 		return nil, produceErr
 	}
-	run := &VerifierHTTPRun{Replicas: replicas, GOMAXPROCS: procs, Concurrency: conc, MaxBatch: f.base.MaxBatch,
-		Verified: len(lat), Errors: int(failed.Load())}
+	run := &fig
+	run.Verified, run.Errors = len(lat), int(failed.Load())
 	if e := firstErr.Load(); e != nil {
 		run.FirstError = (*e).Error()
 	}

@@ -15,24 +15,27 @@ import (
 // answer was taken and its verdict read back valid (a refused answer or
 // verdict counts as an error), and each transaction costs the Redis round
 // trips it must (record it, read it three times for the answer, consume
-// it, read the verdict). It uses the cached development keys of depth
+// it, read the verdict); one by one, every verification is a call of its own. It uses the cached development keys of depth
 // HTTPDepth (set up on first use) and a redis-server it starts.
 func TestVerifierHTTPReport(t *testing.T) {
 	r, err := VerifierHTTP(VerifierHTTPOptions{Duration: 200 * time.Millisecond, Concurrency: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []struct{ replicas, procs, conc int }{{1, 1, 1}, {1, 1, 2}, {3, 1, 2}, {1, 2, 2}}
+	want := []struct{ replicas, procs, conc, batch int }{{1, 1, 1, 1}, {1, 1, 2, 1}, {3, 1, 2, 1}, {1, 2, 2, 1}}
 	if r.Depth != HTTPDepth || len(r.Runs) != len(want) || r.NumCPU < 1 || !strings.Contains(r.Setup, "separate process") {
 		t.Fatalf("report: %+v", r)
 	}
 	for i, run := range r.Runs {
 		w := want[i]
-		if run.Replicas != w.replicas || run.GOMAXPROCS != w.procs || run.Concurrency != w.conc || run.MaxBatch < 1 {
+		if run.Replicas != w.replicas || run.GOMAXPROCS != w.procs || run.Concurrency != w.conc || run.MaxBatch != w.batch {
 			t.Fatalf("run %d: %+v, want %+v", i, run, w)
 		}
 		if run.Verified == 0 || run.Errors != 0 || run.PerSecond <= 0 || run.P50ms <= 0 || run.P99ms < run.P50ms || run.MeanBatch < 1 {
 			t.Fatalf("implausible run %d: %+v", i, run)
+		}
+		if run.MaxBatch == 1 && run.MeanBatch != 1 {
+			t.Fatalf("run %d: mean batch %v one by one", i, run.MeanBatch)
 		}
 		if run.RedisTripsPerVerification < 5.5 || run.RedisTripsPerVerification > 8 || run.RedisMsPerTrip <= 0 {
 			t.Fatalf("run %d: %.2f Redis round trips per verification, want about 6 (SET, 3 GET, script, GET)", i, run.RedisTripsPerVerification)
@@ -42,8 +45,8 @@ func TestVerifierHTTPReport(t *testing.T) {
 		}
 	}
 	t.Logf("%+v", r.Runs)
-	if r.ThreeOverOne != r.Runs[2].PerSecond/r.Runs[1].PerSecond {
-		t.Fatalf("three over one %v, runs %v and %v", r.ThreeOverOne, r.Runs[2].PerSecond, r.Runs[1].PerSecond)
+	if r.ThreeOverOneUnbatched != r.Runs[2].PerSecond/r.Runs[1].PerSecond || r.ThreeOverOne != r.ThreeOverOneUnbatched {
+		t.Fatalf("three over one %v and %v unbatched, runs %+v", r.ThreeOverOne, r.ThreeOverOneUnbatched, r.Runs)
 	}
 	for name, bad := range map[string]VerifierHTTPOptions{
 		"concurrency": {Concurrency: -1},

@@ -13,7 +13,8 @@ import (
 // [--min-time D] [--keys DIR] --json`: in-process verifications per second
 // at the production depth, one by one and in batches, at GOMAXPROCS 1 and 2;
 // then over HTTP, the OpenID4VP platform flow, against 1 and 3 replica
-// processes of one CPU each and one of two CPUs, sharing one Redis (--redis
+// processes of one CPU each (answers one by one and batched) and one of
+// two CPUs, sharing one Redis (--redis
 // URL, or a redis-server started for the run; --no-http skips it). The
 // replicas are this executable started again with bench.ReplicaEnv set
 // (main calls bench.MaybeServeReplica), not a subcommand.
@@ -103,6 +104,13 @@ func httpTable(h *bench.VerifierHTTPReport) string {
 			run.Concurrency, run.MaxBatch, run.PerSecond, run.P50ms, run.P99ms, run.MeanBatch, run.RedisTripsPerVerification,
 			run.RedisMsPerVerification, run.ReplicaCPUms, run.ReplicaBusy)
 	}
-	fmt.Fprintf(&b, "three one-CPU replicas serve %.2f× one\n", h.ThreeOverOne)
+	if len(h.LoadAverage) > 0 {
+		fmt.Fprintf(&b, "load average (1, 5, 15 min) %s\n", strings.Join(h.LoadAverage, " → "))
+	}
+	if h.ThreeOverOne != h.ThreeOverOneUnbatched {
+		fmt.Fprintf(&b, "three one-CPU replicas serve %.2f× one batched, %.2f× one by one\n", h.ThreeOverOne, h.ThreeOverOneUnbatched)
+	} else {
+		fmt.Fprintf(&b, "three one-CPU replicas serve %.2f× one\n", h.ThreeOverOne)
+	}
 	return b.String()
 }

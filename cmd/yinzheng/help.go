@@ -37,7 +37,7 @@ var subcommandTable = map[string][]subcommand{
 	"bench": {
 		{"circuit", "time witness, proof and verification of the presentation circuit"},
 		{"revocation", "time appends, revocations, path reads and publication"},
-		{"verifier", "in-process verifications per second, one by one and batched"},
+		{"verifier", "verifications per second: in process (one by one, batched), then over HTTP (1 and 3 replica processes on one Redis)"},
 		{"issuance", "issuances per second through the OpenID4VCI HTTP flow of a loopback issuer service"},
 		{"suite", "the standard sweeps: results.json, results.csv, plots and report.md (--quick, --out DIR)"},
 		{"compare", "compare two results.json; exit 1 when a figure regressed beyond its noise band"},

@@ -45,7 +45,8 @@ func (w *Wallet) PostResponse(ctx context.Context, r *Request, form url.Values) 
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(hr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFetch, err)
+		// %w twice: a refused redirect is also ErrInsecureURL.
+		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxDocumentSize+1))

@@ -183,7 +183,8 @@ func (w *Wallet) Open(ctx context.Context, invocation string) (*Request, error) 
 	hr.Header.Set("Accept", "application/"+RequestObjectType)
 	resp, err := w.client().Do(hr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFetch, err)
+		// %w twice: a refused redirect is also ErrInsecureURL.
+		return nil, fmt.Errorf("%w: %w", ErrFetch, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -128,7 +128,7 @@ func (w *Wallet) ParseInvocation(raw string) (*Invocation, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != scheme {
-		return nil, fmt.Errorf("%w: want %s:", ErrInvocation, scheme)
+		return nil, fmt.Errorf("%w: want the %s scheme", ErrInvocation, scheme)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {

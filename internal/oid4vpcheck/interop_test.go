@@ -275,12 +275,21 @@ func TestInterop(t *testing.T) {
 			if err := r.CheckVPToken(bytes.Replace(tok, []byte(`"yinzheng_`), []byte(`"other_`), 1)); !errors.Is(err, oid4vpcheck.ErrVPTokenUnknownID) {
 				t.Fatalf("renamed query id: %v", err)
 			}
-			ans, err := w.PostResponse(ctx, r, url.Values{"vp_token": {string(tok)}, "state": {r.State}})
+			// An unrecognized response parameter is ignored by the
+			// verifier (§8.1: "The Client MUST ignore any unrecognized
+			// parameters").
+			form := url.Values{"vp_token": {string(tok)}, "state": {r.State}, "x_wallet_extension": {"1"}}
+			ans, err := w.PostResponse(ctx, r, form)
 			if err != nil {
 				t.Fatalf("direct_post: %v", err)
 			}
 			if res := gm.verdict(t, n, doc.TransactionID, ans); !res.Valid {
 				t.Fatalf("verdict %+v", res)
+			}
+			// The transaction has had its answer: a replay is not
+			// processed (and so not answered 200, §8.2).
+			if _, err := w.PostResponse(ctx, r, form); !errors.Is(err, oid4vpcheck.ErrAnswerStatus) {
+				t.Fatalf("replay: %v", err)
 			}
 		})
 	}

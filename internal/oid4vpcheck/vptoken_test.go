@@ -8,7 +8,7 @@ import (
 
 // vpRequest is a checked request with an SD-JWT query, an object-format
 // query allowing multiple presentations, and (sets) credential sets.
-func vpRequest(t *testing.T, sets bool) *Request {
+func vpRequest(t testing.TB, sets bool) *Request {
 	t.Helper()
 	q := `{"credentials": [
 	  {"id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:example:pid"]}, "claims": [{"path": ["age_over_18"]}]},

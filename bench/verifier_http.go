@@ -337,8 +337,8 @@ func (p *benchPublication) prove(req *verifier.Request, root fr.Element) ([]byte
 
 // counting wraps the service's verifier to count batches.
 type counting struct {
-	verifierapi.Verifier
-	bv               verifierapi.BatchVerifier
+	legacyVerifier
+	bv               legacyBatchVerifier
 	batches, members atomic.Int64
 }
 
@@ -375,10 +375,10 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 		}
 		closers = append(closers, func() { v.Close() })
 		srv := httpserv.New(httpserv.Config{Rate: -1, MaxConns: 4 * distinct})
-		lib := verifierapi.FromVerifier(v)
-		c := &counting{Verifier: lib, bv: lib.(verifierapi.BatchVerifier)}
+		lib := legacyFromVerifier(v)
+		c := &counting{legacyVerifier: lib, bv: lib.(legacyBatchVerifier)}
 		counters = append(counters, c)
-		if _, err := verifierapi.New(srv, c, verifierapi.Options{PublicURL: "https://verifier.bench.example", MaxBatch: maxBatch}); err != nil {
+		if _, err := newLegacyService(srv, c, legacyOptions{PublicURL: "https://verifier.bench.example", MaxBatch: maxBatch}); err != nil {
 			return nil, err
 		}
 		ts := httptest.NewServer(srv.Handler())
@@ -394,7 +394,7 @@ func runHTTP(pub *benchPublication, redisURL string, rnd *cyclicRand, proofs map
 			return nil, err
 		}
 		defer resp.Body.Close()
-		var env verifierapi.AuthorizationRequest
+		var env legacyAuthorizationRequest
 		if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || resp.StatusCode != http.StatusCreated || env.Request == nil {
 			return nil, fmt.Errorf("bench: POST /requests: %d %v (readiness: %s)", resp.StatusCode, err, readiness(client, urls[k%len(urls)]))
 		}

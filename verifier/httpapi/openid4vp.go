@@ -48,10 +48,11 @@ type TransactionVerifier interface {
 	Decline(ctx context.Context, state, code string) (*verifier.Result, error)
 }
 
-// ResponseBatchVerifier is a TransactionVerifier that can verify many
-// wallet answers at once, as verifier.Verifier.VerifyResponses does (each
-// decided as VerifyResponse would, the proofs checked together); the
-// platform service then batches the answers that arrive together.
+// ResponseBatchVerifier is what a TransactionVerifier also implements when
+// it can verify many wallet answers at once, as
+// verifier.Verifier.VerifyResponses does (each decided as VerifyResponse
+// would, the proofs checked together); the platform service then batches
+// the answers that arrive together.
 type ResponseBatchVerifier interface {
 	VerifyResponses(ctx context.Context, items []verifier.ResponseItem) []verifier.BatchResult
 }

@@ -177,7 +177,9 @@ var errIDTaken = errors.New("request id already recorded")
 
 func (s *badgerStore) get(key string) ([]byte, error) {
 	var doc []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	// Under the guard, as writes are: a damaged file read here is an
+	// error wrapping ErrDamaged, never a panic or an empty value.
+	err := storelock.View(s.db, func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(key))
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -106,12 +107,18 @@ type RequestObject struct {
 	RequestURI     string          `json:"request_uri,omitempty"`
 	Scope          string          `json:"scope,omitempty"`
 	Extra          json.RawMessage `json:"presentation_definition,omitempty"`
+	// TransactionData is read only to be refused: a wallet that does not
+	// support transaction_data MUST refuse a request carrying it
+	// (OpenID4VP 1.0 §5.1), where other unknown parameters are ignored.
+	TransactionData json.RawMessage `json:"transaction_data,omitempty"`
 }
 
 // ClientMetadata is the verifier metadata a request carries.
 type ClientMetadata struct {
-	// VPFormatsSupported maps a format identifier to its algorithms.
-	VPFormatsSupported map[string]map[string][]string `json:"vp_formats_supported"`
+	// VPFormatsSupported maps a format identifier to an object of
+	// format-specific parameters (OpenID4VP 1.0 §11.1; their values are
+	// not all strings: mso_mdoc's algorithms are COSE numbers).
+	VPFormatsSupported map[string]json.RawMessage `json:"vp_formats_supported"`
 }
 
 // VerifierInfo is one attestation about the verifier (OpenID4VP 1.0 §5.11).
@@ -136,6 +143,9 @@ type CredentialQuery struct {
 	Claims                            []ClaimQuery    `json:"claims,omitempty"`
 	ClaimSets                         [][]string      `json:"claim_sets,omitempty"`
 	RequireCryptographicHolderBinding *bool           `json:"require_cryptographic_holder_binding,omitempty"`
+	// TrustedAuthorities is read to be refused by Yinzheng's profile
+	// (the verifier pins its issuer) rather than ignored.
+	TrustedAuthorities json.RawMessage `json:"trusted_authorities,omitempty"`
 }
 
 // ClaimQuery names one claim by its path: strings for object members,
@@ -143,6 +153,9 @@ type CredentialQuery struct {
 type ClaimQuery struct {
 	ID   string `json:"id,omitempty"`
 	Path []any  `json:"path"`
+	// Values (value matching) is read to be refused by Yinzheng's
+	// profile rather than ignored.
+	Values json.RawMessage `json:"values,omitempty"`
 }
 
 // SDJWTMeta is the meta of a dc+sd-jwt credential query.
@@ -246,18 +259,89 @@ var (
 	stateChar = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
 )
 
-// ParseRequestObject reads a request object payload strictly (at most
-// MaxDocumentSize bytes, one JSON object, no unknown member) and checks it
-// with Check.
+// ParseRequestObject reads a request object payload (at most
+// MaxDocumentSize bytes, one JSON object, strictjson's rules on UTF-8,
+// duplicate and case-variant member names) and checks it with Check.
+// Members it does not know are ignored, at every level of the object, as
+// OpenID4VP 1.0 requires of wallets (§5: "The Wallet MUST ignore any
+// unrecognized parameters"; §6: DCQL implementations "MUST ignore any
+// unknown properties"; §11.1 for client_metadata); transaction_data is
+// known, to be refused (Check).
 func ParseRequestObject(payload []byte, now time.Time) (*RequestObject, error) {
+	var raw json.RawMessage
+	if err := strictjson.Unmarshal(payload, MaxDocumentSize, &raw); err != nil {
+		return nil, roErr("payload: %v", err)
+	}
+	known, err := knownMembers(raw, reflect.TypeFor[RequestObject]())
+	if err != nil {
+		return nil, roErr("payload: %v", err)
+	}
 	var ro RequestObject
-	if err := strictjson.Unmarshal(payload, MaxDocumentSize, &ro); err != nil {
+	if err := strictjson.Unmarshal(known, 0, &ro); err != nil {
 		return nil, roErr("payload: %v", err)
 	}
 	if err := ro.Check(now); err != nil {
 		return nil, err
 	}
 	return &ro, nil
+}
+
+var rawMessageType = reflect.TypeFor[json.RawMessage]()
+
+// knownMembers returns raw without the object members that t (a struct,
+// or slices of them, field by field) has no json field for. A member
+// that differs from a field's name only in letter case is kept, for
+// strictjson to refuse (one document, one reading). Values t holds as
+// json.RawMessage, maps or interfaces are kept whole.
+func knownMembers(raw json.RawMessage, t reflect.Type) (json.RawMessage, error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == rawMessageType:
+		return raw, nil
+	case t.Kind() == reflect.Slice:
+		var a []json.RawMessage
+		if json.Unmarshal(raw, &a) != nil || a == nil {
+			return raw, nil // not an array: the strict decoding says so
+		}
+		for i := range a {
+			var err error
+			if a[i], err = knownMembers(a[i], t.Elem()); err != nil {
+				return nil, err
+			}
+		}
+		return json.Marshal(a)
+	case t.Kind() != reflect.Struct:
+		return raw, nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil || m == nil {
+		return raw, nil
+	}
+	fields := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" && f.IsExported() {
+			fields[name] = f.Type
+		}
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		ft, ok := fields[k]
+		if !ok {
+			for name := range fields {
+				if strings.EqualFold(name, k) {
+					out[k] = v
+				}
+			}
+			continue
+		}
+		var err error
+		if out[k], err = knownMembers(v, ft); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(out)
 }
 
 // Check applies OpenID4VP 1.0's rules, and Yinzheng's profile, to a request
@@ -282,6 +366,9 @@ func (ro *RequestObject) Check(now time.Time) error {
 	}
 	if ro.Request != "" || ro.RequestURI != "" {
 		return roErr("a request object must not contain request or request_uri")
+	}
+	if len(ro.TransactionData) != 0 {
+		return roErr("transaction_data is not supported (OpenID4VP 1.0 §5.1: such a wallet MUST refuse it)")
 	}
 	if ro.Scope != "" || len(ro.Extra) != 0 {
 		return roErr("scope and presentation_definition are not used: the query is dcql_query")
@@ -320,6 +407,11 @@ func (ro *RequestObject) Check(now time.Time) error {
 	q := ro.DCQLQuery.Credentials[0]
 	if len(ro.ClientMetadata.VPFormatsSupported) == 0 {
 		return roErr("client_metadata.vp_formats_supported is empty")
+	}
+	for name, v := range ro.ClientMetadata.VPFormatsSupported {
+		if m := strings.TrimSpace(string(v)); !strings.HasPrefix(m, "{") {
+			return roErr("client_metadata.vp_formats_supported[%q] is not an object", name)
+		}
 	}
 	if _, ok := ro.ClientMetadata.VPFormatsSupported[q.Format]; !ok {
 		return roErr("client_metadata.vp_formats_supported does not list %s", q.Format)
@@ -407,6 +499,9 @@ func (q *DCQLQuery) Check() error {
 	if c.Multiple || len(c.ClaimSets) > 0 || (c.RequireCryptographicHolderBinding != nil && !*c.RequireCryptographicHolderBinding) {
 		return roErr("credential query %q: multiple, claim_sets and unbound presentations are not used", c.ID)
 	}
+	if len(c.TrustedAuthorities) != 0 || slices.ContainsFunc(c.Claims, func(cl ClaimQuery) bool { return len(cl.Values) != 0 }) {
+		return roErr("credential query %q: trusted_authorities and claim values are not used", c.ID)
+	}
 	switch c.Format {
 	case FormatZK:
 		if c.ID != QueryIDZK || len(c.Claims) != 0 {
@@ -420,7 +515,8 @@ func (q *DCQLQuery) Check() error {
 			return roErr("a %s query has id %s and names its claims", FormatSDJWT, QueryIDSDJWT)
 		}
 		var m SDJWTMeta
-		if err := strictjson.Unmarshal(c.Meta, MaxDocumentSize, &m); err != nil || !slices.Equal(m.VCTValues, []string{schemas.VCT}) {
+		meta, err := knownMembers(c.Meta, reflect.TypeFor[SDJWTMeta]())
+		if err != nil || strictjson.Unmarshal(meta, MaxDocumentSize, &m) != nil || !slices.Equal(m.VCTValues, []string{schemas.VCT}) {
 			return roErr("a %s query's meta must be {\"vct_values\":[%q]}", FormatSDJWT, schemas.VCT)
 		}
 		if _, err := c.ClaimNames(); err != nil {
@@ -484,9 +580,8 @@ func NewRequestObject(r *Request, responseURI string, iat time.Time, info []Veri
 		for _, c := range r.SDJWT.Claims {
 			q.Claims = append(q.Claims, ClaimQuery{Path: []any{c}})
 		}
-		ro.ClientMetadata.VPFormatsSupported = map[string]map[string][]string{FormatSDJWT: {
-			"sd-jwt_alg_values": {"SM2", "ES256"}, "kb-jwt_alg_values": {"SM2", "ES256"},
-		}}
+		ro.ClientMetadata.VPFormatsSupported = map[string]json.RawMessage{FormatSDJWT: json.RawMessage(
+			`{"sd-jwt_alg_values":["SM2","ES256"],"kb-jwt_alg_values":["SM2","ES256"]}`)}
 	} else {
 		meta, err := json.Marshal(ZKMeta{Issuer: r.Issuer, CircuitID: r.CircuitID, Epochs: r.Epochs, Today: r.Today,
 			BornAfter: r.BornAfter, BornBefore: r.BornBefore, MinLevel: r.MinLevel, Flags: r.Flags, Predicates: r.Predicates})
@@ -494,7 +589,7 @@ func NewRequestObject(r *Request, responseURI string, iat time.Time, info []Veri
 			return nil, err
 		}
 		q = CredentialQuery{ID: QueryIDZK, Format: FormatZK, Meta: meta}
-		ro.ClientMetadata.VPFormatsSupported = map[string]map[string][]string{FormatZK: {"proof_alg_values": {"groth16-bn254"}}}
+		ro.ClientMetadata.VPFormatsSupported = map[string]json.RawMessage{FormatZK: json.RawMessage(`{"proof_alg_values":["groth16-bn254"]}`)}
 	}
 	ro.DCQLQuery.Credentials = []CredentialQuery{q}
 	return ro, nil
@@ -542,7 +637,8 @@ func InvocationURL(clientID, requestURI string) string {
 
 // ParseInvocation reads an invocation URL: exactly client_id and
 // request_uri (request by value is not accepted: the request must be
-// signed and Yinzheng's wallets fetch it).
+// signed and Yinzheng's wallets fetch it), and optionally
+// request_uri_method get or post (the wallet fetches with GET either way).
 func ParseInvocation(raw string) (clientID, requestURI string, err error) {
 	if len(raw) > 8<<10 {
 		return "", "", roErr("invocation URL too long")
@@ -563,8 +659,10 @@ func ParseInvocation(raw string) (clientID, requestURI string, err error) {
 			return "", "", roErr("invocation parameter %s is not accepted (only client_id and request_uri: the request must be signed)", k)
 		}
 	}
-	if m := q.Get("request_uri_method"); m != "" && m != "get" {
-		return "", "", roErr("request_uri_method %q is not supported", m)
+	// OpenID4VP 1.0 §5.1: "get" or "post" (case-sensitive); a wallet not
+	// supporting post, as this one, fetches with GET all the same.
+	if m := q.Get("request_uri_method"); q.Has("request_uri_method") && m != "get" && m != "post" {
+		return "", "", roErr("request_uri_method %q is neither get nor post (%s)", m, ErrorInvalidRequestURIMethod)
 	}
 	clientID, requestURI = q.Get("client_id"), q.Get("request_uri")
 	if clientID == "" || requestURI == "" {

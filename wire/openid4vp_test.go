@@ -128,8 +128,15 @@ func TestRequestObjectRules(t *testing.T) {
 			},
 			"credential_sets": func(ro *RequestObject) { ro.DCQLQuery.CredentialSets = json.RawMessage(`[]`) },
 			"format not in vp_formats_supported": func(ro *RequestObject) {
-				ro.ClientMetadata.VPFormatsSupported = map[string]map[string][]string{"jwt_vc_json": {}}
+				ro.ClientMetadata.VPFormatsSupported = map[string]json.RawMessage{"jwt_vc_json": json.RawMessage(`{}`)}
 			},
+			"vp_formats_supported value not an object": func(ro *RequestObject) {
+				for k := range ro.ClientMetadata.VPFormatsSupported {
+					ro.ClientMetadata.VPFormatsSupported[k] = json.RawMessage(`["groth16-bn254"]`)
+				}
+			},
+			"transaction_data":            func(ro *RequestObject) { ro.TransactionData = json.RawMessage(`["e30"]`) },
+			"trusted_authorities":         func(ro *RequestObject) { ro.DCQLQuery.Credentials[0].TrustedAuthorities = json.RawMessage(`[]`) },
 			"empty verifier_info":         func(ro *RequestObject) { ro.VerifierInfo = []VerifierInfo{} },
 			"verifier_info without data":  func(ro *RequestObject) { ro.VerifierInfo[0].Data = "" },
 			"verifier_info unknown query": func(ro *RequestObject) { ro.VerifierInfo[0].CredentialIDs = []string{"other"} },
@@ -144,6 +151,7 @@ func TestRequestObjectRules(t *testing.T) {
 				c.Claims = append(c.Claims, c.Claims[0])
 			}
 			cases["no claims"] = func(ro *RequestObject) { ro.DCQLQuery.Credentials[0].Claims = nil }
+			cases["claim values"] = func(ro *RequestObject) { ro.DCQLQuery.Credentials[0].Claims[0].Values = json.RawMessage(`[true]`) }
 			cases["vct_values"] = func(ro *RequestObject) {
 				ro.DCQLQuery.Credentials[0].Meta = json.RawMessage(`{"vct_values":["other"]}`)
 			}
@@ -156,6 +164,8 @@ func TestRequestObjectRules(t *testing.T) {
 			cases["zk meta without issuer"] = func(ro *RequestObject) {
 				ro.DCQLQuery.Credentials[0].Meta = json.RawMessage(`{"issuer":"","circuit_id":"z","epochs":[1],"today":"2026-12-01","born_after":null,"born_before":null,"min_level":0,"flags":[],"predicates":{}}`)
 			}
+			// Yinzheng's own format defines its meta exactly: every member
+			// is a public input, so an unknown one is refused, not ignored.
 			cases["zk meta unknown member"] = func(ro *RequestObject) {
 				ro.DCQLQuery.Credentials[0].Meta = json.RawMessage(`{"scope":"x","issuer":"i","circuit_id":"z","epochs":[1],"today":"2026-12-01","born_after":null,"born_before":null,"min_level":0,"flags":[],"predicates":{}}`)
 			}
@@ -275,11 +285,19 @@ func TestInvocationURL(t *testing.T) {
 		"no request_uri":   "openid4vp://?client_id=x509_san_dns%3Aa.example",
 		"http request_uri": "openid4vp://?client_id=x509_san_dns%3Aa.example&request_uri=http%3A%2F%2Fa.example%2Fr",
 		"client_id twice":  u + "&client_id=x509_san_dns%3Ab.example",
-		"post method":      u + "&request_uri_method=post",
+		"method POST":      u + "&request_uri_method=POST",
+		"method empty":     u + "&request_uri_method=",
 		"no prefix":        "openid4vp://?client_id=a.example&request_uri=https%3A%2F%2Fa.example%2Fr",
 	} {
 		if _, _, err := ParseInvocation(in); !errors.Is(err, ErrRequestObject) {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// OpenID4VP 1.0 §5.1: a wallet not supporting request_uri_method post
+	// sends GET; it does not refuse the request.
+	for _, m := range []string{"get", "post"} {
+		if _, _, err := ParseInvocation(u + "&request_uri_method=" + m); err != nil {
+			t.Errorf("request_uri_method %s refused: %v", m, err)
 		}
 	}
 	if _, _, err := ParseInvocation("openid4vp://?client_id=x509_san_dns%3Alocalhost&request_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fr"); err != nil {
@@ -363,6 +381,67 @@ func TestStatementIsOneFunction(t *testing.T) {
 		mutate(r)
 		if _, err := Statement(r); !errors.Is(err, ErrStatement) {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestRequestObjectIgnoresUnknown: OpenID4VP 1.0 makes wallets ignore
+// parameters they do not recognize (§5, §8.2, §11.1) and DCQL properties
+// they do not know (§6), iss included (§5), but refuse transaction_data
+// they do not support (§5.1). Found by the strict checker's reading of the
+// specification (internal/oid4vpcheck): the wallet refused such requests.
+func TestRequestObjectIgnoresUnknown(t *testing.T) {
+	for _, sd := range []bool{false, true} {
+		base := func() map[string]any {
+			var m map[string]any
+			if err := json.Unmarshal(mustJSON(validObject(t, sd)), &m); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		cred := func(m map[string]any) map[string]any {
+			return m["dcql_query"].(map[string]any)["credentials"].([]any)[0].(map[string]any)
+		}
+		for name, c := range map[string]struct {
+			edit func(m map[string]any)
+			ok   bool
+		}{
+			"iss":                  {func(m map[string]any) { m["iss"] = "x509_san_dns:platform-a.example" }, true},
+			"unknown parameter":    {func(m map[string]any) { m["x_profile"] = map[string]any{"a": []int{1}} }, true},
+			"wallet_nonce":         {func(m map[string]any) { m["wallet_nonce"] = "qPmxiNFCR3QTm19POc8u" }, true},
+			"unknown DCQL member":  {func(m map[string]any) { m["dcql_query"].(map[string]any)["x_future"] = true }, true},
+			"unknown query member": {func(m map[string]any) { cred(m)["x_future"] = 1 }, true},
+			"unknown client_metadata parameter": {func(m map[string]any) {
+				md := m["client_metadata"].(map[string]any)
+				md["client_name"], md["jwks"] = "Platform A", map[string]any{"keys": []any{map[string]any{"kty": "EC", "kid": "1"}}}
+			}, true},
+			"another format with COSE numbers": {func(m map[string]any) {
+				m["client_metadata"].(map[string]any)["vp_formats_supported"].(map[string]any)["mso_mdoc"] = map[string]any{"issuerauth_alg_values": []int{-7}}
+			}, true},
+			"unknown verifier_info member": {func(m map[string]any) { m["verifier_info"].([]any)[0].(map[string]any)["x"] = 1 }, true},
+			"transaction_data":             {func(m map[string]any) { m["transaction_data"] = []string{"e30"} }, false},
+			"case variant of a parameter":  {func(m map[string]any) { m["Nonce"] = m["nonce"] }, false},
+			"case variant in DCQL":         {func(m map[string]any) { cred(m)["Format"] = "mso_mdoc" }, false},
+		} {
+			m := base()
+			c.edit(m)
+			ro, err := ParseRequestObject(mustJSON(m), testNow)
+			if c.ok && (err != nil || ro.ClientID != ClientIDOf("platform-a.example")) {
+				t.Errorf("sd=%v %s: refused: %v", sd, name, err)
+			}
+			if !c.ok && !errors.Is(err, ErrRequestObject) {
+				t.Errorf("sd=%v %s: got %v, want ErrRequestObject", sd, name, err)
+			}
+		}
+	}
+	// The meta of dc+sd-jwt is DCQL's (unknown properties ignored); that of
+	// Yinzheng's format is exact.
+	for _, sd := range []bool{false, true} {
+		var m map[string]any
+		_ = json.Unmarshal(mustJSON(validObject(t, sd)), &m)
+		m["dcql_query"].(map[string]any)["credentials"].([]any)[0].(map[string]any)["meta"].(map[string]any)["x_future"] = 1
+		if _, err := ParseRequestObject(mustJSON(m), testNow); (err == nil) != sd {
+			t.Errorf("sd=%v: unknown meta member: %v", sd, err)
 		}
 	}
 }

@@ -381,6 +381,7 @@ func issuerEnrol(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	fs := newFlagSet("issuer enrol", stderr)
 	dir := fs.String("dir", "", "issuer directory (for its private/admin-token)")
 	subjectFile := fs.String("subject", "", "enrolment record (subject JSON), - for stdin")
+	qr := fs.Bool("qr", false, "also draw the offer link as a QR code on stderr (never the transaction code)")
 	var rf remoteFlags
 	rf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -406,5 +407,12 @@ func issuerEnrol(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stderr, "offer for the person's wallet (valid %ds):\n  %s\ntransaction code to give them in person or by another channel, never with the link: %s\n",
 		e.ExpiresIn, e.OfferLink, e.TxCode)
+	if *qr {
+		// The link only: the transaction code goes by another channel, so
+		// a photo of the screen is not enough to collect the credential.
+		if err := writeQR(stderr, e.OfferLink); err != nil {
+			return err
+		}
+	}
 	return writeJSON(stdout, e)
 }

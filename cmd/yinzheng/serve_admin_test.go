@@ -77,6 +77,13 @@ func TestIssuerCommandsReachRunningService(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(stdout), &e) != nil || !strings.HasPrefix(e.OfferLink, "openid-credential-offer://?credential_offer_uri=") {
 		t.Fatalf("enrol: %d %s %s", code, stdout, stderr)
 	}
+	if strings.ContainsAny(stderr, "█▀▄") {
+		t.Fatalf("enrol without --qr drew a QR code:\n%s", stderr)
+	}
+	// --qr draws the link (another offer: each enrolment makes one).
+	if code, _, qrErr := runCLI(t, "", append([]string{"issuer", "enrol", "--qr", "--subject", subject(22)}, remote...)...); code != 0 || strings.Count(qrErr, "\n") < 20 || !strings.ContainsAny(qrErr, "█▀▄") {
+		t.Fatalf("enrol --qr: %d %s", code, qrErr)
+	}
 	wallet := filepath.Join(t.TempDir(), "wallet")
 	if code, _, stderr := runCLI(t, "", "holder", "init", "--dir", wallet); code != 0 {
 		t.Fatalf("holder init: %s", stderr)

@@ -3,7 +3,8 @@
 #   docker build -t yinzheng .
 #   docker run --rm yinzheng version
 #   docker run -d -v yinzheng-verifier:/data -p 8080:8080 yinzheng \
-#     serve verifier --dir /data/verifier --issuer-url https://issuer.example.cn --addr 0.0.0.0:8080
+#     serve verifier --dir /data/verifier --issuer-url https://issuer.example.cn --addr 0.0.0.0:8080 \
+#     --platform /data/platform --api-token-file /data/api-token
 # runs the verifier service. Details, and the issuer: README.md, "Deploying".
 
 ARG GO_VERSION=1.26.8

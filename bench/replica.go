@@ -100,6 +100,18 @@ func (c *countingVerifier) VerifyResponse(ctx context.Context, state string, vpT
 	return c.TransactionVerifier.VerifyResponse(ctx, state, vpToken, expected)
 }
 
+// countingBatchVerifier also verifies answers in batches, counting them.
+type countingBatchVerifier struct {
+	*countingVerifier
+	bv verifierapi.ResponseBatchVerifier
+}
+
+func (c *countingBatchVerifier) VerifyResponses(ctx context.Context, items []verifier.ResponseItem) []verifier.BatchResult {
+	c.calls.Add(1)
+	c.verified.Add(int64(len(items)))
+	return c.bv.VerifyResponses(ctx, items)
+}
+
 // ServeReplica is one replica of the HTTP benchmark: the platform service
 // (verifier/httpapi.NewPlatform) of the benchmark's registered platform on
 // a loopback port, its store the shared Redis. It reads its configuration
@@ -147,11 +159,12 @@ func ServeReplica(in io.Reader, out io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := httpserv.New(httpserv.Config{Name: "bench-replica", Rate: -1, MaxConns: 1024, Logger: log})
 	cv := &countingVerifier{TransactionVerifier: v}
-	// Answers one by one: this build's platform service has no batching
-	// (cfg.MaxBatch is 1).
 	var tv verifierapi.TransactionVerifier = cv
+	if cfg.MaxBatch > 1 {
+		tv = &countingBatchVerifier{countingVerifier: cv, bv: v}
+	}
 	if _, err := verifierapi.NewPlatform(srv, tv, verifierapi.PlatformOptions{Platform: pl, APIToken: cfg.APIToken,
-		PublicURL: "https://" + benchDomain, QuotaPerMinute: 1 << 30, Logger: log}); err != nil {
+		PublicURL: "https://" + benchDomain, QuotaPerMinute: 1 << 30, MaxBatch: max(cfg.MaxBatch, 1), Logger: log}); err != nil {
 		return fail(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -97,8 +97,8 @@ type VerifierHTTPRun struct {
 	MeanBatch float64 `json:"mean_batch"`
 	// Redis round trips per verification, counted in the replicas, the
 	// whole transaction included: record it (SET NX), read it for the
-	// answer (three GETs in this build: the service's pending check, the
-	// verifier's recorded request, the presentation's request), consume it with its verdict (a script), read the verdict for
+	// answer (two GETs: the service's pending check, the verifier's
+	// read), consume it with its verdict (a script), read the verdict for
 	// the backend.
 	// The time is the replica's wall time from sending a command to
 	// reading its answer: under load it includes waiting for the
@@ -241,7 +241,7 @@ func VerifierHTTP(opts VerifierHTTPOptions) (*VerifierHTTPReport, error) {
 		r.Runs = append(r.Runs, *run)
 	}
 	r.ThreeOverOneUnbatched = r.Runs[2].PerSecond / r.Runs[1].PerSecond
-	r.ThreeOverOne = r.ThreeOverOneUnbatched
+	r.ThreeOverOne = r.Runs[4].PerSecond / r.Runs[3].PerSecond
 	return r, nil
 }
 
@@ -258,13 +258,14 @@ func loadAverage() string {
 // (the latency of an idle replica); 1 and 3 one-CPU replicas at conc
 // clients, one by one and batched; one two-CPU replica, batched.
 func httpFigures(conc int) []VerifierHTTPRun {
-	// The platform service of this build verifies answers one by one;
-	// the batched figures come with its batching (MaxBatch).
+	b := verifierapi.DefaultMaxBatch
 	return []VerifierHTTPRun{
-		{Replicas: 1, GOMAXPROCS: 1, Concurrency: 1, MaxBatch: 1},
+		{Replicas: 1, GOMAXPROCS: 1, Concurrency: 1, MaxBatch: b},
 		{Replicas: 1, GOMAXPROCS: 1, Concurrency: conc, MaxBatch: 1},
 		{Replicas: 3, GOMAXPROCS: 1, Concurrency: conc, MaxBatch: 1},
-		{Replicas: 1, GOMAXPROCS: 2, Concurrency: conc, MaxBatch: 1},
+		{Replicas: 1, GOMAXPROCS: 1, Concurrency: conc, MaxBatch: b},
+		{Replicas: 3, GOMAXPROCS: 1, Concurrency: conc, MaxBatch: b},
+		{Replicas: 1, GOMAXPROCS: 2, Concurrency: conc, MaxBatch: b},
 	}
 }
 
@@ -680,6 +681,12 @@ func (f *fleetLoad) run(fig VerifierHTTPRun, d time.Duration) (*VerifierHTTPRun,
 		}
 		return err
 	}
+	before := make([]replicaStats, len(reps))
+	for i, r := range reps {
+		if before[i], err = r.stats(); err != nil {
+			return nil, err
+		}
+	}
 	var next atomic.Int64
 	var pwg sync.WaitGroup
 	for range producers {
@@ -727,12 +734,6 @@ func (f *fleetLoad) run(fig VerifierHTTPRun, d time.Duration) (*VerifierHTTPRun,
 		}()
 	}
 	go func() { pwg.Wait(); close(queue) }()
-	before := make([]replicaStats, len(reps))
-	for i, r := range reps {
-		if before[i], err = r.stats(); err != nil {
-			return nil, err
-		}
-	}
 	var mu sync.Mutex
 	var lat []time.Duration
 	var wg sync.WaitGroup
@@ -806,22 +807,36 @@ func (f *fleetLoad) run(fig VerifierHTTPRun, d time.Duration) (*VerifierHTTPRun,
 	}
 	run.PerSecond = float64(len(lat)) / elapsed.Seconds()
 	run.P50ms, run.P99ms = pct(0.50), pct(0.99)
-	var trips, verified, calls uint64
-	var redisNs, cpuNs int64
+	// The mean batch and how busy the replicas were: over the time
+	// measured.
+	var verified, calls, busyNs int64
 	for i := range reps {
-		trips += after[i].RedisRoundTrips - before[i].RedisRoundTrips
-		redisNs += after[i].RedisNanos - before[i].RedisNanos
-		cpuNs += after[i].CPUNanos - before[i].CPUNanos
-		verified += uint64(after[i].Verified - before[i].Verified)
-		calls += uint64(after[i].Calls - before[i].Calls)
+		verified += after[i].Verified - before[i].Verified
+		calls += after[i].Calls - before[i].Calls
+		busyNs += after[i].CPUNanos - before[i].CPUNanos
 	}
 	run.MeanBatch = 1
 	if calls > 0 {
 		run.MeanBatch = float64(verified) / float64(calls)
 	}
-	// Per verification the replicas verified in the window (the
-	// transactions made for the queue but not answered in it also cost
-	// their trip).
+	run.ReplicaBusy = float64(busyNs) / float64(elapsed) / float64(replicas)
+	// The costs per verification: from the start of the time measured
+	// until the queue is answered, when every transaction made has been
+	// answered once (the time measured alone leaves the queue's
+	// transactions made, not answered).
+	var trips uint64
+	var redisNs, cpuNs int64
+	verified = 0
+	for i, r := range reps {
+		final, err := r.stats()
+		if err != nil {
+			return nil, err
+		}
+		trips += final.RedisRoundTrips - before[i].RedisRoundTrips
+		redisNs += final.RedisNanos - before[i].RedisNanos
+		cpuNs += final.CPUNanos - before[i].CPUNanos
+		verified += final.Verified - before[i].Verified
+	}
 	per := float64(max(verified, 1))
 	run.RedisTripsPerVerification = float64(trips) / per
 	run.RedisMsPerVerification = float64(redisNs) / 1e6 / per
@@ -830,6 +845,5 @@ func (f *fleetLoad) run(fig VerifierHTTPRun, d time.Duration) (*VerifierHTTPRun,
 	}
 	run.ReplicaCPUms = float64(cpuNs) / 1e6 / per
 	run.ClientCPUms = float64(clientCPU) / 1e6 / float64(len(lat))
-	run.ReplicaBusy = float64(cpuNs) / float64(elapsed) / float64(replicas)
 	return run, nil
 }

@@ -153,21 +153,62 @@ func (v *Verifier) NewPlatformRequest(ctx context.Context, p Policy, pl *Platfor
 // consumes the transaction after; an error means it could not decide. An
 // answer refused before its presentation is read (too large, malformed)
 // consumes the transaction too: it is the transaction's one answer.
+//
+// It is VerifyResponses of one answer.
 func (v *Verifier) VerifyResponse(ctx context.Context, state string, vpToken []byte, expected *wire.RequestObject) (*Result, error) {
-	if expected != nil && expected.State != state {
-		return refuse(ReasonOtherRequest), nil
+	out := v.VerifyResponses(ctx, []ResponseItem{{State: state, VPToken: vpToken, Expected: expected}})
+	return out[0].Result, out[0].Err
+}
+
+// ResponseItem is one wallet answer for VerifyResponses: the vp_token
+// posted with state, and the request object the caller holds for that
+// transaction (nil: the one recorded under state).
+type ResponseItem struct {
+	State    string
+	VPToken  []byte
+	Expected *wire.RequestObject
+}
+
+// VerifyResponses verifies many wallet answers at once, each exactly as
+// VerifyResponse would: the outcome of item i is out[i], with the same
+// refusals, the same consumption of the transaction (an answer refused
+// before its presentation is read consumes it too) and the same errors
+// when the verifier cannot decide (the transaction is then left as it
+// was). The zero-knowledge proofs of the batch are checked together, as
+// VerifyBatch checks them (one multi-pairing naming every proof that
+// fails): a bad proof is refused ("proof does not verify"), never
+// accepted along with the others. Single use is decided per answer: of two
+// answers for one state, one is taken and the other is told the nonce is
+// used.
+func (v *Verifier) VerifyResponses(ctx context.Context, items []ResponseItem) []BatchResult {
+	steps := make([]*step, len(items))
+	each(len(items), func(i int) { steps[i] = v.prepareResponse(ctx, items[i]) })
+	return v.finish(ctx, steps)
+}
+
+// prepareResponse reads the transaction of one answer and decides
+// everything but its proof. It changes nothing in the store.
+func (v *Verifier) prepareResponse(ctx context.Context, it ResponseItem) *step {
+	if it.Expected != nil && it.Expected.State != it.State {
+		return &step{res: refuse(ReasonOtherRequest)}
 	}
-	recorded, key, err := v.recorded(ctx, state)
+	recorded, key, err := v.recorded(ctx, it.State)
 	if errors.Is(err, ErrUnknownRequest) {
-		return refuse(ReasonUnknownNonce), nil
+		return &step{res: refuse(ReasonUnknownNonce)}
 	}
 	if err != nil {
-		return nil, err
+		return &step{err: err}
+	}
+	// An answer refused before its presentation is read is the
+	// transaction's verdict too (recorded, so any replica reports it): a
+	// transaction has one answer, as a declined one does.
+	answered := func(reason string) *step {
+		return &step{id: recorded.ID, resultKey: key, res: refuse(reason), as: recorded}
 	}
 	var want *Request
-	if expected != nil {
-		if want, err = expected.YinzhengRequest(); err != nil {
-			return v.settle(ctx, named(refuse(ReasonRequestMismatch), recorded), key)
+	if it.Expected != nil {
+		if want, err = it.Expected.YinzhengRequest(); err != nil {
+			return answered(ReasonRequestMismatch)
 		}
 		if want.SDJWT != nil {
 			// An SD-JWT query carries the claims, not the issuer or the
@@ -175,29 +216,26 @@ func (v *Verifier) VerifyResponse(ctx context.Context, state string, vpToken []b
 			// as recorded, what the object carries as it says.
 			claims := want.SDJWT
 			*want = *recorded
-			want.ID, want.Nonce, want.Scope, want.Audience = expected.State, expected.Nonce, expected.ClientID, expected.ClientID
-			want.ExpiresAt, want.SDJWT = time.Unix(expected.Expires, 0).UTC().Format(time.RFC3339), claims
+			want.ID, want.Nonce, want.Scope, want.Audience = it.Expected.State, it.Expected.Nonce, it.Expected.ClientID, it.Expected.ClientID
+			want.ExpiresAt, want.SDJWT = time.Unix(it.Expected.Expires, 0).UTC().Format(time.RFC3339), claims
 		}
 	}
-	// An answer refused before its presentation is read is the
-	// transaction's verdict too (recorded, so any replica reports it): a
-	// transaction has one answer, as a declined one does.
-	if len(vpToken) > MaxDocumentSize {
-		return v.settle(ctx, named(refuse(ReasonTooLarge), recorded), key)
+	if len(it.VPToken) > MaxDocumentSize {
+		return answered(ReasonTooLarge)
 	}
-	tok, err := wire.ParseVPToken(vpToken)
+	tok, err := wire.ParseVPToken(it.VPToken)
 	if err != nil {
-		return v.settle(ctx, named(refuse(ReasonMalformed), recorded), key)
+		return answered(ReasonMalformed)
 	}
 	p, err := tok.Presentation(recorded)
 	if err != nil {
-		return v.settle(ctx, named(refuse(ReasonMalformed), recorded), key)
+		return answered(ReasonMalformed)
 	}
-	res, err := v.verifyPresentation(ctx, p, want, recorded)
-	if err != nil {
-		return nil, err
-	}
-	return named(res, recorded), nil
+	// The record just read is the one decided on (p names it): no second
+	// read of the store.
+	s := v.prepareRecorded(ctx, p, recorded, key, want)
+	s.as = recorded
+	return s
 }
 
 // Decline records a wallet's error response (error=access_denied …) for

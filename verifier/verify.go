@@ -144,9 +144,23 @@ func (v *Verifier) VerifyBatch(ctx context.Context, items []BatchItem) []BatchRe
 	each(len(items), func(i int) {
 		steps[i] = v.prepare(ctx, items[i].Presentation, items[i].Expected)
 	})
+	return v.finish(ctx, steps)
+}
+
+// finish checks the proofs of prepared steps together, names each result
+// after the request it answers (when the step says which), then consumes
+// the requests and records the verdicts.
+func (v *Verifier) finish(ctx context.Context, steps []*step) []BatchResult {
 	v.checkProofs(steps)
-	each(len(items), func(i int) { v.consume(ctx, steps[i]) })
-	out := make([]BatchResult, len(items))
+	for _, s := range steps {
+		if s.as != nil && s.err == nil && s.res != nil {
+			// Before recording: the verdict another replica reports
+			// (Result) is the one returned here.
+			named(s.res, s.as)
+		}
+	}
+	each(len(steps), func(i int) { v.consume(ctx, steps[i]) })
+	out := make([]BatchResult, len(steps))
 	for i, s := range steps {
 		out[i] = BatchResult{Result: s.res, Err: s.err}
 	}
@@ -181,6 +195,9 @@ type step struct {
 	res       *Result
 	err       error
 	check     *proofCheck
+	// as, when set, is the request the result is named after
+	// (VerifyResponses: RequestID and ClientID).
+	as *Request
 }
 
 // proofCheck is a zero-knowledge proof still to verify.
@@ -221,6 +238,15 @@ func (v *Verifier) prepareParsed(ctx context.Context, p *Presentation, expected 
 	req, key, err := parseRecord(data)
 	if err != nil {
 		return &step{err: fmt.Errorf("verifier: recorded request %s: %w", p.RequestID, err)}
+	}
+	return v.prepareRecorded(ctx, p, req, key, expected)
+}
+
+// prepareRecorded is prepareParsed of a presentation of the request req,
+// read from the store with its result key.
+func (v *Verifier) prepareRecorded(ctx context.Context, p *Presentation, req *Request, key []byte, expected *Request) *step {
+	if expected != nil && p.RequestID != expected.ID {
+		return &step{res: refuse(ReasonOtherRequest)}
 	}
 	res, check, err := v.decide(ctx, req, p, expected)
 	if err != nil {
@@ -636,17 +662,4 @@ func claimPredicates(req *Request, claims map[string]any) (map[string]bool, erro
 		}
 	}
 	return out, nil
-}
-
-// verifyPresentation is Verify of a parsed presentation that, when as is
-// not nil, names the result after request as before recording it: the
-// verdict another replica reports (Result) is then the one returned here.
-func (v *Verifier) verifyPresentation(ctx context.Context, p *Presentation, expected, as *Request) (*Result, error) {
-	s := v.prepareParsed(ctx, p, expected)
-	v.checkProofs([]*step{s})
-	if as != nil && s.err == nil && s.res != nil {
-		named(s.res, as)
-	}
-	v.consume(ctx, s)
-	return s.res, s.err
 }

@@ -43,7 +43,7 @@ func TestBenchVerifierHTTP(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.HTTP == nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if len(r.HTTP.Runs) != 4 || !strings.Contains(r.HTTP.Setup, "separate process") {
+	if len(r.HTTP.Runs) != 6 || !strings.Contains(r.HTTP.Setup, "separate process") {
 		t.Fatalf("report: %s", out)
 	}
 	for _, run := range r.HTTP.Runs {

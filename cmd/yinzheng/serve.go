@@ -17,6 +17,7 @@ import (
 	"github.com/yinzheng-id/yinzheng/issuer"
 	issuerapi "github.com/yinzheng-id/yinzheng/issuer/httpapi"
 	"github.com/yinzheng-id/yinzheng/publication"
+	"github.com/yinzheng-id/yinzheng/registry"
 	"github.com/yinzheng-id/yinzheng/revocation"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	verifierapi "github.com/yinzheng-id/yinzheng/verifier/httpapi"
@@ -66,7 +67,7 @@ func (f *serverFlags) register(fs interface {
 }, dirUsage string) {
 	fs.StringVar(&f.dir, "dir", "", dirUsage)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks one)")
-	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the service at (default: derived from --addr, or the issuer identifier)")
+	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach the service at (default: the issuer identifier; for the verifier https://DOMAIN of the platform, or http(s)://localhost:PORT for a localhost platform)")
 	fs.Int64Var(&f.maxBody, "max-body", httpserv.DefaultMaxBodyBytes, "largest request body in bytes")
 	f.logLevel = slog.LevelInfo
 	fs.Func("log-level", "log level: "+strings.Join(httpserv.LogLevels, ", ")+" (default info)", func(s string) (err error) {
@@ -148,19 +149,16 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	issuerURL := fs.String("issuer-url", "", "read the issuer's publication from this issuer service (https, or http to a loopback address)")
 	maxRootAge := fs.Duration("max-root-age", verifier.DefaultMaxRootAge, "oldest root statement a proof may use (three of the issuer's epoch intervals)")
 	devKeys := fs.Bool("allow-development-keys", false, "accept development circuit keys (anyone can forge proofs; tests and demos only)")
-	platformDir := fs.String("platform", "", "serve OpenID4VP 1.0 for the registered platform in `PDIR` (yinzheng registry register): /v1/transactions, /openid4vp/request/{id}, /openid4vp/response")
-	tokenFile := fs.String("api-token-file", "", "with --platform: the `FILE` holding the platform backend's API token (at least 32 bytes)")
-	redirectURI := fs.String("redirect-uri", "", "with --platform: where wallets send the user after a same-device answer (`URL`; a response_code is appended)")
+	platformDir := fs.String("platform", "", "required: serve OpenID4VP 1.0 for the registered platform in `PDIR` (yinzheng registry register): /v1/transactions, /openid4vp/request/{id}, /openid4vp/response")
+	tokenFile := fs.String("api-token-file", "", "required: the `FILE` holding the platform backend's API token (at least 32 bytes), without which no transaction is made")
+	redirectURI := fs.String("redirect-uri", "", "where wallets send the user after a same-device answer (`URL`; a response_code is appended)")
 	store := fs.String("store", "", "shared store of a fleet of replicas: redis://HOST:PORT/DB or rediss://… (TLS); password in the URL or $"+redisPasswordEnv+" (default: the embedded store in --dir, one process)")
-	maxBatch := fs.Int("max-batch", verifierapi.DefaultMaxBatch, "largest batch of concurrent responses verified together (1: one by one)")
+	maxBatch := fs.Int("max-batch", verifierapi.DefaultMaxBatch, "largest batch of concurrent wallet answers verified together (1: one by one)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if f.dir == "" {
 		return usageError("--dir is required")
-	}
-	if (*platformDir == "") != (*tokenFile == "") {
-		return usageError("--platform and --api-token-file go together")
 	}
 	if *store != "" && !strings.HasPrefix(*store, "redis://") && !strings.HasPrefix(*store, "rediss://") {
 		return usageError("--store must be a redis:// or rediss:// URL")
@@ -180,6 +178,12 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		}
 		src = publication.HTTPSource(*issuerURL, nil)
 	}
+	if *platformDir == "" || *tokenFile == "" {
+		// The service is the platform's OpenID4VP flow only: a transaction
+		// is made by the platform's backend, with its API token and under
+		// its quota, and its verdict is bound to that transaction.
+		return usageError("serve verifier needs --platform PDIR and --api-token-file FILE: it serves one registered platform's transactions, which only that platform's backend creates (with its API token)")
+	}
 	cfg, err := f.tls.apply(f.limits.apply(httpserv.Config{Name: "verifier", Logger: serviceLogger(stderr, f.logLevel), MaxBodyBytes: f.maxBody}), f.addr, stderr)
 	if err != nil {
 		return err
@@ -190,25 +194,32 @@ func serveVerifier(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		return err
 	}
 	defer v.Close()
+	token, err := os.ReadFile(*tokenFile)
+	if err != nil {
+		return fmt.Errorf("--api-token-file: %w", err)
+	}
+	pl, err := loadPlatform(*platformDir, "", stdin, stderr)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %q: %w", f.addr, err)
 	}
-	publicURL := f.publicURL
+	publicURL := strings.TrimRight(f.publicURL, "/")
 	if publicURL == "" {
-		publicURL = f.tls.scheme() + "://" + ln.Addr().String()
+		publicURL = defaultPublicURL(pl.Domain, f.tls.scheme(), ln.Addr())
 	}
+	pl.ResponseURI = publicURL + verifierapi.ResponsePath
 	srv := httpserv.New(cfg)
-	if _, err := verifierapi.New(srv, verifierapi.FromVerifier(v), verifierapi.Options{PublicURL: publicURL, MaxBatch: *maxBatch,
-		Logger: srv.Logger(), Metrics: srv.Metrics(), Registerer: srv.Metrics().Registry()}); err != nil {
+	if _, err := verifierapi.NewPlatform(srv, v, verifierapi.PlatformOptions{Platform: pl, APIToken: strings.TrimSpace(string(token)),
+		PublicURL: publicURL, RedirectURI: *redirectURI, MaxBatch: *maxBatch, Logger: srv.Logger(), Metrics: srv.Metrics()}); err != nil {
 		ln.Close()
 		return err
 	}
-	if *platformDir != "" {
-		if err := servePlatform(srv, v, *platformDir, *tokenFile, publicURL, *redirectURI, stdin, stderr); err != nil {
-			ln.Close()
-			return err
-		}
+	if err := verifierapi.NewReadiness(srv, v, verifierapi.ReadinessOptions{Registerer: srv.Metrics().Registry()}); err != nil {
+		ln.Close()
+		return err
 	}
 	fmt.Fprintf(stdout, "verifier service listening on %s://%s\n", f.tls.scheme(), ln.Addr())
 	return srv.Serve(context.Background(), ln)
@@ -288,18 +299,14 @@ func walletEngine(wasmPath string, stderr io.Writer) (*web.Engine, error) {
 	return web.Build(context.Background(), filepath.Join(base, "wallet-web"))
 }
 
-// servePlatform mounts the OpenID4VP platform service for the platform in
-// dir, authenticated by the token in tokenFile.
-func servePlatform(srv *httpserv.Server, v *verifier.Verifier, dir, tokenFile, publicURL, redirectURI string, stdin io.Reader, stderr io.Writer) error {
-	token, err := os.ReadFile(tokenFile)
-	if err != nil {
-		return fmt.Errorf("--api-token-file: %w", err)
+// defaultPublicURL is the base URL wallets reach the service at when
+// --public-url is not given: the platform's domain over https (behind a
+// TLS-terminating proxy), or, for a loopback platform (localhost), this
+// listener's port on it.
+func defaultPublicURL(domain, scheme string, addr net.Addr) string {
+	if domain != registry.LoopbackDomain {
+		return "https://" + domain
 	}
-	pl, err := loadPlatform(dir, strings.TrimRight(publicURL, "/")+verifierapi.ResponsePath, stdin, stderr)
-	if err != nil {
-		return err
-	}
-	_, err = verifierapi.NewPlatform(srv, v, verifierapi.PlatformOptions{Platform: pl, APIToken: strings.TrimSpace(string(token)),
-		PublicURL: publicURL, RedirectURI: redirectURI, Logger: srv.Logger(), Metrics: srv.Metrics()})
-	return err
+	_, port, _ := net.SplitHostPort(addr.String())
+	return scheme + "://" + net.JoinHostPort(domain, port)
 }

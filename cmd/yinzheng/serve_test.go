@@ -33,6 +33,7 @@ func TestServeUsage(t *testing.T) {
 		{[]string{"verifier", "--dir", "x", "--issuer-url", "ftp://b"}, "--issuer-url"},
 		{[]string{"verifier", "--dir", "x", "--issuer-dir", "a", "--store", "memcached://h"}, "--store must be a redis://"},
 		{[]string{"verifier", "--dir", "x", "--issuer-dir", "a", "--max-batch", "0"}, "--max-batch 0 outside"},
+		{[]string{"verifier", "--dir", "x", "--issuer-dir", "a"}, "needs --platform PDIR and --api-token-file FILE"},
 		{[]string{"issuer", "--dir", "x", "stray"}, "unexpected argument"},
 		{[]string{"issuer", "--dir", "x", "--epoch-interval", "0s"}, "--epoch-interval must be"},
 		{[]string{"issuer", "--dir", "x", "--epoch-interval", "13h"}, "--epoch-interval must be"},
@@ -77,8 +78,9 @@ func (b *lockedBuffer) String() string {
 
 func TestServeVerifierRunsAndStopsOnSIGTERM(t *testing.T) {
 	var out, errOut lockedBuffer
+	flags, _ := servePlatformFlags(t)
 	// Unpinned, the service does not start.
-	err := runServe([]string{"verifier", "--dir", t.TempDir(), "--addr", "127.0.0.1:0", "--issuer-dir", t.TempDir()},
+	err := runServe(append([]string{"verifier", "--dir", t.TempDir(), "--addr", "127.0.0.1:0", "--issuer-dir", t.TempDir()}, flags...),
 		strings.NewReader(""), &out, &errOut)
 	if !errors.Is(err, verifier.ErrNotPinned) || out.String() != "" {
 		t.Fatalf("unpinned: %v, stdout %q", err, out.String())
@@ -88,8 +90,8 @@ func TestServeVerifierRunsAndStopsOnSIGTERM(t *testing.T) {
 	iss.Pin(t, vdir)
 	done := make(chan error, 1)
 	go func() {
-		done <- runServe([]string{"verifier", "--dir", vdir, "--addr", "127.0.0.1:0",
-			"--issuer-dir", iss.Dir, "--allow-development-keys"}, strings.NewReader(""), &out, &errOut)
+		done <- runServe(append([]string{"verifier", "--dir", vdir, "--addr", "127.0.0.1:0",
+			"--issuer-dir", iss.Dir, "--allow-development-keys"}, flags...), strings.NewReader(""), &out, &errOut)
 	}()
 	var base string
 	for i := 0; base == "" && i < 200; i++ {

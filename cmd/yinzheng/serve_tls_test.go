@@ -41,7 +41,8 @@ func TestServeVerifierHTTPS(t *testing.T) {
 	iss := verifiertest.NewIssuer(t, 4, time.Now())
 	vdir := t.TempDir()
 	iss.Pin(t, vdir)
-	base := []string{"verifier", "--dir", vdir, "--addr", "127.0.0.1:0", "--issuer-dir", iss.Dir, "--allow-development-keys"}
+	flags, _ := servePlatformFlags(t)
+	base := append([]string{"verifier", "--dir", vdir, "--addr", "127.0.0.1:0", "--issuer-dir", iss.Dir, "--allow-development-keys"}, flags...)
 
 	var out, errOut lockedBuffer
 	if err := runServe(append(base, "--tls-cert", certFile), strings.NewReader(""), &out, &errOut); !errors.Is(err, errUsage) {

@@ -14,14 +14,14 @@ import (
 // client that goes away must not cancel the others' verifications.
 const batchTimeout = 30 * time.Second
 
-// collector gathers concurrent responses into batches. It verifies one
-// batch at a time: a response arriving while the collector is idle starts
-// a batch of one at once (no wait), and responses arriving while a batch
-// is being verified queue up and form the next batch, up to max. The
-// batch size so follows the load: one under light load, many when
-// responses pile up, which is when batching pays.
+// collector gathers concurrent wallet answers into batches. It verifies
+// one batch at a time: an answer arriving while the collector is idle
+// starts a batch of one at once (no wait), and answers arriving while a
+// batch is being verified queue up and form the next batch, up to max. The
+// batch size so follows the load: one under light load, many when answers
+// pile up, which is when batching pays.
 type collector struct {
-	v   BatchVerifier
+	v   ResponseBatchVerifier
 	max int
 
 	mu    sync.Mutex
@@ -30,13 +30,13 @@ type collector struct {
 }
 
 type job struct {
-	data []byte
+	item verifier.ResponseItem
 	done chan verifier.BatchResult
 }
 
-// verify queues one presentation and waits for its outcome.
-func (c *collector) verify(data []byte) (*verifier.Result, error) {
-	j := &job{data: data, done: make(chan verifier.BatchResult, 1)}
+// verify queues one answer and waits for its outcome.
+func (c *collector) verify(item verifier.ResponseItem) (*verifier.Result, error) {
+	j := &job{item: item, done: make(chan verifier.BatchResult, 1)}
 	c.mu.Lock()
 	c.queue = append(c.queue, j)
 	if !c.busy {
@@ -71,13 +71,13 @@ func (c *collector) drain() {
 func (c *collector) run(batch []*job) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	data := make([][]byte, len(batch))
+	items := make([]verifier.ResponseItem, len(batch))
 	for i, j := range batch {
-		data[i] = j.data
+		items[i] = j.item
 	}
-	out := c.v.VerifyBatch(ctx, data)
+	out := c.v.VerifyResponses(ctx, items)
 	if len(out) != len(batch) {
-		err := fmt.Errorf("verifier service: a batch of %d presentations gave %d outcomes", len(batch), len(out))
+		err := fmt.Errorf("verifier service: a batch of %d answers gave %d outcomes", len(batch), len(out))
 		out = make([]verifier.BatchResult, len(batch))
 		for i := range out {
 			out[i].Err = err

@@ -2,84 +2,90 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/yinzheng-id/yinzheng/internal/httpserv"
 	"github.com/yinzheng-id/yinzheng/verifier"
 )
 
-// batchingFake is fakeVerifier with VerifyBatch: it records the batch
-// sizes and takes 20 ms per batch, as a batch of proofs would.
+// batchingFake is fakeTransactions with VerifyResponses: it records the
+// batch sizes and takes 20 ms per batch, as a batch of proofs would.
 type batchingFake struct {
-	*fakeVerifier
+	*fakeTransactions
 	mu    sync.Mutex
 	sizes []int
 }
 
-func (b *batchingFake) VerifyBatch(ctx context.Context, docs [][]byte) []verifier.BatchResult {
+func (b *batchingFake) VerifyResponses(ctx context.Context, items []verifier.ResponseItem) []verifier.BatchResult {
 	b.mu.Lock()
-	b.sizes = append(b.sizes, len(docs))
+	b.sizes = append(b.sizes, len(items))
 	b.mu.Unlock()
 	time.Sleep(20 * time.Millisecond)
-	out := make([]verifier.BatchResult, len(docs))
-	for i, d := range docs {
-		out[i].Result, out[i].Err = b.Verify(ctx, d)
+	out := make([]verifier.BatchResult, len(items))
+	for i, it := range items {
+		out[i].Result, out[i].Err = b.VerifyResponse(ctx, it.State, it.VPToken, it.Expected)
 	}
 	return out
 }
 
-// TestResponsesAreBatched: a lone response is verified at once, alone;
-// concurrent ones are verified together, at most MaxBatch at a time, and
-// each gets its own outcome.
+// TestResponsesAreBatched: on the platform service a lone answer is
+// verified at once, alone; concurrent ones are verified together, at most
+// MaxBatch at a time, and each transaction gets its own verdict. With
+// MaxBatch 1 answers are verified one by one.
 func TestResponsesAreBatched(t *testing.T) {
-	f := &batchingFake{fakeVerifier: &fakeVerifier{used: map[string]bool{}}}
-	srv := httpserv.New(httpserv.Config{Rate: -1})
-	if _, err := New(srv, f, Options{PublicURL: "https://verifier.example", MaxBatch: 8}); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
+	f := &batchingFake{fakeTransactions: &fakeTransactions{}}
+	srv, _ := newTestPlatformOn(t, f, 8)
 
+	id := create(t, srv.URL)
 	start := time.Now()
-	if status, res := post(t, ts.URL+"/response", "application/json", presentation("lone", "good")); status != 200 || res["valid"] != true {
-		t.Fatalf("lone response: %d %v", status, res)
+	if resp, body := call(t, "POST", srv.URL+ResponsePath, "", "application/x-www-form-urlencoded", answerForm(id, true)); resp.StatusCode != 200 {
+		t.Fatalf("lone answer: %d %s", resp.StatusCode, body)
 	}
 	if d := time.Since(start); d > time.Second {
-		t.Errorf("a lone response took %v", d)
+		t.Errorf("a lone answer took %v", d)
 	}
-	if len(f.sizes) != 1 || f.sizes[0] != 1 {
-		t.Fatalf("batches %v for a lone response, want [1]", f.sizes)
+	if len(f.sizes) != 1 || f.sizes[0] != 1 || !verdictOf(t, srv.URL, id).Result.Valid {
+		t.Fatalf("batches %v for a lone answer, want [1]", f.sizes)
 	}
 
 	const n = 40
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = create(t, srv.URL)
+	}
 	var wg sync.WaitGroup
-	for i := range n {
+	for i, id := range ids {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			proof := "good"
-			if i%3 == 0 {
-				proof = "bad"
-			}
-			status, res := post(t, ts.URL+"/response", "application/json", presentation(fmt.Sprintf("r%d", i), proof))
-			if want := proof == "good"; res["valid"] != want || (status == 200) != want {
-				t.Errorf("response %d (%s): %d %v", i, proof, status, res)
+			if resp, body := call(t, "POST", srv.URL+ResponsePath, "", "application/x-www-form-urlencoded", answerForm(id, i%3 != 0)); resp.StatusCode != 200 {
+				t.Errorf("answer %d: %d %s", i, resp.StatusCode, body)
 			}
 		}()
 	}
 	wg.Wait()
+	for i, id := range ids {
+		if v := verdictOf(t, srv.URL, id); v.Status != "complete" || v.Result.Valid != (i%3 != 0) {
+			t.Errorf("transaction %d: %+v", i, v)
+		}
+	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	total, biggest := 0, 0
 	for _, s := range f.sizes[1:] {
 		total += s
 		biggest = max(biggest, s)
 	}
+	f.mu.Unlock()
 	if total != n || biggest > 8 || biggest < 2 {
-		t.Fatalf("batches %v: %d responses, largest %d; want %d in batches of 2…8", f.sizes[1:], total, biggest, n)
+		t.Fatalf("batches %v: %d answers, largest %d; want %d in batches of 2…8", f.sizes[1:], total, biggest, n)
+	}
+
+	one := &batchingFake{fakeTransactions: &fakeTransactions{}}
+	srv1, _ := newTestPlatformOn(t, one, 1)
+	id = create(t, srv1.URL)
+	if resp, _ := call(t, "POST", srv1.URL+ResponsePath, "", "application/x-www-form-urlencoded", answerForm(id, true)); resp.StatusCode != 200 ||
+		len(one.sizes) != 0 || len(one.verified) != 1 {
+		t.Fatalf("MaxBatch 1: %d, batches %v, verified %v", resp.StatusCode, one.sizes, one.verified)
 	}
 }

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -12,9 +14,12 @@ import (
 
 	"github.com/yinzheng-id/yinzheng/internal/httpserv"
 	"github.com/yinzheng-id/yinzheng/jose"
+	"github.com/yinzheng-id/yinzheng/registry"
+	"github.com/yinzheng-id/yinzheng/registry/registrytest"
 	"github.com/yinzheng-id/yinzheng/schemas"
 	"github.com/yinzheng-id/yinzheng/verifier"
 	"github.com/yinzheng-id/yinzheng/verifier/verifiertest"
+	"github.com/yinzheng-id/yinzheng/wire"
 )
 
 var liveBase = time.Date(2026, time.March, 1, 10, 0, 0, 0, time.UTC)
@@ -36,10 +41,12 @@ type live struct {
 	iss *verifiertest.Issuer
 	src *verifiertest.FlakySource
 	clk *liveClock
+	v   *verifier.Verifier
 }
 
-// newLive serves a real verifier over a verifiertest issuer whose
-// publication can be taken down; edit changes the verifier's options.
+// newLive serves a real verifier, as one platform's service with its
+// readiness, over a verifiertest issuer whose publication can be taken
+// down; edit changes the verifier's options.
 func newLive(t *testing.T, edit func(*verifier.Options)) *live {
 	t.Helper()
 	iss := verifiertest.NewIssuer(t, 4, liveBase)
@@ -53,15 +60,42 @@ func newLive(t *testing.T, edit func(*verifier.Options)) *live {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { v.Close() })
+	l.v = v
+	reg := registrytest.New(t, jose.SuiteGM)
+	p := reg.Register(t, "platform-a.example", registry.Entitlements{Predicates: registry.Predicates(),
+		Claims: []string{schemas.ClaimAgeOver18}, LegalBasis: "test"})
 	srv := httpserv.New(httpserv.Config{})
-	if _, err := New(srv, FromVerifier(v), Options{PublicURL: "https://verifier.example", Now: l.clk.now,
-		Logger: srv.Logger(), Metrics: srv.Metrics(), Registerer: srv.Metrics().Registry()}); err != nil {
+	if _, err := NewPlatform(srv, v, PlatformOptions{Platform: &verifier.Platform{Domain: p.Domain, Chain: p.Chain, Key: p.Key,
+		Registration: p.Registration, Status: p.Status}, APIToken: platformToken, PublicURL: "https://platform-a.example",
+		Now: l.clk.now, Logger: srv.Logger(), Metrics: srv.Metrics()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewReadiness(srv, v, ReadinessOptions{Now: l.clk.now, Registerer: srv.Metrics().Registry()}); err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	l.url = ts.URL
 	return l
+}
+
+// do sends one request with the API token and returns the status and
+// the decoded JSON answer.
+func (l *live) do(t *testing.T, method, path, ctype, body string) (*http.Response, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, l.url+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+platformToken)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp, m
 }
 
 func getJSON(t *testing.T, url string) (*http.Response, map[string]any) {
@@ -79,44 +113,51 @@ func getJSON(t *testing.T, url string) (*http.Response, map[string]any) {
 	return resp, m
 }
 
-// TestRetryAfter503: while the publication is unreachable POST /response
-// answers 503 with Retry-After, and the same presentation posted again
-// later verifies.
+// TestRetryAfter503: while the publication is unreachable the platform
+// service answers 503 with Retry-After to a wallet's answer (and to a new
+// transaction) and decides nothing; the same answer posted again later is
+// taken, and its verdict is reported; a replay after that is refused.
 func TestRetryAfter503(t *testing.T) {
 	l := newLive(t, nil)
 	holder := l.iss.Issue(t, verifiertest.Adult(schemas.Date{Year: 2000, Month: time.January, Day: 1}), liveBase)
 	epoch := l.iss.Publish(t, liveBase).Epoch
-	status, env := post(t, l.url+"/requests", "application/json", `{"scope":"platform-a","age_over":18}`)
-	if status != 201 {
-		t.Fatalf("create: %d %v", status, env)
+	resp, m := l.do(t, "POST", TransactionsPath, "application/json", `{"age_over":18}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d %v", resp.StatusCode, m)
 	}
-	inner, _ := json.Marshal(env["request"])
-	req, err := verifier.ParseRequest(inner)
+	id, _ := m["transaction_id"].(string)
+	tx, err := l.v.RecordedTransaction(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := string(verifiertest.JSON(t, holder.Prove(t, req, epoch)))
+	tok, err := wire.NewVPToken(holder.Prove(t, tx.Request, epoch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"vp_token": {string(tok)}, "state": {id}}.Encode()
 
 	l.clk.add(verifier.DefaultCacheTTL + time.Second)
 	l.src.SetDown(true)
-	resp, err := http.Post(l.url+"/response", "application/json", strings.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, m = l.do(t, "POST", ResponsePath, "application/x-www-form-urlencoded", form)
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("while down: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		t.Fatalf("while down: %d %v, Retry-After %q", resp.StatusCode, m, resp.Header.Get("Retry-After"))
 	}
-	if status, m := post(t, l.url+"/requests", "application/json", `{"scope":"platform-a"}`); status != 503 {
-		t.Fatalf("create while down: %d %v", status, m)
+	if resp, m := l.do(t, "GET", TransactionsPath+"/"+id, "", ""); resp.StatusCode != 200 || m["status"] != "pending" {
+		t.Fatalf("verdict while down: %d %v, want pending", resp.StatusCode, m)
+	}
+	if resp, m := l.do(t, "POST", TransactionsPath, "application/json", `{}`); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("create while down: %d %v", resp.StatusCode, m)
 	}
 	l.src.SetDown(false)
-	if status, res := post(t, l.url+"/response", "application/json", doc); status != 200 || res["valid"] != true {
-		t.Fatalf("retry: %d %v", status, res)
+	if resp, m := l.do(t, "POST", ResponsePath, "application/x-www-form-urlencoded", form); resp.StatusCode != 200 {
+		t.Fatalf("retry: %d %v", resp.StatusCode, m)
 	}
-	if status, res := post(t, l.url+"/response", "application/json", doc); status != 422 ||
-		!strings.Contains(res["reasons"].([]any)[0].(string), verifier.ReasonUnknownNonce) {
-		t.Fatalf("replay after the retry: %d %v", status, res)
+	resp, m = l.do(t, "GET", TransactionsPath+"/"+id, "", "")
+	if res, _ := m["result"].(map[string]any); resp.StatusCode != 200 || m["status"] != "complete" || res["valid"] != true {
+		t.Fatalf("verdict after the retry: %d %v", resp.StatusCode, m)
+	}
+	if resp, m := l.do(t, "POST", ResponsePath, "application/x-www-form-urlencoded", form); resp.StatusCode != 400 || m["error"] != wire.ErrorInvalidRequest {
+		t.Fatalf("replay after the retry: %d %v", resp.StatusCode, m)
 	}
 }
 

@@ -48,6 +48,15 @@ type TransactionVerifier interface {
 	Decline(ctx context.Context, state, code string) (*verifier.Result, error)
 }
 
+// ResponseBatchVerifier is what a TransactionVerifier also implements when
+// it can verify many wallet answers at once, as
+// verifier.Verifier.VerifyResponses does (each decided as VerifyResponse
+// would, the proofs checked together); the platform service then batches
+// the answers that arrive together.
+type ResponseBatchVerifier interface {
+	VerifyResponses(ctx context.Context, items []verifier.ResponseItem) []verifier.BatchResult
+}
+
 // TransactionDocument is the answer of POST /v1/transactions (and what
 // `yinzheng verifier request` prints): the transaction id the backend
 // reads the verdict by, the signed request object, the request_uri that
@@ -97,6 +106,10 @@ type PlatformOptions struct {
 	// are bounded by the store's TTLs (the verifier's request TTL), not
 	// by the service, which keeps none.
 	QuotaPerMinute int
+	// MaxBatch bounds the answers verified together when the verifier is
+	// also a ResponseBatchVerifier; 0 is DefaultMaxBatch, 1 verifies one
+	// by one.
+	MaxBatch int
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 	// Logger receives errors the client is not shown; nil discards them.
@@ -120,6 +133,7 @@ type PlatformService struct {
 	token [32]byte
 	// codeKey derives the response_code of a transaction from its state.
 	codeKey []byte
+	batch   *collector // nil: one by one
 
 	mu          sync.Mutex
 	windowStart time.Time
@@ -136,7 +150,9 @@ func deriveKey(token, label string) []byte {
 
 // NewPlatform registers the platform service's routes on mux: POST
 // /v1/transactions and GET /v1/transactions/{id} (authenticated), GET
-// /openid4vp/request/{id} and POST /openid4vp/response (wallets).
+// /openid4vp/request/{id} and POST /openid4vp/response (wallets). When v
+// is also a ResponseBatchVerifier (as *verifier.Verifier is) and MaxBatch
+// is not 1, concurrent answers are verified together in batches.
 func NewPlatform(mux Mux, v TransactionVerifier, opts PlatformOptions) (*PlatformService, error) {
 	if v == nil || mux == nil {
 		return nil, errors.New("platform service: no verifier or no mux")
@@ -169,6 +185,9 @@ func NewPlatform(mux Mux, v TransactionVerifier, opts PlatformOptions) (*Platfor
 	if opts.QuotaPerMinute <= 0 {
 		opts.QuotaPerMinute = DefaultQuotaPerMinute
 	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -178,6 +197,9 @@ func NewPlatform(mux Mux, v TransactionVerifier, opts PlatformOptions) (*Platfor
 	}
 	s := &PlatformService{v: v, opts: opts, log: log, token: sha256.Sum256([]byte(opts.APIToken)),
 		codeKey: deriveKey(opts.APIToken, "yinzheng response_code key")}
+	if bv, ok := v.(ResponseBatchVerifier); ok && opts.MaxBatch > 1 {
+		s.batch = &collector{v: bv, max: opts.MaxBatch}
+	}
 	mux.HandleFunc("POST "+TransactionsPath, s.create)
 	mux.HandleFunc("GET "+TransactionsPath+"/{id}", s.verdict)
 	mux.HandleFunc("GET "+RequestPath+"{id}", s.requestObject)
@@ -328,6 +350,8 @@ func (s *PlatformService) response(w http.ResponseWriter, r *http.Request) {
 	switch code, tok := r.PostForm.Get("error"), r.PostForm.Get("vp_token"); {
 	case code != "" && tok == "":
 		res, err = s.v.Decline(r.Context(), state, code)
+	case tok != "" && code == "" && s.batch != nil:
+		res, err = s.batch.verify(verifier.ResponseItem{State: state, VPToken: []byte(tok), Expected: tx.Object})
 	case tok != "" && code == "":
 		res, err = s.v.VerifyResponse(r.Context(), state, []byte(tok), tx.Object)
 	default:

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,7 +24,8 @@ import (
 type fakeTransactions struct {
 	mu       sync.Mutex
 	n        int
-	verified []string // states verified
+	policy   verifier.Policy // the last one asked for
+	verified []string        // states verified
 	declined []string
 	open     map[string]*verifier.Transaction
 	verdicts map[string]fakeVerdict
@@ -36,8 +39,15 @@ type fakeVerdict struct {
 func (f *fakeTransactions) NewPlatformRequest(_ context.Context, p verifier.Policy, pl *verifier.Platform) (*verifier.Transaction, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	switch {
+	case p.MinLevel > 4:
+		return nil, fmt.Errorf("%w: min_level %d above 4", verifier.ErrPolicy, p.MinLevel)
+	case p.Scope == "explode":
+		return nil, errors.New("badger: disk detail")
+	}
+	f.policy = p
 	f.n++
-	id := "tx" + string(rune('a'+f.n))
+	id := fmt.Sprintf("tx%d", f.n)
 	exp := time.Now().Add(5 * time.Minute)
 	tx := &verifier.Transaction{ID: id, RequestObject: "jwt." + id + ".sig",
 		Request: &verifier.Request{ID: id, ExpiresAt: exp.UTC().Format(time.RFC3339)},
@@ -90,6 +100,9 @@ func (f *fakeTransactions) VerifyResponse(_ context.Context, state string, tok [
 	if expected == nil || expected.State != state {
 		return &verifier.Result{Reasons: []string{verifier.ReasonOtherRequest}}, nil
 	}
+	if string(tok) == "undecided" {
+		return nil, errors.New("issuer unreachable: network detail")
+	}
 	return f.consume(state, &verifier.Result{Valid: string(tok) == `{"ok":["1"]}`, Reasons: []string{}, RequestID: state}), nil
 }
 
@@ -116,6 +129,30 @@ func newTestPlatform(t *testing.T, quota int) (*httptest.Server, *fakeTransactio
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv, f
+}
+
+// newTestPlatformOn is the platform service over v with MaxBatch
+// maxBatch and a quota the tests do not reach.
+func newTestPlatformOn(t *testing.T, v TransactionVerifier, maxBatch int) (*httptest.Server, *PlatformService) {
+	t.Helper()
+	mux := http.NewServeMux()
+	s, err := NewPlatform(mux, v, PlatformOptions{Platform: &verifier.Platform{Domain: "localhost"}, APIToken: testToken,
+		PublicURL: "http://localhost:8080", QuotaPerMinute: 1000, MaxBatch: maxBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, s
+}
+
+// answerForm is a direct_post form the fake accepts (good) or refuses.
+func answerForm(state string, good bool) string {
+	tok := `{"ok":["1"]}`
+	if !good {
+		tok = `{"bad":["1"]}`
+	}
+	return url.Values{"vp_token": {tok}, "state": {state}}.Encode()
 }
 
 func call(t *testing.T, method, u, token, ctype, body string) (*http.Response, []byte) {

@@ -55,7 +55,10 @@ func newPlatformFleet(t *testing.T, replicas int) *platformFleet {
 		srv := httpserv.New(httpserv.Config{Rate: -1})
 		if _, err := NewPlatform(srv, v, PlatformOptions{Platform: pl, APIToken: platformToken,
 			PublicURL: "https://platform-a.example", RedirectURI: "https://platform-a.example/done",
-			Now: f.clk.now, Logger: srv.Logger(), Metrics: srv.Metrics()}); err != nil {
+			QuotaPerMinute: 10000, Now: f.clk.now, Logger: srv.Logger(), Metrics: srv.Metrics()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := NewReadiness(srv, v, ReadinessOptions{Now: f.clk.now}); err != nil {
 			t.Fatal(err)
 		}
 		ts := httptest.NewServer(srv.Handler())
@@ -86,11 +89,26 @@ func (f *platformFleet) createTx(t *testing.T, i int, policy string) (*http.Resp
 // SD-JWT presentation of the request the store recorded.
 func (f *platformFleet) answer(t *testing.T, doc TransactionDocument) string {
 	t.Helper()
-	tx, err := f.vs[0].RecordedTransaction(context.Background(), doc.TransactionID)
+	return f.answerOn(t, 0, doc, false)
+}
+
+// answerOn is the direct_post form of a real answer (a zero-knowledge
+// proof, or an SD-JWT presentation) to the transaction as replica i's
+// store recorded it.
+func (f *platformFleet) answerOn(t *testing.T, i int, doc TransactionDocument, zk bool) string {
+	t.Helper()
+	tx, err := f.vs[i].RecordedTransaction(context.Background(), doc.TransactionID)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return ""
 	}
-	tok, err := wire.NewVPToken(f.adult.Present(t, tx.Request, nil, "", "", true, liveBase))
+	var pres *verifier.Presentation
+	if zk {
+		pres = f.adult.Prove(t, tx.Request, f.epoch)
+	} else {
+		pres = f.adult.Present(t, tx.Request, nil, "", "", true, liveBase)
+	}
+	tok, err := wire.NewVPToken(pres)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +154,10 @@ func responseCodeOf(t *testing.T, m map[string]any) string {
 	return u.Query().Get("response_code")
 }
 
-const platformPolicy = `{"age_over":18,"sd_jwt":["age_over_18"]}`
+const (
+	platformPolicy   = `{"age_over":18,"sd_jwt":["age_over_18"]}`
+	zkPlatformPolicy = `{"age_over":18}`
+)
 
 // TestPlatformFleet: a transaction created on A is served by B, answered
 // on C and reported by A; a replay on B is refused; a wrong response_code
@@ -210,69 +231,106 @@ func acrossReplicas(t *testing.T, f *platformFleet) {
 	}
 
 	// One answer posted 30 times at once, spread over the replicas: taken
-	// exactly once.
-	_, doc2 := f.createTx(t, 1, platformPolicy)
-	form2 := f.answer(t, doc2)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		accepted []string
-		refused  int
-	)
-	for g := range 30 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, m := f.post(t, g%3, form2)
-			if resp == nil {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case resp.StatusCode == 200:
-				accepted = append(accepted, m["redirect_uri"].(string))
-			case resp.StatusCode == 400 && m["error"] == wire.ErrorInvalidRequest:
-				refused++
-			default:
-				t.Errorf("concurrent answer: %d %v", resp.StatusCode, m)
-			}
-		}()
-	}
-	wg.Wait()
-	if len(accepted) != 1 || refused != 29 {
-		t.Fatalf("accepted %d, refused %d of 30", len(accepted), refused)
-	}
-	rc2 := responseCodeOf(t, map[string]any{"redirect_uri": accepted[0]})
-	for i := range f.urls {
-		if code, m := f.verdictOn(t, i, doc2.TransactionID, rc2); code != 200 || m["result"].(map[string]any)["valid"] != true {
-			t.Errorf("verdict on replica %d: %d %v", i, code, m)
+	// exactly once. A zero-knowledge answer goes through the replicas'
+	// batches (several copies may meet in one), an SD-JWT one through the
+	// same store.
+	for _, zk := range []bool{true, false} {
+		policy := platformPolicy
+		if zk {
+			policy = zkPlatformPolicy
 		}
-	}
-	// Another transaction's response code does not read this one.
-	if code, _ := f.verdictOn(t, 0, doc2.TransactionID, rc); code != http.StatusForbidden {
-		t.Errorf("another transaction's response code: %d", code)
+		_, doc2 := f.createTx(t, 1, policy)
+		form2 := f.answerOn(t, 1, doc2, zk)
+		var (
+			wg       sync.WaitGroup
+			mu       sync.Mutex
+			accepted []string
+			refused  int
+		)
+		start := make(chan struct{})
+		for g := range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				resp, m := f.post(t, g%3, form2)
+				if resp == nil {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case resp.StatusCode == 200:
+					accepted = append(accepted, m["redirect_uri"].(string))
+				case resp.StatusCode == 400 && m["error"] == wire.ErrorInvalidRequest:
+					refused++
+				default:
+					t.Errorf("concurrent answer (zk %v): %d %v", zk, resp.StatusCode, m)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(accepted) != 1 || refused != 29 {
+			t.Fatalf("zk %v: accepted %d, refused %d of 30", zk, len(accepted), refused)
+		}
+		rc2 := responseCodeOf(t, map[string]any{"redirect_uri": accepted[0]})
+		for i := range f.urls {
+			if code, m := f.verdictOn(t, i, doc2.TransactionID, rc2); code != 200 || m["result"].(map[string]any)["valid"] != true {
+				t.Errorf("zk %v: verdict on replica %d: %d %v", zk, i, code, m)
+			}
+		}
+		// Another transaction's response code does not read this one.
+		if code, _ := f.verdictOn(t, 0, doc2.TransactionID, rc); code != http.StatusForbidden {
+			t.Errorf("another transaction's response code: %d", code)
+		}
 	}
 }
 
 // fetchRO reads a request object from replica i and returns the status.
 func (f *platformFleet) fetchRO(t *testing.T, i int, id string) int {
 	t.Helper()
-	resp, err := f.client.Get(f.urls[i] + RequestPath + id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	code, _ := f.fetchBody(t, i, id)
+	return code
 }
 
-// redisDown: with Redis down every replica refuses to create, serve,
-// decide or report (503 with Retry-After) and decides nothing; after the
-// restart the same answer is taken.
+// fetchBody reads a request object from replica i: the status and body.
+func (f *platformFleet) fetchBody(t *testing.T, i int, id string) (int, string) {
+	t.Helper()
+	resp, err := f.client.Get(f.urls[i] + RequestPath + id)
+	if err != nil {
+		t.Error(err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// redisDown: Redis is killed (SIGKILL, as a crash). While it is down
+// every replica is not ready ("store unavailable") and refuses to create,
+// serve, decide or report (503 with Retry-After), and decides nothing;
+// after it restarts from its append-only file the answer refused meanwhile
+// is taken, and one taken before the crash is not taken again (its verdict
+// survived).
 func redisDown(t *testing.T, f *platformFleet) {
+	// One answered before the crash: its consumption and verdict survive
+	// it (Redis's append-only file), it is not taken again after.
+	_, before := f.createTx(t, 2, platformPolicy)
+	beforeForm := f.answer(t, before)
+	resp, m := f.post(t, 0, beforeForm)
+	if resp == nil || resp.StatusCode != 200 {
+		t.Fatalf("answer before the crash: %v %v", resp, m)
+	}
+	beforeCode := responseCodeOf(t, m)
 	_, doc := f.createTx(t, 0, platformPolicy)
 	form := f.answer(t, doc)
 	f.redis.Kill()
+	for i := range f.urls {
+		if resp, m := f.do(t, "GET", f.urls[i]+"/readyz", "", nil); resp == nil || resp.StatusCode != 503 || m["reason"] != "store unavailable" {
+			t.Errorf("replica %d ready with Redis down: %v %v", i, resp, m)
+		}
+	}
 	for i := range f.urls {
 		if resp, m := f.createTx(t, i, platformPolicy); resp == nil || resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 			t.Errorf("create on %d with Redis down: %v %v", i, resp, m)
@@ -291,8 +349,6 @@ func redisDown(t *testing.T, f *platformFleet) {
 		t.Fatal(err)
 	}
 	// Resumes: the answer refused during the outage is taken now, once.
-	var resp *http.Response
-	var m map[string]any
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if resp, m = f.post(t, 1, form); resp != nil && resp.StatusCode != 503 || time.Now().After(deadline) {
 			break
@@ -306,5 +362,16 @@ func redisDown(t *testing.T, f *platformFleet) {
 	}
 	if resp, _ := f.createTx(t, 2, platformPolicy); resp == nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create after the restart: %v", resp)
+	}
+	for i := range f.urls {
+		if resp, m := f.post(t, i, beforeForm); resp == nil || resp.StatusCode != 400 || m["error"] != wire.ErrorInvalidRequest {
+			t.Errorf("the answer taken before the crash, again on %d: %v %v", i, resp, m)
+		}
+		if resp, _ := f.do(t, "GET", f.urls[i]+"/readyz", "", nil); resp == nil || resp.StatusCode != 200 {
+			t.Errorf("replica %d not ready after the restart: %v", i, resp)
+		}
+	}
+	if code, m := f.verdictOn(t, 1, before.TransactionID, beforeCode); code != 200 || m["result"].(map[string]any)["valid"] != true {
+		t.Fatalf("verdict of the answer taken before the crash: %d %v", code, m)
 	}
 }

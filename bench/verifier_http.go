@@ -91,8 +91,14 @@ type VerifierHTTPRun struct {
 	P99ms    float64 `json:"p99_ms"`
 	Verified int     `json:"verified"`
 	Errors   int     `json:"errors"`
-	// FirstError is the first failed step's error, if any.
+	// FirstError is the first failed answer's or verdict's error, if any.
 	FirstError string `json:"first_error,omitempty"`
+	// CreateRetries counts the transactions the service could not make
+	// (503, retry later: on a loaded machine its store can time out) and
+	// that were asked again; FirstRetry is the first one's error, with
+	// what the replica logged.
+	CreateRetries int    `json:"create_retries"`
+	FirstRetry    string `json:"first_retry,omitempty"`
 	// MeanBatch is the mean number of answers verified together.
 	MeanBatch float64 `json:"mean_batch"`
 	// Redis round trips per verification, counted in the replicas, the
@@ -659,6 +665,8 @@ func (f *fleetLoad) run(fig VerifierHTTPRun, d time.Duration) (*VerifierHTTPRun,
 	var failed atomic.Int64
 	var firstErr atomic.Pointer[error]
 	noteErr := func(err error) { failed.Add(1); firstErr.CompareAndSwap(nil, &err) }
+	var retries atomic.Int64
+	var firstRetry atomic.Pointer[error]
 	var produceErr error
 	var errMu sync.Mutex
 	setErr := func(err error) {
@@ -709,7 +717,9 @@ func (f *fleetLoad) run(fig VerifierHTTPRun, d time.Duration) (*VerifierHTTPRun,
 					// timeout on a loaded machine) keeps its id in the
 					// store, and the next one to draw that id is refused:
 					// the one after draws another.
-					noteErr(err)
+					retries.Add(1)
+					e := fmt.Errorf("%w (replica: %s)", err, reps[k%replicas].stderr)
+					firstRetry.CompareAndSwap(nil, &e)
 					time.Sleep(20 * time.Millisecond)
 					doc, err = c.create(k % replicas)
 				}
@@ -797,7 +807,10 @@ func (f *fleetLoad) run(fig VerifierHTTPRun, d time.Duration) (*VerifierHTTPRun,
 		return nil, produceErr
 	}
 	run := &fig
-	run.Verified, run.Errors = len(lat), int(failed.Load())
+	run.Verified, run.Errors, run.CreateRetries = len(lat), int(failed.Load()), int(retries.Load())
+	if e := firstRetry.Load(); e != nil {
+		run.FirstRetry = (*e).Error()
+	}
 	if e := firstErr.Load(); e != nil {
 		run.FirstError = (*e).Error()
 	}

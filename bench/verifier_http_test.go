@@ -13,7 +13,8 @@ import (
 // every figure is there, with its replica processes at the GOMAXPROCS it
 // names (a replica reports its own, and a mismatch fails the run), every
 // answer was taken and its verdict read back valid (a refused answer or
-// verdict counts as an error), and each transaction costs the Redis round
+// verdict counts as an error; a transaction the service could not make,
+// 503 on a loaded machine, is asked again and counted apart), and each transaction costs the Redis round
 // trips it must (record it, read it twice for the answer, consume it,
 // read the verdict); one by one, every verification is a call of its
 // own. It uses the cached development keys of depth HTTPDepth (set up on
@@ -28,6 +29,9 @@ func TestVerifierHTTPReport(t *testing.T) {
 		t.Fatalf("report: %+v", r)
 	}
 	for i, run := range r.Runs {
+		if run.CreateRetries > 0 {
+			t.Logf("run %d: %d transactions asked again, the first: %s", i, run.CreateRetries, run.FirstRetry)
+		}
 		w := want[i]
 		if run.Replicas != w.replicas || run.GOMAXPROCS != w.procs || run.Concurrency != w.conc || run.MaxBatch != w.batch {
 			t.Fatalf("run %d: %+v, want %+v", i, run, w)

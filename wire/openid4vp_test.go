@@ -422,6 +422,12 @@ func TestRequestObjectIgnoresUnknown(t *testing.T) {
 			"transaction_data":             {func(m map[string]any) { m["transaction_data"] = []string{"e30"} }, false},
 			"case variant of a parameter":  {func(m map[string]any) { m["Nonce"] = m["nonce"] }, false},
 			"case variant in DCQL":         {func(m map[string]any) { cred(m)["Format"] = "mso_mdoc" }, false},
+			// Unicode case folding, as encoding/json matches names (the
+			// long s folds onto "s"): a variant kept only under ASCII
+			// folding would be dropped here and read by another decoder.
+			"long s variant of a parameter": {func(m map[string]any) { m["\u017ftate"] = "other" }, false},
+			"long s variant in DCQL":        {func(m map[string]any) { m["dcql_query"].(map[string]any)["credential\u017f"] = []any{} }, false},
+			"non-ASCII unknown member":      {func(m map[string]any) { m["verifier_info"].([]any)[0].(map[string]any)["\u212aey"] = 1 }, true},
 		} {
 			m := base()
 			c.edit(m)

@@ -127,6 +127,14 @@ func TestRequestObjectRules(t *testing.T) {
 				ro.DCQLQuery.Credentials[0].RequireCryptographicHolderBinding = &f
 			},
 			"credential_sets": func(ro *RequestObject) { ro.DCQLQuery.CredentialSets = json.RawMessage(`[]`) },
+			// A second query with its own id: what a wallet would disclose
+			// beyond the one query it shows.
+			"two credential queries": func(ro *RequestObject) {
+				q := ro.DCQLQuery.Credentials[0]
+				q.ID += "_2"
+				ro.DCQLQuery.Credentials = append(ro.DCQLQuery.Credentials, q)
+			},
+			"multiple": func(ro *RequestObject) { ro.DCQLQuery.Credentials[0].Multiple = true },
 			"format not in vp_formats_supported": func(ro *RequestObject) {
 				ro.ClientMetadata.VPFormatsSupported = map[string]json.RawMessage{"jwt_vc_json": json.RawMessage(`{}`)}
 			},
@@ -151,6 +159,11 @@ func TestRequestObjectRules(t *testing.T) {
 				c.Claims = append(c.Claims, c.Claims[0])
 			}
 			cases["no claims"] = func(ro *RequestObject) { ro.DCQLQuery.Credentials[0].Claims = nil }
+			cases["claim_sets"] = func(ro *RequestObject) {
+				c := &ro.DCQLQuery.Credentials[0]
+				c.Claims[0].ID = "a"
+				c.ClaimSets = [][]string{{"a"}}
+			}
 			cases["claim values"] = func(ro *RequestObject) { ro.DCQLQuery.Credentials[0].Claims[0].Values = json.RawMessage(`[true]`) }
 			cases["vct_values"] = func(ro *RequestObject) {
 				ro.DCQLQuery.Credentials[0].Meta = json.RawMessage(`{"vct_values":["other"]}`)

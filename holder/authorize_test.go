@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -285,7 +286,11 @@ func TestFetchRequest(t *testing.T) {
 	over18 := 18
 	jwtA := sign(t, a.Key, a.Chain, f.object(t, a, f.zkRequest(wire.ClientIDOf(a.Domain), &over18, 0), status))
 	ctype := wire.RequestObjectMediaType
+	var method string
+	var bodyLen int
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		method, bodyLen = r.Method, len(body)
 		w.Header().Set("Content-Type", ctype)
 		_, _ = w.Write([]byte(jwtA))
 	}))
@@ -295,6 +300,12 @@ func TestFetchRequest(t *testing.T) {
 	ar, err := FetchRequest(ctx, srv.Client(), inv, f.roots, f.now)
 	if err != nil || ar.Platform != a.Domain {
 		t.Fatalf("valid invocation: %v", err)
+	}
+	// request_uri_method post: this wallet does not support it and sends
+	// GET without wallet_metadata or wallet_nonce (OpenID4VP 1.0 §5.10);
+	// the object is checked exactly as one fetched by a plain GET.
+	if ar, err := FetchRequest(ctx, srv.Client(), inv+"&request_uri_method=post", f.roots, f.now); err != nil || ar.Platform != a.Domain || method != http.MethodGet || bodyLen != 0 {
+		t.Fatalf("request_uri_method post: %v, fetched with %s and a body of %d bytes", err, method, bodyLen)
 	}
 	relayed := wire.InvocationURL(wire.ClientIDOf("platform-b.example"), srv.URL+"/request/1")
 	if _, err := FetchRequest(ctx, srv.Client(), relayed, f.roots, f.now); !errors.Is(err, ErrClientID) {

@@ -240,7 +240,10 @@ func (v *Verifier) prepareResponse(ctx context.Context, it ResponseItem) *step {
 
 // Decline records a wallet's error response (error=access_denied …) for
 // the transaction of state: the transaction is consumed and the result is
-// a refusal with ReasonDeclined.
+// a refusal with ReasonDeclined and the code. A code that is not an error
+// code (wire.ValidErrorCode) is a malformed answer, recorded as
+// ReasonMalformed without it: anyone holding the state may post, and what
+// they post must not fill the shared store or the platform's verdict.
 func (v *Verifier) Decline(ctx context.Context, state, code string) (*Result, error) {
 	recorded, key, err := v.recorded(ctx, state)
 	if errors.Is(err, ErrUnknownRequest) {
@@ -248,6 +251,9 @@ func (v *Verifier) Decline(ctx context.Context, state, code string) (*Result, er
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !wire.ValidErrorCode(code) {
+		return v.settle(ctx, named(refuse(ReasonMalformed), recorded), key)
 	}
 	res := named(refuse(ReasonDeclined), recorded)
 	res.WalletError = code

@@ -3,6 +3,7 @@ package verifier_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,4 +226,50 @@ func BenchmarkNewPlatformRequest(b *testing.B) {
 		size = len(tx.RequestObject)
 	}
 	b.ReportMetric(float64(size), "request-object-bytes")
+}
+
+// TestDeclineErrorCode: a wallet's error response carries an OAuth error
+// code (RFC 6749 §4.1.2.1: printable ASCII without '"' and '\'), which
+// the verdict reports. Anything else (a megabyte of text, a line break, a
+// quote, non-ASCII, nothing) is a malformed answer: still the
+// transaction's one answer, but the wallet's text is neither recorded in
+// the shared store nor shown to the platform's backend as its verdict.
+func TestDeclineErrorCode(t *testing.T) {
+	e := setup(t, nil)
+	pl := platformFor(t, "platform-a.example")
+	pl.ResultSecret = []byte("decline test result secret")
+	for _, code := range []string{wire.ErrorAccessDenied, wire.ErrorWalletUnavailable, "x-vendor code!"} {
+		tx := e.transaction(pl, verifier.Policy{AgeOver: intp(18)})
+		res, err := e.v.Decline(e.ctx, tx.ID, code)
+		if err != nil || res.Reasons[0] != verifier.ReasonDeclined || res.WalletError != code {
+			t.Fatalf("code %q: %+v %v", code, res, err)
+		}
+	}
+	for name, code := range map[string]string{
+		"a megabyte":   strings.Repeat("a", 1<<20),
+		"65 bytes":     strings.Repeat("a", 65),
+		"line break":   "access_denied\nvalid: true",
+		"quote":        `access_denied"`,
+		"backslash":    `access\denied`,
+		"non-ASCII":    "拒绝",
+		"empty":        "",
+		"control char": "access_denied\x00",
+	} {
+		tx := e.transaction(pl, verifier.Policy{AgeOver: intp(18)})
+		res, err := e.v.Decline(e.ctx, tx.ID, code)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		wantReason(t, res, verifier.ReasonMalformed)
+		if res.WalletError != "" || res.RequestID != tx.ID {
+			t.Fatalf("%s: %+v", name, res)
+		}
+		rec, err := e.v.Result(e.ctx, tx.ID, verifier.PlatformResultToken(pl.ResultSecret, tx.ID))
+		if err != nil || rec.WalletError != "" || rec.Reasons[0] != verifier.ReasonMalformed {
+			t.Fatalf("%s: recorded %+v %v", name, rec, err)
+		}
+		if _, err := e.v.RecordedTransaction(e.ctx, tx.ID); !errors.Is(err, verifier.ErrUnknownRequest) {
+			t.Fatalf("%s: transaction still open: %v", name, err)
+		}
+	}
 }

@@ -72,6 +72,26 @@ const (
 	ErrorWalletUnavailable       = "wallet_unavailable"
 )
 
+// maxErrorCodeSize bounds an authorization error code: the registered ones
+// are under 32 bytes.
+const maxErrorCodeSize = 64
+
+// ValidErrorCode reports whether code is an authorization error code as
+// RFC 6749 §4.1.2.1 writes them (1*NQSCHAR: printable ASCII but '"' and
+// '\'), of at most 64 bytes. An error response is posted by whoever holds
+// the state, so its code is checked before anyone records or shows it.
+func ValidErrorCode(code string) bool {
+	if code == "" || len(code) > maxErrorCodeSize {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 // ErrRequestObject means a request object breaks OpenID4VP 1.0 or
 // Yinzheng's profile of it; the message names the rule.
 var ErrRequestObject = errors.New("wire: request object refused")

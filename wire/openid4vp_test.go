@@ -127,6 +127,14 @@ func TestRequestObjectRules(t *testing.T) {
 				ro.DCQLQuery.Credentials[0].RequireCryptographicHolderBinding = &f
 			},
 			"credential_sets": func(ro *RequestObject) { ro.DCQLQuery.CredentialSets = json.RawMessage(`[]`) },
+			// A second query with its own id: what a wallet would disclose
+			// beyond the one query it shows.
+			"two credential queries": func(ro *RequestObject) {
+				q := ro.DCQLQuery.Credentials[0]
+				q.ID += "_2"
+				ro.DCQLQuery.Credentials = append(ro.DCQLQuery.Credentials, q)
+			},
+			"multiple": func(ro *RequestObject) { ro.DCQLQuery.Credentials[0].Multiple = true },
 			"format not in vp_formats_supported": func(ro *RequestObject) {
 				ro.ClientMetadata.VPFormatsSupported = map[string]json.RawMessage{"jwt_vc_json": json.RawMessage(`{}`)}
 			},
@@ -151,6 +159,11 @@ func TestRequestObjectRules(t *testing.T) {
 				c.Claims = append(c.Claims, c.Claims[0])
 			}
 			cases["no claims"] = func(ro *RequestObject) { ro.DCQLQuery.Credentials[0].Claims = nil }
+			cases["claim_sets"] = func(ro *RequestObject) {
+				c := &ro.DCQLQuery.Credentials[0]
+				c.Claims[0].ID = "a"
+				c.ClaimSets = [][]string{{"a"}}
+			}
 			cases["claim values"] = func(ro *RequestObject) { ro.DCQLQuery.Credentials[0].Claims[0].Values = json.RawMessage(`[true]`) }
 			cases["vct_values"] = func(ro *RequestObject) {
 				ro.DCQLQuery.Credentials[0].Meta = json.RawMessage(`{"vct_values":["other"]}`)
@@ -422,6 +435,12 @@ func TestRequestObjectIgnoresUnknown(t *testing.T) {
 			"transaction_data":             {func(m map[string]any) { m["transaction_data"] = []string{"e30"} }, false},
 			"case variant of a parameter":  {func(m map[string]any) { m["Nonce"] = m["nonce"] }, false},
 			"case variant in DCQL":         {func(m map[string]any) { cred(m)["Format"] = "mso_mdoc" }, false},
+			// Unicode case folding, as encoding/json matches names (the
+			// long s folds onto "s"): a variant kept only under ASCII
+			// folding would be dropped here and read by another decoder.
+			"long s variant of a parameter": {func(m map[string]any) { m["\u017ftate"] = "other" }, false},
+			"long s variant in DCQL":        {func(m map[string]any) { m["dcql_query"].(map[string]any)["credential\u017f"] = []any{} }, false},
+			"non-ASCII unknown member":      {func(m map[string]any) { m["verifier_info"].([]any)[0].(map[string]any)["\u212aey"] = 1 }, true},
 		} {
 			m := base()
 			c.edit(m)

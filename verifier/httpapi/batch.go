@@ -75,7 +75,7 @@ func (c *collector) run(batch []*job) {
 	for i, j := range batch {
 		items[i] = j.item
 	}
-	out := c.v.VerifyResponses(ctx, items)
+	out := c.verifyResponses(ctx, items)
 	if len(out) != len(batch) {
 		err := fmt.Errorf("verifier service: a batch of %d answers gave %d outcomes", len(batch), len(out))
 		out = make([]verifier.BatchResult, len(batch))
@@ -86,4 +86,22 @@ func (c *collector) run(batch []*job) {
 	for i, j := range batch {
 		j.done <- out[i]
 	}
+}
+
+// verifyResponses is c.v.VerifyResponses with a panic turned into an
+// error for the whole batch (undecided: 503, the transactions left as the
+// verifier left them). It runs on the collector's goroutine, where
+// neither net/http's nor the server's recovery is: a panic reached by one
+// crafted answer must not stop the service, and every replica with it.
+func (c *collector) verifyResponses(ctx context.Context, items []verifier.ResponseItem) (out []verifier.BatchResult) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("verifier service: the verification of a batch of %d answers panicked: %v", len(items), r)
+			out = make([]verifier.BatchResult, len(items))
+			for i := range out {
+				out[i].Err = err
+			}
+		}
+	}()
+	return c.v.VerifyResponses(ctx, items)
 }

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -87,5 +89,43 @@ func TestResponsesAreBatched(t *testing.T) {
 	if resp, _ := call(t, "POST", srv1.URL+ResponsePath, "", "application/x-www-form-urlencoded", answerForm(id, true)); resp.StatusCode != 200 ||
 		len(one.sizes) != 0 || len(one.verified) != 1 {
 		t.Fatalf("MaxBatch 1: %d, batches %v, verified %v", resp.StatusCode, one.sizes, one.verified)
+	}
+}
+
+// panickingFake is batchingFake whose verification panics on the vp_token
+// "panic", as a latent bug reached by one crafted answer would.
+type panickingFake struct{ *batchingFake }
+
+func (p panickingFake) VerifyResponses(ctx context.Context, items []verifier.ResponseItem) []verifier.BatchResult {
+	for _, it := range items {
+		if string(it.VPToken) == "panic" {
+			panic("verifier bug reached by a crafted answer")
+		}
+	}
+	return p.batchingFake.VerifyResponses(ctx, items)
+}
+
+// TestBatchPanic: a panic while a batch is verified runs on the
+// collector's goroutine, which net/http's and the server's recovery do
+// not cover: it must not take the process (every replica, if the answer
+// is posted to each) down. The answers of that batch are undecided (503,
+// the transaction left open) and the next batch is verified.
+func TestBatchPanic(t *testing.T) {
+	f := &batchingFake{fakeTransactions: &fakeTransactions{}}
+	srv, _ := newTestPlatformOn(t, panickingFake{f}, 8)
+	bad := create(t, srv.URL)
+	form := url.Values{"vp_token": {"panic"}, "state": {bad}}.Encode()
+	if resp, body := call(t, "POST", srv.URL+ResponsePath, "", "application/x-www-form-urlencoded", form); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("answer that panics: %d %s", resp.StatusCode, body)
+	}
+	if v := verdictOf(t, srv.URL, bad); v.Status != "pending" {
+		t.Fatalf("transaction of the answer that panicked: %+v", v)
+	}
+	good := create(t, srv.URL)
+	if resp, body := call(t, "POST", srv.URL+ResponsePath, "", "application/x-www-form-urlencoded", answerForm(good, true)); resp.StatusCode != 200 {
+		t.Fatalf("next answer: %d %s", resp.StatusCode, body)
+	}
+	if v := verdictOf(t, srv.URL, good); !v.Result.Valid {
+		t.Fatalf("next answer: %+v", v)
 	}
 }

@@ -261,19 +261,13 @@ func (v *Verifier) Decline(ctx context.Context, state, code string) (*Result, er
 }
 
 // settle consumes the transaction res names (its RequestID) and records
-// res as its verdict, with result key key. Consumed meanwhile (another
-// answer, on any replica, came first), it is ReasonUnknownNonce.
+// res as its verdict, with result key key, as every verification does
+// (consume). Consumed meanwhile (another answer, on any replica, came
+// first), it is ReasonUnknownNonce.
 func (v *Verifier) settle(ctx context.Context, res *Result, key []byte) (*Result, error) {
-	verdict, err := json.Marshal(verdictRecord{Result: res, ResultKey: key})
-	if err != nil {
-		return nil, err
-	}
-	if err := v.store.ConsumeRequest(ctx, res.RequestID, verdict, v.requestTTL+expiryMargin); errors.Is(err, ErrUnknownRequest) {
-		return refuse(ReasonUnknownNonce), nil
-	} else if err != nil {
-		return nil, err
-	}
-	return res, nil
+	s := &step{id: res.RequestID, resultKey: key, res: res}
+	v.consume(ctx, s)
+	return s.res, s.err
 }
 
 // recorded reads the request recorded under id, and its result key.

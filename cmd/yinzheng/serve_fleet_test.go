@@ -51,17 +51,7 @@ func TestServeVerifierFleet(t *testing.T) {
 			done <- runServe(append([]string{"verifier", "--dir", vdir, "--addr", "127.0.0.1:0", "--issuer-dir", iss.Dir,
 				"--allow-development-keys", "--store", srv.URL(), "--log-level", "debug"}, flags...), strings.NewReader(""), &out, &errOut)
 		}()
-		base := ""
-		for i := 0; base == "" && i < 500; i++ {
-			select {
-			case err := <-done:
-				t.Fatalf("serve verifier stopped: %v (%s)", err, errOut.String())
-			case <-time.After(10 * time.Millisecond):
-			}
-			if _, u, ok := strings.Cut(out.String(), "listening on "); ok {
-				base = strings.TrimSpace(u)
-			}
-		}
+		base := awaitListening(t, &out, &errOut, done)
 		if base == "" {
 			t.Fatal("no listening line on stdout")
 		}

@@ -76,6 +76,24 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// awaitListening waits up to 5 s for the service's listening line on out
+// and returns its URL ("" if none came); it fails the test if the service
+// stops first.
+func awaitListening(t *testing.T, out, errOut *lockedBuffer, done <-chan error) string {
+	t.Helper()
+	for range 500 {
+		select {
+		case err := <-done:
+			t.Fatalf("the service stopped: %v (%s)", err, errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if _, u, ok := strings.Cut(out.String(), "listening on "); ok {
+			return strings.TrimSpace(u)
+		}
+	}
+	return ""
+}
+
 func TestServeVerifierRunsAndStopsOnSIGTERM(t *testing.T) {
 	var out, errOut lockedBuffer
 	flags, _ := servePlatformFlags(t)
@@ -93,17 +111,7 @@ func TestServeVerifierRunsAndStopsOnSIGTERM(t *testing.T) {
 		done <- runServe(append([]string{"verifier", "--dir", vdir, "--addr", "127.0.0.1:0",
 			"--issuer-dir", iss.Dir, "--allow-development-keys"}, flags...), strings.NewReader(""), &out, &errOut)
 	}()
-	var base string
-	for i := 0; base == "" && i < 200; i++ {
-		select {
-		case err := <-done:
-			t.Fatalf("serve verifier stopped: %v (%s)", err, errOut.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if _, u, ok := strings.Cut(out.String(), "listening on "); ok {
-			base = strings.TrimSpace(u)
-		}
-	}
+	base := awaitListening(t, &out, &errOut, done)
 	if base == "" {
 		t.Fatal("no listening line on stdout")
 	}

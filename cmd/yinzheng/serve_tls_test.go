@@ -92,17 +92,7 @@ func serveHTTPS(t *testing.T, args []string, certFile, keyFile, rootFile, path s
 	go func() {
 		done <- runServe(append(args, "--tls-cert", certFile, "--tls-key", keyFile), strings.NewReader(""), &out, &errOut)
 	}()
-	var url string
-	for i := 0; url == "" && i < 500; i++ {
-		select {
-		case err := <-done:
-			t.Fatalf("serve stopped: %v (%s)", err, errOut.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if _, u, ok := strings.Cut(out.String(), "listening on "); ok {
-			url = strings.TrimSpace(u)
-		}
-	}
+	url := awaitListening(t, &out, &errOut, done)
 	if !strings.HasPrefix(url, "https://127.0.0.1:") {
 		t.Fatalf("listening line %q", out.String())
 	}
